@@ -1,0 +1,210 @@
+"""``harness run`` and ``harness efficacy``: up the stack, run suites, report, gate."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from harness.profile import Profile, ProfileError, load_profile
+from harness.runner import (
+    DEFAULT_SUITES,
+    REPO_ROOT,
+    HarnessError,
+    available_suites,
+    default_workers,
+    run_pytest,
+)
+from harness.stack.base import Stack, StackError
+
+EXIT_PASS, EXIT_GATE_FAILED, EXIT_HARNESS_ERROR = 0, 1, 2
+
+
+def _err(message: str) -> None:
+    click.echo(f"harness: {message}", err=True)
+
+
+def _progress(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{os.getpid() % 10000:04d}"
+
+
+def _point_latest(out: Path) -> None:
+    latest = REPO_ROOT / "reports" / "latest"
+    if out.parent.resolve() != latest.parent.resolve():
+        return
+    with contextlib.suppress(OSError):
+        if latest.is_symlink() or latest.exists():
+            latest.unlink()
+        latest.symlink_to(out.name)
+
+
+@contextlib.contextmanager
+def _stack_up(profile: Profile) -> Iterator[tuple[Stack, Path | None]]:
+    """Bring the profile's stack up for the duration of the block; always take it down.
+
+    SIGTERM is turned into SystemExit so the ``finally`` below runs for it as for Ctrl-C.
+    """
+    from harness.stack import open_stack
+
+    def _terminate(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    stack = open_stack(profile, progress=_progress)
+    try:
+        began = time.monotonic()
+        _progress(f"stack: bringing up profile {profile.name!r} ({profile.provider})")
+        stack.up()
+        _progress(f"stack: up in {time.monotonic() - began:.1f}s")
+        state = getattr(stack, "state_path", None)
+        yield stack, (Path(state) if state else None)
+    finally:
+        _progress("stack: taking down")
+        with contextlib.suppress(Exception):
+            stack.down()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _load(profile_name: str | None) -> Profile:
+    try:
+        return load_profile(profile_name)
+    except ProfileError as exc:
+        _err(str(exc))
+        sys.exit(EXIT_HARNESS_ERROR)
+
+
+def _check_suites(suites: tuple[str, ...]) -> list[str]:
+    chosen = list(suites) or [s for s in DEFAULT_SUITES if s in available_suites()]
+    unknown = [s for s in chosen if s not in available_suites()]
+    if unknown:
+        _err(f"no suite named {', '.join(unknown)} (known: {', '.join(available_suites())})")
+        sys.exit(EXIT_HARNESS_ERROR)
+    return chosen
+
+
+def _apply_gate(results_path: Path, policy: Path | None) -> int:
+    from harness.gate import GateError, run_gate
+
+    try:
+        outcome = run_gate(results_path, policy, echo=lambda line: click.echo(line, err=True))
+    except GateError as exc:
+        _err(str(exc))
+        return EXIT_HARNESS_ERROR
+    return EXIT_PASS if outcome.passed else EXIT_GATE_FAILED
+
+
+def _render(results_path: Path) -> None:
+    from harness.report import render_all
+    from harness.results import load_results
+
+    render_all(load_results(results_path), results_path.parent)
+
+
+@click.command("run")
+@click.option("--profile", "profile_name", default=None, help="profile in harness.toml")
+@click.option("--suite", "suites", multiple=True, help="suite folder under suites/ (repeatable)")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="report directory")
+@click.option("--policy", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="gate policy (default: every applicable control must pass)")
+@click.option("--workers", "-n", type=int, default=None, help="pytest-xdist workers")
+@click.option("--verbose", "-v", is_flag=True, help="show pytest's own output")
+def run(profile_name: str | None, suites: tuple[str, ...], out: Path | None,
+        policy: Path | None, workers: int | None, verbose: bool) -> None:
+    """Bring the stack up, run the suites, write every report and apply the gate.
+
+    Exit code: 0 the gate passed, 1 it failed, 2 the harness itself failed.
+    """
+    profile = _load(profile_name)
+    chosen = _check_suites(suites)
+    if policy is not None and not policy.is_file():
+        _err(f"{policy}: no such policy file")
+        sys.exit(EXIT_HARNESS_ERROR)
+    out = (out or REPO_ROOT / "reports" / _run_id()).resolve()
+    try:
+        with _stack_up(profile) as (_stack, state):
+            _progress(f"run: suites {', '.join(chosen)} -> {out}")
+            suite_run = run_pytest(
+                profile=profile.name, state_path=state, suites=chosen, out=out,
+                workers=workers or default_workers(),
+                echo=(lambda line: click.echo(line, err=True)),
+            )
+    except (StackError, HarnessError) as exc:
+        _err(str(exc))
+        sys.exit(EXIT_HARNESS_ERROR)
+    _progress(f"run: suites took {suite_run.duration_s:.0f}s")
+    code = _apply_gate(suite_run.results, policy)
+    _render(suite_run.results)
+    _point_latest(out)
+    click.echo(f"report: {out / 'report.html'}")
+    sys.exit(code)
+
+
+@click.command("efficacy")
+@click.option("--profile", "profile_name", default=None, help="profile in harness.toml")
+@click.option("--fault", "faults", multiple=True, help="only this fault (repeatable)")
+@click.option("--suite", "suites", multiple=True, help="suite folder under suites/ (repeatable)")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="output directory")
+@click.option("--workers", "-n", type=int, default=None, help="pytest-xdist workers")
+@click.option("--verbose", "-v", is_flag=True, help="show pytest's own output")
+def efficacy(profile_name: str | None, faults: tuple[str, ...], suites: tuple[str, ...],
+             out: Path | None, workers: int | None, verbose: bool) -> None:
+    """Show that every control fails on its seeded fault and passes on the clean stack.
+
+    Exit 0 only when every fault is caught and no control fails on the clean stack.
+    """
+    from harness.efficacy import efficacy_document, run_efficacy
+
+    profile = _load(profile_name)
+    if not profile.manages_stack:
+        _err(f"profile {profile.name!r} is external: efficacy needs a stack it can reconfigure")
+        sys.exit(EXIT_HARNESS_ERROR)
+    chosen = _check_suites(suites)
+    out = (out or REPO_ROOT / "reports" / f"efficacy-{_run_id()}").resolve()
+    try:
+        with _stack_up(profile) as (stack, state):
+            report = run_efficacy(
+                stack, profile=profile.name, state_path=state, suites=chosen, out=out,
+                workers=workers or default_workers(), only=faults, echo=_progress,
+                verbose=verbose,
+            )
+    except (StackError, HarnessError) as exc:
+        _err(str(exc))
+        sys.exit(EXIT_HARNESS_ERROR)
+    document = efficacy_document(report)
+    (out / "efficacy.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    _attach_to_clean_report(Path(report.clean.results), document)
+    for outcome in report.faults:
+        if outcome.status == "missed":
+            _progress(f"  missed {outcome.name}: {outcome.reason}")
+    if report.clean.failed:
+        _progress(f"  false alarms on the clean stack: {', '.join(report.clean.failed)}")
+    click.echo(f"efficacy: {report.summary.line()}")
+    click.echo(f"efficacy: {out / 'efficacy.json'}")
+    click.echo(f"report: {Path(report.clean.results).parent / 'report.html'}")
+    sys.exit(EXIT_PASS if report.ok else EXIT_GATE_FAILED)
+
+
+def _attach_to_clean_report(results_path: Path, document: dict[str, object]) -> None:
+    """Put the matrix into the clean run's results.json so its HTML report shows it."""
+    from harness.results import Efficacy, load_results, save_results
+
+    results = load_results(results_path)
+    results.efficacy = Efficacy.model_validate(document)
+    save_results(results, results_path)
+    _render(results_path)
+
+
+COMMANDS = [run, efficacy]

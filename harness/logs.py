@@ -1,0 +1,187 @@
+"""Structured-log parsing: one verdict per captured line, the offending lines kept as evidence.
+
+The app's log comes from the stack (``target.log_lines(mark)``), a file or a command named in
+the profile. Controls judge it line by line: does the line parse as one JSON object, and does it
+carry the fields an operator needs (time, level, logger, message)? Field names differ between
+logging libraries (``timestamp`` vs ``time``, ``msg`` vs ``message``), so each required field
+accepts a small set of aliases; the verdict names the alias found so a report can show it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+# Required field -> the names accepted for it, in order of preference.
+DEFAULT_FIELDS: dict[str, tuple[str, ...]] = {
+    "time": ("time", "timestamp", "@timestamp", "ts", "asctime"),
+    "level": ("level", "levelname", "severity", "log.level", "lvl"),
+    "logger": ("logger", "logger_name", "name", "log.logger"),
+    "message": ("message", "msg", "event_message"),
+}
+
+# Field names that carry a correlation id in common JSON log layouts.
+CORRELATION_FIELDS = ("correlation_id", "request_id", "requestId", "x_request_id", "trace_id")
+
+_MAX_EVIDENCE_LINE = 600
+
+
+class LineVerdict(BaseModel):
+    """What one log line turned out to be."""
+
+    index: int = Field(description="position of the line in the captured slice (0-based)")
+    line: str = Field(description="the line, truncated for evidence")
+    parsed: bool
+    error: str | None = Field(default=None, description="why it did not parse as a JSON object")
+    present: dict[str, str] = Field(
+        default_factory=dict, description="required field -> the name it was found under"
+    )
+    missing: list[str] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.parsed and not self.missing
+
+
+class LogCheck(BaseModel):
+    """Verdicts for a slice of log lines (blank lines are not counted)."""
+
+    total: int = 0
+    verdicts: list[LineVerdict] = Field(default_factory=list)
+
+    @property
+    def bad(self) -> list[LineVerdict]:
+        return [verdict for verdict in self.verdicts if not verdict.ok]
+
+    @property
+    def unparsed(self) -> list[LineVerdict]:
+        return [verdict for verdict in self.verdicts if not verdict.parsed]
+
+    @property
+    def ok(self) -> bool:
+        return self.total > 0 and not self.bad
+
+    def summary(self, limit: int = 5) -> str:
+        """One line per offending log line (up to ``limit``), for assertion messages."""
+        if self.total == 0:
+            return "no log lines were captured"
+        parts = [f"{len(self.bad)} of {self.total} log lines are not structured records"]
+        for verdict in self.bad[:limit]:
+            why = verdict.error if not verdict.parsed else f"missing {', '.join(verdict.missing)}"
+            parts.append(f"  line {verdict.index}: {why}: {verdict.line[:200]!r}")
+        return "\n".join(parts)
+
+
+def parse_record(line: str) -> dict[str, Any] | None:
+    """The JSON object on this line, or None (a JSON array or scalar is not a log record)."""
+    try:
+        value = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _lookup(record: Mapping[str, Any], name: str) -> Any:
+    """``name`` in the record; dotted names (``log.level``) may also be nested objects."""
+    if name in record:
+        return record[name]
+    head, _, rest = name.partition(".")
+    inner = record.get(head)
+    if rest and isinstance(inner, Mapping):
+        return _lookup(inner, rest)
+    return None
+
+
+def field_value(
+    record: Mapping[str, Any], field: str, fields: Mapping[str, Sequence[str]] | None = None
+) -> Any:
+    """The value of a required field under whichever alias the record uses."""
+    for name in (fields or DEFAULT_FIELDS).get(field, (field,)):
+        value = _lookup(record, name)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def check_line(
+    line: str, index: int = 0, fields: Mapping[str, Sequence[str]] | None = None
+) -> LineVerdict:
+    fields = fields or DEFAULT_FIELDS
+    shown = line if len(line) <= _MAX_EVIDENCE_LINE else line[:_MAX_EVIDENCE_LINE] + "..."
+    try:
+        value = json.loads(line)
+    except (ValueError, RecursionError) as exc:
+        return LineVerdict(index=index, line=shown, parsed=False, error=f"not JSON ({exc})")
+    if not isinstance(value, dict):
+        return LineVerdict(
+            index=index, line=shown, parsed=False,
+            error=f"JSON {type(value).__name__}, not an object",
+        )
+    present: dict[str, str] = {}
+    missing: list[str] = []
+    for field, aliases in fields.items():
+        found = next(
+            (name for name in aliases if _lookup(value, name) not in (None, "")), None
+        )
+        if found is None:
+            missing.append(field)
+        else:
+            present[field] = found
+    return LineVerdict(index=index, line=shown, parsed=True, present=present, missing=missing)
+
+
+def check_lines(
+    lines: Iterable[str], fields: Mapping[str, Sequence[str]] | None = None
+) -> LogCheck:
+    """A verdict for every non-blank line."""
+    check = LogCheck()
+    for index, line in enumerate(lines):
+        if not line.strip():
+            continue
+        check.total += 1
+        check.verdicts.append(check_line(line.rstrip("\r\n"), index, fields))
+    return check
+
+
+def records(lines: Iterable[str]) -> list[dict[str, Any]]:
+    """The lines that parse as JSON objects (the rest are dropped)."""
+    found: list[dict[str, Any]] = []
+    for line in lines:
+        record = parse_record(line) if line.strip() else None
+        if record is not None:
+            found.append(record)
+    return found
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def mentions(record: Mapping[str, Any], needle: str) -> bool:
+    """True when any string value of the record (nested too) contains ``needle``."""
+    return any(needle in text for text in _strings(record))
+
+
+def correlation_value(record: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(field name, value) of the record's correlation id, if it has one."""
+    for name in CORRELATION_FIELDS:
+        value = _lookup(record, name)
+        if isinstance(value, str) and value:
+            return name, value
+    return None
+
+
+def excerpt(lines: Sequence[str], limit: int = 200) -> list[str]:
+    """The last ``limit`` lines, each truncated: log evidence without megabytes of noise."""
+    chosen = list(lines[-limit:])
+    return [line if len(line) <= 2000 else line[:2000] + "..." for line in chosen]

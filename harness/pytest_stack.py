@@ -1,0 +1,1 @@
+"""pytest plugin: the shared stack fixture (being built)."""

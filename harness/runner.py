@@ -1,0 +1,137 @@
+"""Run suites through pytest against a stack that is already up.
+
+``harness run`` and ``harness efficacy`` both come here. pytest runs as a child process so a
+crash in a test cannot take the stack (and its teardown) down with it, and so xdist can spread
+the tests over worker processes that attach to the one stack through its state file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SUITES_ROOT = REPO_ROOT / "suites"
+
+# Suites whose tests only read the stack may run on several xdist workers; the plugin's
+# stack lock serialises the disruptive ones against the rest.
+DEFAULT_SUITES = ("owasp", "observability", "performance")
+
+
+class HarnessError(Exception):
+    """The harness itself could not do its job (exit code 2)."""
+
+
+class SuiteRun(BaseModel):
+    out: Path
+    results: Path
+    pytest_exit: int
+    duration_s: float
+
+
+def available_suites() -> list[str]:
+    if not SUITES_ROOT.is_dir():
+        return []
+    return sorted(p.name for p in SUITES_ROOT.iterdir() if p.is_dir() and any(p.glob("test_*.py")))
+
+
+def suite_paths(names: Sequence[str]) -> list[str]:
+    known = available_suites()
+    paths = []
+    for name in names:
+        if name not in known:
+            raise HarnessError(f"no suite named {name!r} (known: {', '.join(known) or 'none'})")
+        paths.append(str(SUITES_ROOT / name))
+    return paths
+
+
+def default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def run_pytest(
+    *,
+    profile: str,
+    state_path: Path | None,
+    suites: Sequence[str],
+    out: Path,
+    workers: int,
+    controls: Sequence[str] | None = None,
+    extra_args: Sequence[str] = (),
+    echo: Callable[[str], None] | None = None,
+    env: dict[str, str] | None = None,
+) -> SuiteRun:
+    """Run the suites' tests; return where the plugin wrote ``results.json``."""
+    out.mkdir(parents=True, exist_ok=True)
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *suite_paths(suites),
+        "-p",
+        "harness.select",
+        "--profile",
+        profile,
+        "--harness-out",
+        str(out),
+        "-q",
+        "--no-header",
+        "-rfE",
+        "-o",
+        "console_output_style=count",
+    ]
+    if state_path is not None:
+        argv += ["--stack-state", str(state_path)]
+    if workers > 1:
+        argv += ["-n", str(workers)]
+    else:
+        argv += ["-p", "no:xdist"]
+    if controls:
+        argv += ["--controls", ",".join(controls)]
+    argv += list(extra_args)
+    child_env = {**os.environ, **(env or {})}
+    started = time.monotonic()
+    with subprocess.Popen(
+        argv,
+        cwd=REPO_ROOT,
+        env=child_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    ) as child:
+        assert child.stdout is not None
+        for line in child.stdout:
+            if echo is not None:
+                echo(line.rstrip("\n"))
+        code = child.wait()
+    duration = time.monotonic() - started
+    results = out / "results.json"
+    if code not in (0, 1) or not results.is_file():
+        raise HarnessError(
+            f"pytest exited with {code} and "
+            + ("wrote results.json" if results.is_file() else "wrote no results.json")
+            + f"; run it by hand to see why: {' '.join(argv[2:])}"
+        )
+    return SuiteRun(out=out, results=results, pytest_exit=code, duration_s=round(duration, 2))
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise HarnessError(f"{path}: cannot read results: {exc}") from exc
+    return data
+
+
+def statuses(results: dict[str, Any]) -> dict[str, str]:
+    """Control id -> status, from a results.json document."""
+    return {str(c["id"]): str(c["status"]) for c in results.get("controls", [])}

@@ -1,0 +1,87 @@
+"""The target's fault registry, and which services a change of faults touches.
+
+The registry comes from the app itself (``python -m bridge faults --json``), so the harness
+never hard-codes fault names; it is read once per run and cached in the run dir.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from harness.stack.base import StackError
+from harness.stack.definition import StackDefinition
+
+
+class FaultInfo(BaseModel):
+    name: str
+    controls: list[str] = Field(default_factory=list)
+    description: str = ""
+    services: list[str] = Field(default_factory=lambda: ["app"])
+
+
+_REGISTRY = TypeAdapter(list[FaultInfo])
+
+
+def load_registry(python: str, cache: Path | None = None, env: dict[str, str] | None = None) -> (
+    dict[str, FaultInfo]
+):
+    """Fault name -> info, from the cache file when present, else from the app."""
+    if cache is not None and cache.is_file():
+        try:
+            return {f.name: f for f in _REGISTRY.validate_json(cache.read_bytes())}
+        except ValidationError:
+            cache.unlink(missing_ok=True)
+    done = subprocess.run(
+        [python, "-m", "bridge", "faults", "--json"],
+        capture_output=True, text=True, timeout=60, check=False, env=env,
+    )
+    if done.returncode != 0:
+        raise StackError(f"`bridge faults --json` failed: {(done.stderr or done.stdout).strip()}")
+    try:
+        faults = _REGISTRY.validate_python(json.loads(done.stdout))
+    except (ValueError, ValidationError) as exc:
+        raise StackError(f"`bridge faults --json` printed no fault list: {exc}") from None
+    if cache is not None:
+        cache.write_text(_REGISTRY.dump_json(faults).decode(), encoding="utf-8")
+    return {f.name: f for f in faults}
+
+
+def validate(names: Iterable[str], registry: dict[str, FaultInfo]) -> list[str]:
+    """The names, deduplicated in order; an unknown name is a StackError listing the known."""
+    ordered = list(dict.fromkeys(n.strip() for n in names if n.strip()))
+    unknown = [n for n in ordered if n not in registry]
+    if unknown:
+        raise StackError(
+            f"unknown fault {unknown[0]!r} (known: {', '.join(sorted(registry))})"
+        )
+    return ordered
+
+
+def per_service(
+    faults: Iterable[str], registry: dict[str, FaultInfo], definition: StackDefinition
+) -> dict[str, list[str]]:
+    """Service name -> the faults it applies (for deciding what a change must restart)."""
+    result: dict[str, list[str]] = {name: [] for name in definition.services}
+    for fault in faults:
+        for where in registry[fault].services:
+            owner = definition.fault_owner(where)
+            if owner is not None and fault not in result[owner]:
+                result[owner].append(fault)
+    return result
+
+
+def services_to_restart(
+    old: Iterable[str],
+    new: Iterable[str],
+    registry: dict[str, FaultInfo],
+    definition: StackDefinition,
+) -> list[str]:
+    """Services whose own fault set differs between ``old`` and ``new``."""
+    before = per_service(old, registry, definition)
+    after = per_service(new, registry, definition)
+    return [s for s in definition.services if set(before[s]) != set(after[s])]

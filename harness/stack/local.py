@@ -1,0 +1,596 @@
+"""The local provider: every service a supervised process on a free loopback port.
+
+Independent services start in parallel (threads), each as soon as what it depends on is
+ready, so a warm ``up`` costs about as long as the slowest chain (PostgreSQL, then the app,
+then nginx). Everything a later process needs to operate the stack is in the run dir's state
+file; any process may :meth:`LocalStack.attach` to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from harness.profile import Profile
+from harness.stack import faults as fault_registry
+from harness.stack import supervisor
+from harness.stack.base import (
+    ServiceNotReady,
+    ServiceState,
+    ServiceStatus,
+    StackError,
+)
+from harness.stack.definition import ServiceDef, StackDefinition, TemplateContext, load_definition
+from harness.stack.health import ProbeFailed, probe
+from harness.stack.lock import StackLock
+from harness.stack.paths import new_run_dir, service_user
+from harness.stack.reaper import reap_orphans
+from harness.stack.state import (
+    Owner,
+    ServiceRecord,
+    StackState,
+    read_state,
+    state_lock,
+    write_state,
+)
+
+Progress = Callable[[str], None]
+LOG_TAIL_LINES = 30
+
+
+def _quiet(_: str) -> None:
+    """Default progress sink: library use stays silent; the CLI and plugin pass stderr."""
+
+
+def _free_ports(count: int) -> list[int]:
+    """``count`` distinct free loopback ports (all bound at once, so none repeats)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:]) or "(log is empty)"
+
+
+def _release_key(release: str) -> tuple[int, str]:
+    return (int(release), "") if release.isdigit() else (0, release)
+
+
+class LocalStack:
+    """A :class:`~harness.stack.base.Stack` of local processes."""
+
+    provider = "local"
+
+    def __init__(
+        self,
+        state: StackState,
+        definition: StackDefinition,
+        *,
+        progress: Progress | None = None,
+    ) -> None:
+        self.state = state
+        self.definition = definition
+        self.name = state.profile
+        self.services = list(definition.services)
+        self.progress: Progress = progress or _quiet
+        self._supervisor = supervisor.Supervisor()
+        self._mutex = threading.RLock()
+        self._ops_depth = 0
+        self._ops_handle: int | None = None
+
+    # -- construction ----------------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        profile: Profile,
+        *,
+        config_dir: Path | None = None,
+        owner_pid: int | None = -1,
+        progress: Progress | None = None,
+    ) -> LocalStack:
+        """A stack for ``profile``, not started yet. ``owner_pid``: -1 means this process,
+        None a detached stack that only ``harness down`` stops."""
+        definition = load_definition(profile.stack, config_dir)
+        state = StackState(
+            provider=cls.provider,
+            profile=profile.name,
+            definition=definition.path,
+            run_dir="",
+            python=sys.executable,
+            release=profile.release,
+            faults=list(profile.faults),
+            profile_env=dict(profile.env),
+            secret_key=secrets.token_urlsafe(32),
+        )
+        if owner_pid is not None:
+            record = supervisor.owner_record(os.getpid() if owner_pid == -1 else owner_pid)
+            state.owner = Owner(pid=record.pid, start_time=record.start_time)
+        return cls(state, definition, progress=progress)
+
+    @classmethod
+    def attach(cls, state_path: str | os.PathLike[str], *, progress: Progress | None = None) -> (
+        LocalStack
+    ):
+        state = read_state(state_path)
+        definition = load_definition(state.definition)
+        return cls(state, definition, progress=progress)
+
+    # -- paths and small accessors ---------------------------------------------------------------
+    @property
+    def run_dir(self) -> Path:
+        if not self.state.run_dir:
+            raise StackError(f"stack {self.name!r} is not up")
+        return Path(self.state.run_dir)
+
+    @property
+    def state_path(self) -> Path:
+        return self.run_dir / "state.json"
+
+    @property
+    def ca_bundle(self) -> str | None:
+        """The run's CA certificate (PEM): what clients verify nginx's certificate with."""
+        return self.state.ca_bundle
+
+    @property
+    def lock(self) -> StackLock:
+        """The readers-writer lock tests hold while they use (or disrupt) this stack."""
+        return StackLock(self.run_dir)
+
+    def _service_dir(self, name: str) -> Path:
+        return self.run_dir / name
+
+    def _service(self, name: str) -> ServiceDef:
+        try:
+            return self.definition.services[name]
+        except KeyError:
+            known = ", ".join(self.services)
+            raise StackError(
+                f"stack {self.name!r} has no service {name!r} (known: {known})"
+            ) from None
+
+    def _refresh(self) -> StackState:
+        """Re-read the state file: another process may have restarted something."""
+        if self.state.run_dir and self.state_path.exists():
+            self.state = read_state(self.state_path)
+        return self.state
+
+    @contextlib.contextmanager
+    def _update(self) -> Iterator[StackState]:
+        """Read-modify-write the state file, safe across threads and processes."""
+        with self._mutex, state_lock(self.run_dir):
+            self._refresh()
+            yield self.state
+            write_state(self.state)
+
+    @contextlib.contextmanager
+    def _operation(self) -> Iterator[None]:
+        """Serialise lifecycle operations across processes (re-entrant within one stack)."""
+        with self._mutex:
+            if self._ops_depth == 0:
+                import fcntl
+
+                handle = os.open(self.run_dir / "ops.lock", os.O_CREAT | os.O_RDWR, 0o600)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                self._ops_handle = handle
+            self._ops_depth += 1
+        try:
+            self._refresh()
+            yield
+        finally:
+            with self._mutex:
+                self._ops_depth -= 1
+                if self._ops_depth == 0 and self._ops_handle is not None:
+                    os.close(self._ops_handle)  # closing releases the flock
+                    self._ops_handle = None
+
+    # -- templates -------------------------------------------------------------------------------
+    def _context(self, name: str) -> TemplateContext:
+        state = self.state
+        try:
+            from harness.stack.postgres import pg_bin_dir
+
+            pg_bin = str(pg_bin_dir())
+        except StackError:
+            pg_bin = ""  # only stacks with PostgreSQL use {pg_bin}
+        return TemplateContext(
+            python=state.python,
+            run_dir=state.run_dir,
+            dir=str(self._service_dir(name)),
+            port=state.ports.get(name, 0),
+            ports=state.ports,
+            urls=state.urls,
+            release=state.release,
+            faults=",".join(state.faults),
+            secret_key=state.secret_key,
+            pg_bin=pg_bin,
+            env_path=os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        )
+
+    def _env(self, name: str, context: TemplateContext | None = None) -> dict[str, str]:
+        service = self._service(name)
+        context = context or self._context(name)
+        env = {k: os.environ[k] for k in service.inherit_env if k in os.environ}
+        env.update(context.render_all(service.env, f"services.{name}.env"))
+        if service.profile_env:
+            env.update(self.state.profile_env)
+        return env
+
+    def _allocate(self, run_dir: Path) -> None:
+        """Ports, URLs and the service records, before anything starts."""
+        state = self.state
+        state.run_dir = str(run_dir)
+        slots = self.definition.port_slots()
+        for (owner, port_name), port in zip(slots, _free_ports(len(slots)), strict=True):
+            state.ports.setdefault(owner, port)  # a service's first port is ``ports[svc]``
+            state.ports[f"{owner}.{port_name}"] = port
+        urls: dict[str, str] = {}
+        for name, service in self.definition.services.items():
+            if service.url:
+                urls[name] = self._context(name).render(service.url, f"services.{name}.url")
+        state.urls = urls
+        extra = TemplateContext(self._context(""), urls=dict(urls))
+        state.urls = {**urls, **extra.render_all(self.definition.urls, "urls")}
+        for name, service in self.definition.services.items():
+            folder = self._service_dir(name)
+            folder.mkdir(exist_ok=True)
+            folder.chmod(0o711)
+            output = folder / "output.log"
+            log = (
+                self._context(name).render(service.log, f"services.{name}.log")
+                if service.log
+                else None
+            )
+            state.services[name] = ServiceRecord(
+                name=name,
+                url=state.urls.get(name),
+                stop_signal=service.signal,
+                log=log or str(output),
+                output=str(output),
+            )
+
+    # -- up / down -------------------------------------------------------------------------------
+    def up(self) -> None:
+        """Start every service, each once its dependencies are ready; all or nothing."""
+        reap_orphans()
+        started = time.monotonic()
+        run_dir = new_run_dir(self.name)
+        self._allocate(run_dir)
+        write_state(self.state)
+        self.progress(f"harness: starting stack {self.name!r} in {run_dir}")
+        try:
+            self._start_many(list(self.definition.services))
+        except BaseException:
+            self.down()
+            raise
+        self.progress(f"harness: stack {self.name!r} up in {time.monotonic() - started:.1f} s")
+
+    def _start_many(self, names: list[str]) -> None:
+        wanted = set(names)
+        futures: dict[str, Future[None]] = {}
+        errors: list[BaseException] = []
+
+        def run(name: str) -> None:
+            for dependency in self._service(name).depends_on:
+                if dependency in futures:
+                    try:
+                        futures[dependency].result()
+                    except BaseException:
+                        raise StackError(
+                            f"{name} not started: {dependency} did not come up"
+                        ) from None
+            self._start_one(name)
+
+        with ThreadPoolExecutor(max_workers=max(1, len(wanted)), thread_name_prefix="up") as pool:
+            for level in self.definition.levels():
+                for name in level:
+                    if name in wanted:
+                        futures[name] = pool.submit(run, name)
+            for name, future in futures.items():
+                try:
+                    future.result()
+                except BaseException as exc:
+                    if self._service(name).required or not isinstance(exc, StackError):
+                        errors.append(exc)
+                    else:
+                        self.progress(f"harness: optional service {name} did not start: {exc}")
+        # The root cause first: "x not started: y did not come up" only repeats it.
+        errors.sort(key=lambda e: " not started: " in str(e))
+        if errors:
+            raise errors[0]
+
+    def _start_one(self, name: str) -> None:
+        service = self._service(name)
+        with self._update() as state:
+            record = state.services[name]
+            if supervisor.is_alive(record.process):
+                return
+            record.desired = "running"
+        context = self._context(name)
+        folder = self._service_dir(name)
+        argv = [context.render(part, f"services.{name}.argv") for part in service.argv]
+        if service.kind == "postgres":
+            from harness.stack.postgres import prepare_data_dir
+
+            prepare_data_dir(
+                folder,
+                service.options.get("user", "bridge"),
+                service.options.get("database", "bridge"),
+            )
+        elif service.kind == "nginx":
+            argv = self._prepare_nginx(name, service, context)
+        if not argv:
+            raise StackError(f"services.{name}: no argv to start it with")
+        env = self._env(name, context)
+        began = time.monotonic()
+        process = self._supervisor.spawn(
+            argv,
+            env=env,
+            log_path=Path(self.state.services[name].output),
+            cwd=folder,
+            user=service_user() if service.unprivileged else None,
+        )
+        with self._update() as state:
+            record = state.services[name]
+            record.process = process
+            record.started_at = time.time()
+            record.faults = self._faults_of(name)
+        self._wait_ready(name, service, began)
+        elapsed = time.monotonic() - began
+        with self._update() as state:
+            state.services[name].ready_s = round(elapsed, 3)
+        url = self.state.urls.get(name, "")
+        self.progress(f"harness: ready: {name:<13} {elapsed:5.2f} s  {url}")
+
+    def _prepare_nginx(self, name: str, service: ServiceDef, context: TemplateContext) -> list[str]:
+        from harness.stack.certs import make_tls_material
+        from harness.stack.nginx import nginx_argv, render_nginx_config
+
+        folder = self._service_dir(name)
+        tls_dir = self.run_dir / "tls"
+        with self._mutex:
+            if not (tls_dir / "ca.pem").exists():
+                material = make_tls_material(tls_dir)
+                with self._update() as state:
+                    state.ca_bundle = str(material.ca_cert)
+        options = context.render_all(service.options, f"services.{name}.options")
+        faults = self._faults_of(name)
+        config = render_nginx_config(
+            http_port=self.state.ports[f"{name}.http"],
+            https_port=self.state.ports[f"{name}.https"],
+            upstream=options["upstream"],
+            cert=tls_dir / "server.pem",
+            key=tls_dir / "server.key",
+            runtime_dir=folder,
+            tls_legacy="tls_legacy" in faults,
+        )
+        conf = folder / "nginx.conf"
+        conf.write_text(config, encoding="utf-8")
+        return nginx_argv(conf, folder)
+
+    def _faults_of(self, name: str) -> list[str]:
+        if not self.state.faults:
+            return []
+        return fault_registry.per_service(
+            self.state.faults, self._registry_or_empty(), self.definition
+        )[name]
+
+    def _wait_ready(self, name: str, service: ServiceDef, began: float) -> None:
+        record = self.state.services[name]
+        check = service.health
+        context = self._context(name)
+        url = context.render(check.url, f"services.{name}.health.url") if check.url else (
+            record.url or f"tcp://127.0.0.1:{self.state.ports.get(name, 0)}"
+        )
+        deadline = began + check.timeout_s
+        last = "no attempt yet"
+        while True:
+            if not supervisor.is_alive(record.process):
+                code = self._supervisor.exit_code(record.process.pid) if record.process else None
+                raise ServiceNotReady(
+                    f"service {name!r} exited during start-up (exit code {code}); "
+                    f"last lines of {record.output}:\n{_tail(Path(record.output))}"
+                )
+            try:
+                probe(check, url, ca_bundle=self.state.ca_bundle, timeout=min(2.0, check.timeout_s))
+                return
+            except ProbeFailed as exc:
+                last = str(exc)
+            if time.monotonic() >= deadline:
+                raise ServiceNotReady(
+                    f"service {name!r} did not become ready within {check.timeout_s:.0f} s "
+                    f"({check.type} check: {last}); last lines of {record.output}:\n"
+                    f"{_tail(Path(record.output))}"
+                )
+            time.sleep(check.interval_s)
+
+    def down(self) -> None:
+        """Stop every service (dependents first) and remove the run dir. Idempotent."""
+        if not self.state.run_dir or not self.run_dir.exists():
+            return
+        with self._operation():
+            for level in reversed(self.definition.levels()):
+                with ThreadPoolExecutor(max_workers=max(1, len(level))) as pool:
+                    list(pool.map(self._stop_one, level))
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        self.progress(f"harness: stack {self.name!r} is down")
+
+    def _stop_one(self, name: str) -> None:
+        service = self._service(name)
+        with self._update() as state:
+            record = state.services[name]
+            record.desired = "stopped"
+            process = record.process
+        if process is not None:
+            supervisor.stop(process, sig=service.signal, timeout=service.stop_timeout_s)
+            self._supervisor.forget(process.pid)
+        with self._update() as state:
+            state.services[name].process = None
+
+    # -- addresses and logs ----------------------------------------------------------------------
+    def url(self, service: str) -> str:
+        try:
+            return self.state.urls[service].rstrip("/")
+        except KeyError:
+            known = ", ".join(sorted(self.state.urls))
+            raise KeyError(
+                f"stack {self.name!r} has no URL for {service!r} (known: {known})"
+            ) from None
+
+    def _log_path(self, service: str) -> Path:
+        self._service(service)
+        return Path(self._refresh().services[service].log)
+
+    def mark(self, service: str) -> int:
+        return len(self.logs(service))
+
+    def logs(self, service: str, since: int = 0) -> list[str]:
+        try:
+            text = self._log_path(service).read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return []
+        return text.splitlines()[since:]
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def stop(self, service: str) -> None:
+        with self._operation():
+            self._stop_one(self._checked(service))
+
+    def start(self, service: str) -> None:
+        with self._operation():
+            self._start_one(self._checked(service))
+
+    def restart(self, service: str) -> None:
+        with self._operation():
+            name = self._checked(service)
+            self._stop_one(name)
+            self._start_one(name)
+
+    def _checked(self, service: str) -> str:
+        # "app_direct" and friends are URLs, not services: operate on the service behind them.
+        self._service(service)
+        return service
+
+    def exec(self, service: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` with ``service``'s environment (python -> the stack's interpreter)."""
+        self._refresh()
+        definition = self._service(service)
+        if not argv:
+            raise StackError("exec needs a command")
+        env = self._env(service)
+        command = list(argv)
+        if command[0] in ("python", "python3"):
+            command[0] = self.state.python
+        if definition.kind == "postgres":
+            from harness.stack.postgres import pg_bin_dir
+
+            tool = pg_bin_dir() / command[0]
+            if "/" not in command[0] and tool.exists():
+                command[0] = str(tool)
+            env.update(
+                PGHOST="127.0.0.1",
+                PGPORT=str(self.state.ports[service]),
+                PGUSER=definition.options.get("user", "bridge"),
+                PGDATABASE=definition.options.get("database", "bridge"),
+            )
+        return subprocess.run(
+            command, env=env, cwd=self._service_dir(service), capture_output=True, text=True,
+            timeout=300, check=False,
+        )
+
+    def swap(self, service: str, release: str) -> None:
+        """Run ``service`` at another release; migrates the schema down first when needed."""
+        with self._operation():
+            definition = self._service(service)
+            templates = [*definition.env.values(), *definition.argv]
+            uses_release = any("{release}" in template for template in templates)
+            if not uses_release:
+                raise StackError(f"service {service!r} has no release to swap")
+            old = self.state.release
+            self._stop_one(service)
+            with self._update() as state:
+                state.release = release
+            if definition.downgrade_argv and _release_key(release) < _release_key(old):
+                context = self._context(service)
+                argv = [context.render(p, f"services.{service}.downgrade_argv")
+                        for p in definition.downgrade_argv]
+                done = subprocess.run(
+                    argv, env=self._env(service, context), cwd=self._service_dir(service),
+                    capture_output=True, text=True, timeout=300, check=False,
+                )
+                if done.returncode != 0:
+                    with self._update() as state:
+                        state.release = old
+                    self._start_one(service)
+                    raise StackError(
+                        f"downgrade of {service!r} to release {release} failed "
+                        f"(exit {done.returncode}): {(done.stderr or done.stdout).strip()[-2000:]}"
+                    )
+            self._start_one(service)
+
+    def _registry(self) -> dict[str, fault_registry.FaultInfo]:
+        return fault_registry.load_registry(self.state.python, cache=self.run_dir / "faults.json")
+
+    def _registry_or_empty(self) -> dict[str, fault_registry.FaultInfo]:
+        try:
+            return self._registry()
+        except StackError:
+            return {}
+
+    def apply_faults(self, faults: list[str]) -> None:
+        """Switch to exactly ``faults``; restart only the services whose fault set changes."""
+        with self._operation():
+            registry = self._registry()
+            wanted = fault_registry.validate(faults, registry)
+            old = list(self.state.faults)
+            affected = fault_registry.services_to_restart(old, wanted, registry, self.definition)
+            with self._update() as state:
+                state.faults = wanted
+            for level in self.definition.levels():
+                for name in level:
+                    if name in affected:
+                        self.progress(f"harness: faults changed for {name}: restarting")
+                        self._stop_one(name)
+                        self._start_one(name)
+
+    def status(self) -> dict[str, ServiceStatus]:
+        state = self._refresh()
+        result: dict[str, ServiceStatus] = {}
+        for name, record in state.services.items():
+            alive = supervisor.is_alive(record.process)
+            if record.desired == "running":
+                current = ServiceState.RUNNING if alive else ServiceState.FAILED
+            else:
+                current = ServiceState.RUNNING if alive else ServiceState.STOPPED
+            detail = f"ready in {record.ready_s:.2f} s" if record.ready_s is not None else None
+            if record.faults:
+                detail = f"{detail or ''}; faults: {','.join(record.faults)}".lstrip("; ")
+            result[name] = ServiceStatus(
+                url=record.url,
+                state=current,
+                pid=record.process.pid if record.process and alive else None,
+                detail=detail,
+            )
+        return result
+

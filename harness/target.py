@@ -1,0 +1,111 @@
+"""The target as the suites see it: URLs, its OpenAPI document, scoped clients, logs.
+
+Suites never read the reference app's code; everything they know comes from the profile,
+the running stack (when the profile manages one) and what the target itself serves.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from harness.profile import Profile
+from harness.scope import ScopeGuard, scoped_client
+from harness.stack.base import LifecycleUnsupported, Stack
+from harness.verdicts import NotApplicable
+
+
+class Target:
+    """One target under test; cheap to create, shared per test session."""
+
+    def __init__(self, profile: Profile, stack: Stack | None = None, ca_bundle: str | None = None):
+        self.profile = profile
+        self.stack = stack
+        self.guard = ScopeGuard(profile.scope.allow)
+        self._ca_bundle = ca_bundle
+
+    # -- addresses -------------------------------------------------------------------------
+    @cached_property
+    def base_url(self) -> str:
+        if self.profile.target.base_url:
+            url = self.profile.target.base_url.rstrip("/")
+        elif self.stack is not None:
+            url = self.stack.url(self.profile.target.app_service)
+        else:
+            raise NotApplicable("the profile names no base_url and manages no stack")
+        self.guard.check(url)
+        return url
+
+    def url(self, path: str) -> str:
+        return self.base_url + (path if path.startswith("/") else "/" + path)
+
+    def service_url(self, service: str) -> str:
+        """Base URL of another service of the stack (a mock, the database)."""
+        if self.stack is None:
+            raise NotApplicable(f"service {service!r} is not reachable: the target is external")
+        try:
+            return self.stack.url(service)
+        except (KeyError, LifecycleUnsupported) as exc:
+            raise NotApplicable(f"service {service!r} is not part of this target: {exc}") from exc
+
+    @property
+    def verify(self) -> bool | str:
+        if self._ca_bundle:
+            return self._ca_bundle
+        return self.profile.target.verify_tls
+
+    # -- clients ---------------------------------------------------------------------------
+    def client(self, *, base: str | None = None, **kwargs: Any) -> httpx.Client:
+        """A scoped client for the app (or ``base``); never follows redirects unless asked."""
+        kwargs.setdefault("follow_redirects", False)
+        kwargs.setdefault("timeout", httpx.Timeout(self.profile.target.request_timeout_s))
+        return scoped_client(
+            self.guard, verify=self.verify, base_url=base or self.base_url, **kwargs
+        )
+
+    @cached_property
+    def openapi(self) -> dict[str, Any]:
+        with self.client() as client:
+            response = client.get(self.profile.target.openapi_path)
+        if response.status_code != 200:
+            raise NotApplicable(
+                f"no OpenAPI document at {self.profile.target.openapi_path} "
+                f"(HTTP {response.status_code})"
+            )
+        document: dict[str, Any] = response.json()
+        return document
+
+    # -- logs ------------------------------------------------------------------------------
+    def log_mark(self) -> int:
+        source = self.profile.logs
+        if source.source == "stack":
+            if self.stack is None:
+                raise NotApplicable("logs come from the stack, but the target is external")
+            return self.stack.mark(source.service)
+        if source.source == "file" and source.path:
+            return len(Path(source.path).read_text(encoding="utf-8", errors="replace").splitlines())
+        if source.source == "command":
+            return len(self._command_lines())
+        raise NotApplicable("the profile names no log source (logs.source = 'none')")
+
+    def log_lines(self, since: int = 0) -> list[str]:
+        source = self.profile.logs
+        if source.source == "stack":
+            if self.stack is None:
+                raise NotApplicable("logs come from the stack, but the target is external")
+            return self.stack.logs(source.service, since)
+        if source.source == "file" and source.path:
+            lines = Path(source.path).read_text(encoding="utf-8", errors="replace").splitlines()
+            return lines[since:]
+        if source.source == "command":
+            return self._command_lines()[since:]
+        raise NotApplicable("the profile names no log source (logs.source = 'none')")
+
+    def _command_lines(self) -> list[str]:
+        argv = self.profile.logs.command or []
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+        return done.stdout.splitlines()
