@@ -115,6 +115,7 @@ class _State:
     is_worker: bool
     started: float = field(default_factory=time.time)
     records: dict[str, TestRecord] = field(default_factory=dict)
+    summary_line: str | None = None
     _catalog: Catalog | None = None
     _profile: Profile | None = None
     _profile_loaded: bool = False
@@ -447,6 +448,7 @@ def _collect_source_secrets(state: _State, config: pytest.Config) -> None:
 def _warn(config: pytest.Config, message: str) -> None:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
+        reporter.ensure_newline()
         reporter.write_line(message, yellow=True)
     else:
         print(message, file=sys.stderr)
@@ -467,6 +469,7 @@ def finish_run(state: _State, config: pytest.Config, *, strict: bool) -> Results
     findings = [Finding.model_validate(f) for r in state.records.values() for f in r.findings]
     figures = [Figure.model_validate(f) for r in state.records.values() for f in r.figures]
     ended = time.time()
+    previous = _previous_results(out, config)
     results = Results(
         run=RunInfo(
             id=state.run_id,
@@ -482,13 +485,13 @@ def finish_run(state: _State, config: pytest.Config, *, strict: bool) -> Results
             faults=_faults(profile),
             strict_catalog=strict,
             areas=areas,
+            previous_id=previous.run.id if previous else None,
         ),
         controls=controls,
         findings=findings,
         figures=figures,
         summary=summarise(controls),
     )
-    previous = _previous_results(out, config)
     save_results(results, out / RESULTS)
     if not config.getoption("harness_no_report", default=False):
         try:
@@ -500,8 +503,15 @@ def finish_run(state: _State, config: pytest.Config, *, strict: bool) -> Results
     write_manifest(out, state.run_id)
     update_latest(out, config.rootpath / "reports")
     counts = ", ".join(f"{k} {v}" for k, v in results.summary.items() if v and k != "total")
-    _warn(config, f"harness: {len(controls)} controls ({counts}) -> {out / RESULTS}")
+    state.summary_line = f"{len(controls)} controls ({counts}) -> {out / RESULTS}"
     return results
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    line = config.stash[_STATE].summary_line if _STATE in config.stash else None
+    if line:
+        terminalreporter.write_sep("-", "harness")
+        terminalreporter.write_line(line)
 
 
 def _previous_results(out: Path, config: pytest.Config) -> Results | None:

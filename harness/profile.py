@@ -153,7 +153,8 @@ class ObservabilitySettings(_Strict):
         default=None, description="the target's slow-query log threshold (OBS-07)"
     )
     slow_query_pattern: str = Field(
-        default="slow", description="regex matched against a slow-query log record's text"
+        default=r"slow[ _-]?(query|quer(ies)|sql|statement)",
+        description="regex (case-insensitive) matched against a slow-query record's message/event",
     )
     gzip_min_bytes: int = Field(
         default=1024, description="bodies at least this large must be compressed (PERF-01)"

@@ -20,6 +20,7 @@ from harness.findings import Finding
 from harness.verdicts import Verdict
 
 SCHEMA_VERSION = "1.0"
+RESULTS_NAME = "results.json"
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "results-schema.json"
 
 
@@ -46,6 +47,9 @@ class RunInfo(_Model):
     faults: list[str] = Field(default_factory=list)
     strict_catalog: bool = False
     areas: list[str] = Field(default_factory=list, description="areas this run reports")
+    previous_id: str | None = Field(
+        default=None, description="the run the change list compares against (reports/latest)"
+    )
 
 
 class EvidenceRef(_Model):
@@ -110,6 +114,9 @@ class EfficacyFault(_Model):
     failed: list[str] = Field(default_factory=list)
     caught: bool = False
     status: str = ""
+    description: str = ""
+    reason: str | None = None
+    duration_s: float = 0.0
 
 
 class EfficacyClean(_Model):

@@ -170,11 +170,66 @@ def make_app(state: FakeState) -> Flask:
         response.delete_cookie(COOKIE)
         return response
 
+    items: dict[int, dict[str, Any]] = {}
+
+    @app.get("/api/items")
+    def list_items() -> Any:
+        data = state.current()
+        if data is None or data["user"] is None:
+            return jsonify(error="unauthenticated"), 401
+        return jsonify([i for i in items.values() if i["owner"] == data["user"]])
+
+    @app.post("/api/items")
+    def create_item() -> Any:
+        data = state.current()
+        if data is None or data["user"] is None:
+            return jsonify(error="unauthenticated"), 401
+        item = {"id": len(items) + 1, "owner": data["user"], **(request.get_json() or {})}
+        items[item["id"]] = item
+        return jsonify(item), 201
+
+    @app.route("/api/items/<int:item_id>", methods=["GET", "DELETE"])
+    def one_item(item_id: int) -> Any:
+        data = state.current()
+        anonymous = data is None or data["user"] is None
+        if anonymous and not (state.flags.get("unauth_delete") and request.method == "DELETE"):
+            return jsonify(error="unauthenticated"), 401
+        item = items.get(item_id)
+        owner_ok = state.flags.get("idor") or state.flags.get("unauth_delete") or (
+            data is not None and item is not None and item["owner"] == data["user"])
+        if item is None or not owner_ok:
+            return jsonify(error="not found"), 404
+        if request.method == "DELETE":
+            del items[item_id]
+            return "", 204
+        return jsonify(item)
+
     @app.get("/dashboard")
     def dashboard() -> Any:
         return "<html><body>dash</body></html>"
 
     return app
+
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "paths": {
+        "/api/v1/auth/login": {"post": {"requestBody": {"content": {"application/json": {
+            "schema": {"type": "object", "properties": {"username": {"type": "string"}}}}}}}},
+        "/api/items": {
+            "get": {"security": [{"cookie": []}]},
+            "post": {"requestBody": {"content": {"application/json": {"schema": {
+                "type": "object", "required": ["name"],
+                "properties": {"name": {"type": "string"}}}}}}},
+        },
+        "/api/items/{item_id}": {
+            "parameters": [{"name": "item_id", "in": "path", "required": True,
+                            "schema": {"type": "integer"}}],
+            "get": {"security": [{"cookie": []}]},
+            "delete": {},
+        },
+    },
+}
 
 
 def make_provider(state: FakeState) -> Flask:

@@ -10,8 +10,18 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-# The colleague's stack plugin is not under test here; the inner runs must not start a stack.
-BASE_ARGS = ["-p", "no:harness_stack", "-p", "no:cacheprovider", "-q"]
+# The stack plugin is not under test here (the inner runs must not start a stack), and the
+# heavy third-party plugins only slow down the xdist workers' start.
+NOT_NEEDED = [
+    "harness_stack",
+    "cacheprovider",
+    "schemathesis",
+    "locust",
+    "hypothesispytest",
+    "anyio",
+    "subtests",
+]
+BASE_ARGS = [arg for name in NOT_NEEDED for arg in ("-p", f"no:{name}")] + ["-q"]
 
 PROFILE = """
 [profiles.reference]
@@ -155,9 +165,17 @@ def test_evidence_files_redacted_and_hashed(run, pytester: pytest.Pytester) -> N
     first = control["evidence"][0]["path"]
     assert first.startswith("evidence/AUTH-06/test_controls-test_cookie/01-")
     blob = "\n".join((out / e["path"]).read_text() for e in control["evidence"])
-    for secret in ("alice-secret-pw", "s3cr3tsession", "leaky-token-value", "abcdefghijkl",
-                   "tok-registered-123", "rrrrrrrrrr", "zzzzzzzzzz", "dG9rLXJlZ2lzdGVyZWQtMTIz",
-                   "csrf-abc-123"):
+    for secret in (
+        "alice-secret-pw",
+        "s3cr3tsession",
+        "leaky-token-value",
+        "abcdefghijkl",
+        "tok-registered-123",
+        "rrrrrrrrrr",
+        "zzzzzzzzzz",
+        "dG9rLXJlZ2lzdGVyZWQtMTIz",
+        "csrf-abc-123",
+    ):
         assert secret not in blob, secret
     assert "HttpOnly; Secure" in blob and "«redacted:" in blob
     # Same evidence on both controls of the test; digests match the files.
@@ -169,8 +187,13 @@ def test_evidence_files_redacted_and_hashed(run, pytester: pytest.Pytester) -> N
         assert digests[item["path"]] == item["sha256"]
     assert "results.json" in digests
     assert data["figures"] == [
-        {"control": "AUTH-06", "test": "test_controls.py::test_cookie", "name": "p95",
-         "value": 123.5, "unit": "ms"}
+        {
+            "control": "AUTH-06",
+            "test": "test_controls.py::test_cookie",
+            "name": "p95",
+            "value": 123.5,
+            "unit": "ms",
+        }
     ]
     assert data["findings"][0]["control"] == "AUTH-06"
     assert "alice-secret-pw" not in json.dumps(data)
@@ -271,3 +294,28 @@ def test_xdist_workers_report_to_the_controller(run, pytester: pytest.Pytester) 
     for item in got["OBS-01"]["evidence"]:
         text = (Path(pytester.path) / "out" / item["path"]).read_text()
         assert "worker-secret" not in text, text
+
+
+def test_default_out_latest_link_and_change_list(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HARNESS_CONFIG", str(pytester.path / "none.toml"))
+    monkeypatch.delenv("HARNESS_OUT", raising=False)
+    source = """
+        import pytest
+
+        @pytest.mark.control("SEC-13")
+        def test_redirect():
+            assert {ok}
+        """
+    pytester.makepyfile(test_redirect=source.format(ok=True))
+    pytester.runpytest_inprocess(*BASE_ARGS)
+    first = (pytester.path / "reports" / "latest").resolve()
+    pytester.makepyfile(test_redirect=source.format(ok=False))
+    pytester.runpytest_inprocess(*BASE_ARGS, "--harness-no-report")
+    latest = pytester.path / "reports" / "latest"
+    assert latest.is_symlink() and latest.resolve() != first
+    data = json.loads((latest / "results.json").read_text())
+    assert data["run"]["previous_id"] == first.name
+    assert (latest / "manifest.json").is_file() and not (latest / "report.html").exists()
+    assert (first / "report.html").is_file() and (first / "junit.xml").is_file()

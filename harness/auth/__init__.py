@@ -8,12 +8,18 @@
     logout(session)
 """
 
+from collections.abc import Callable
+
 from harness.auth.flows import FLOWS, anonymous, discover_csrf, login, logout
 from harness.auth.session import AuthError, Session, cookie_from_jar, with_cookie
+
+# The type of the suites' ``login`` fixture: ``login(user_name=None, flow=None, **kwargs)``.
+LoginFactory = Callable[..., Session]
 
 __all__ = [
     "FLOWS",
     "AuthError",
+    "LoginFactory",
     "Session",
     "anonymous",
     "cookie_from_jar",

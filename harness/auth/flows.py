@@ -150,8 +150,13 @@ def _oauth_login(session: Session, next_path: str | None) -> None:
     auth = session.target.profile.auth
     client = session.client
     assert session.user is not None
-    authorize = oauth.begin(client, auth.oauth, next_path, auth.next_param)
-    session.steps.append(_check_throttle(authorize.start))
+    try:
+        authorize = oauth.begin(client, auth.oauth, next_path, auth.next_param)
+    except AuthError as exc:
+        if exc.responses:
+            _check_throttle(exc.responses[-1])  # a 429 is waited out, not a failed login
+        raise
+    session.steps.append(authorize.start)
     consent = oauth.approve(client, authorize, session.user.name, auth.oauth,
                             session.target.base_url)
     session.steps.extend(consent.responses)

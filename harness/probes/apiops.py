@@ -108,7 +108,8 @@ def operations(document: dict[str, Any]) -> list[Operation]:
             body = resolve(document, spec.get("requestBody"))
             if body:
                 content = body.get("content") or {}
-                media = content.get("application/json") or next(iter(content.values()), {})
+                media: dict[str, Any] = content.get("application/json") or next(
+                    iter(content.values()), {})
                 body_schema = resolve(document, media.get("schema") or {})
                 body_required = bool(body.get("required"))
             security = spec.get("security", global_security)

@@ -76,7 +76,7 @@ def fetch(
                 truncated=truncated,
                 elapsed_s=time.monotonic() - started,
             )
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return Fetched(
             method=method,
             url=url,

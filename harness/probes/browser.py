@@ -52,7 +52,7 @@ def browser_context(cookies: list[dict[str, Any]] | None = None) -> Iterator[Any
         # (SEC-11 judges the certificate chain).
         context = browser.new_context(ignore_https_errors=True, java_script_enabled=True)
         if cookies:
-            context.add_cookies(cookies)
+            context.add_cookies(cookies)  # type: ignore[arg-type]
         try:
             yield context
         finally:

@@ -15,8 +15,9 @@ from harness.probes.bounded import Fetched
 BODY_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("python traceback", re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\.py\", "
                                     r"line \d+")),
-    ("java/.NET stack trace", re.compile(r"\bat [\w$.]+\([\w]+\.java:\d+\)|"
-                                         r"System\.\w+Exception|\bat \w+\.\w+\(.*\) in .*:line \d+")),
+    ("java/.NET stack trace", re.compile(
+        r"\bat [\w$.]+\([\w]+\.java:\d+\)|System\.\w+Exception|"
+        r"\bat \w+\.\w+\(.*\) in .*:line \d+")),
     ("node stack trace", re.compile(r"\bat .+ \((/|node:)[^)]+:\d+:\d+\)")),
     ("php error", re.compile(r"<b>(Fatal error|Warning|Parse error)</b>:|\.php on line \d+")),
     ("SQL text or driver error", re.compile(

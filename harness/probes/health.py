@@ -71,7 +71,8 @@ class Readiness(BaseModel):
                 found.append(f"dependency {dep.name!r} reports no status")
             elif dep.healthy is None:
                 found.append(f"dependency {dep.name!r} has an unrecognised status {dep.status!r}")
-            if not dep.version:
+            # A dependency that is down cannot tell its version; a healthy one must.
+            if dep.healthy and not dep.version:
                 found.append(f"dependency {dep.name!r} reports no version")
         if self.status_code == 200:
             for dep in self.unhealthy():

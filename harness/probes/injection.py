@@ -158,6 +158,8 @@ class SqliProbe:
             false = self._try(point, prefix + false_tail, "false condition", result)
             if true.status >= 500 or false.status >= 500:
                 return None
+            if 429 in (a.status, b.status, true.status, false.status):
+                return None  # throttled: the answers say nothing about the query
             same_false = (false.status, normalise(false.body)) == (a.status, normalise(a.body))
             differs = (true.status, normalise(true.body)) != (false.status,
                                                               normalise(false.body))

@@ -15,6 +15,7 @@ A safe logger keeps the whole payload inside one string value.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -24,6 +25,10 @@ from pydantic import BaseModel, Field
 from harness import logs
 
 FORGED_LEVEL = "CRITICAL"
+# Lines carrying any run's payload (marker or forged token). Other controls that judge the
+# whole log (OBS-03) leave these to OBS-06, so a concurrent injection probe cannot make their
+# verdict depend on test ordering.
+PAYLOAD_LINE = re.compile(r"LOGINJ[0-9a-f]{12}|forged[0-9a-f]{12}")
 
 
 class Payloads(BaseModel):
@@ -91,8 +96,7 @@ def _forged_value(record: dict[str, Any], forged: str) -> str | None:
 def judge(lines: Sequence[str], sent: Payloads) -> InjectionVerdict:
     """JSON logs: records must stay whole. Plain-text logs (most lines are not JSON): the
     payload must not be split, i.e. every line with the forged token also has the marker."""
-    structured = sum(1 for line in lines if logs.parse_record(line) is not None)
-    if structured * 2 < sum(1 for line in lines if line.strip()):
+    if not _structured(lines, sent):
         return _judge_plain(lines, sent)
     verdict = InjectionVerdict()
     for index, line in enumerate(lines):
@@ -121,6 +125,16 @@ def judge(lines: Sequence[str], sent: Payloads) -> InjectionVerdict:
             continue
     return verdict
 
+
+
+def _structured(lines: Sequence[str], sent: Payloads) -> bool:
+    """Is this a JSON-lines log? Judged on the lines the payloads did not touch (they may be
+    broken on purpose); without such lines, on whether the touched ones look like JSON."""
+    other = [line for line in lines
+             if line.strip() and sent.marker not in line and sent.forged not in line]
+    if other:
+        return sum(1 for line in other if logs.parse_record(line) is not None) * 2 >= len(other)
+    return any(line.lstrip().startswith("{") for line in lines)
 
 
 def _judge_plain(lines: Sequence[str], sent: Payloads) -> InjectionVerdict:

@@ -36,11 +36,11 @@ class RedirectOutcome(BaseModel):
 
     def describe(self) -> str:
         return (f"{self.url} with {self.param}={self.payload!r} -> HTTP {self.status} "
-                f"Location {self.location!r} (leads to {self.resolved})")
+                f"Location {str(self.location)[:160]!r}")
 
 
 def leaves_origin(request_url: str, location: str | None) -> tuple[bool, str | None]:
-    """Would a browser following ``location`` leave the request's origin (or run script)?"""
+    """Would a browser following ``location`` land on the attacker's host (or run script)?"""
     if not location:
         return False, None
     stripped = location.strip()
@@ -50,10 +50,10 @@ def leaves_origin(request_url: str, location: str | None) -> tuple[bool, str | N
     normalised = stripped.replace("\\", "/").replace("\t", "").replace("\n", "").replace("\r",
                                                                                        "")
     resolved = urljoin(request_url, normalised)
-    here = urlsplit(request_url)
-    there = urlsplit(resolved)
-    same = (there.scheme, there.hostname, there.port) == (here.scheme, here.hostname, here.port)
-    return (not same or (there.hostname or "").endswith(EVIL_HOST)), resolved
+    host = (urlsplit(resolved).hostname or "").lower()
+    # Only the attacker's host counts: a fixed redirect to a known third party (the OAuth
+    # provider's authorize page) is not controlled by the parameter.
+    return host == EVIL_HOST or host.endswith("." + EVIL_HOST), resolved
 
 
 def judge(url: str, param: str, payload: str, response: Fetched) -> RedirectOutcome:

@@ -89,6 +89,7 @@ class SlowQueryVerdict(BaseModel):
         return bool(self.matches)
 
 
+_PATH_KEYS = ("path", "route", "url", "uri", "target")
 _DURATION_KEYS = ("duration_ms", "elapsed_ms", "query_ms", "time_ms", "duration", "elapsed")
 
 
@@ -106,6 +107,11 @@ def find_slow_records(
             text = " ".join(
                 str(record.get(key, "")) for key in ("message", "msg", "event", "event_type")
             )
+            # An access record's message may quote the URL ("GET /api/slow-things 200").
+            for key in _PATH_KEYS:
+                value = record.get(key)
+                if isinstance(value, str) and value:
+                    text = text.replace(value, " ")
         else:
             text = line
         if not regex.search(text):

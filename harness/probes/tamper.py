@@ -32,14 +32,16 @@ def _flip(value: str, index: int) -> str:
         return value
     index %= len(value)
     ch = value[index]
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-    replacement = alphabet[(alphabet.find(ch) + 1) % len(alphabet)] if ch in alphabet else "A"
+    # Flip the top bit of the 6-bit base64 group: the low bits of a final base64 character
+    # can be padding that decoders ignore, so a +1 change there may not change the bytes.
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    replacement = alphabet[(alphabet.find(ch) + 32) % 64] if ch in alphabet else "A"
     return value[:index] + replacement + value[index + 1:]
 
 
 def identity_claims(user_ids: list[int | str], names: list[str]) -> list[dict[str, object]]:
     """Client-side session payloads in the shapes frameworks have used (all keys at once)."""
-    claims = []
+    claims: list[dict[str, object]] = []
     for uid in user_ids:
         for name in names or ["admin"]:
             claims.append({"user_id": uid, "uid": uid, "id": uid, "sub": str(uid),

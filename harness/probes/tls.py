@@ -18,6 +18,11 @@ LEGACY = ("ssl_2_0", "ssl_3_0", "tls_1_0", "tls_1_1")
 MODERN = ("tls_1_2", "tls_1_3")
 
 
+def _label(version: str) -> str:
+    name, major, minor = version.split("_")
+    return f"{name.upper()} {major}.{minor}"
+
+
 class TlsReport(BaseModel):
     host: str
     port: int
@@ -33,7 +38,7 @@ class TlsReport(BaseModel):
         out: list[str] = []
         for version in LEGACY:
             if self.accepted.get(version):
-                out.append(f"{where} accepts {version.replace('_', '.', 1).upper()} "
+                out.append(f"{where} accepts {_label(version)} "
                            f"({len(self.accepted[version])} cipher suites, e.g. "
                            f"{self.accepted[version][0]})")
         if not any(self.accepted.get(v) for v in MODERN):
@@ -62,10 +67,10 @@ def scan(url: str, ca_file: str | None, *, sni: str | None = None) -> TlsReport:
     """Run sslyze on the host:port of ``url``. Raises RuntimeError when it cannot connect."""
     from sslyze import (
         CertificateInfoExtraArgument,
-        Scanner,
         ScanCommand,
         ScanCommandAttemptStatusEnum,
         ScanCommandsExtraArguments,
+        Scanner,
         ServerNetworkConfiguration,
         ServerNetworkLocation,
         ServerScanRequest,
@@ -78,7 +83,7 @@ def scan(url: str, ca_file: str | None, *, sni: str | None = None) -> TlsReport:
     report = TlsReport(host=host, port=port, sni=sni or host)
     location = ServerNetworkLocation(hostname=host, port=port, ip_address=host
                                      if host.replace(".", "").isdigit() else None)
-    extra = None
+    extra = ScanCommandsExtraArguments()
     if ca_file:
         extra = ScanCommandsExtraArguments(
             certificate_info=CertificateInfoExtraArgument(custom_ca_file=Path(ca_file)))
@@ -120,8 +125,29 @@ def scan(url: str, ca_file: str | None, *, sni: str | None = None) -> TlsReport:
         report.chain_detail = "; ".join(
             f"{v.trust_store.name}: {'ok' if v.was_validation_successful else v.validation_error}"
             for v in relevant)[:600]
+        if not report.chain_trusted and "subjectAltName" in report.chain_detail and \
+                host.replace(".", "").replace(":", "").isalnum() and not host[0].isalpha():
+            report.chain_trusted, detail = verify_with_python(host, port, ca_file)
+            report.chain_detail += f"; sslyze cannot match IP SANs, so: {detail}"
         report.hostname_matches = any(
-            d.leaf_certificate_subject_matches_hostname for d in deployments)
+            getattr(d, "leaf_certificate_subject_matches_hostname", True) for d in deployments)
     else:
         report.errors.append(f"certificate_info: {cert.error_reason}")
     return report
+
+
+def verify_with_python(host: str, port: int, ca_file: str | None) -> tuple[bool, str]:
+    """Chain and name check with Python's ssl (which matches IP-address SANs, sslyze 6 does
+    not: it compares the address with DNS names only)."""
+    import socket
+    import ssl
+
+    context = ssl.create_default_context(cafile=ca_file) if ca_file else \
+        ssl.create_default_context()
+    try:
+        with socket.create_connection((host, port), timeout=5) as raw, \
+                context.wrap_socket(raw, server_hostname=host) as tls:
+            cipher = tls.cipher()
+            return True, f"verified by Python ssl ({tls.version()}, {cipher[0] if cipher else '?'})"
+    except (ssl.SSLError, OSError) as exc:
+        return False, f"Python ssl: {exc}"

@@ -110,7 +110,8 @@ def load_and_watch(context: Any, url: str, *, wait_s: float = 1.0,
 
 
 def _positions(text: str, needle: str) -> list[int]:
-    found, start = [], text.find(needle)
+    found: list[int] = []
+    start = text.find(needle)
     while start != -1 and len(found) < 50:
         found.append(start)
         start = text.find(needle, start + 1)

@@ -14,16 +14,48 @@ REPORT_FILES = ("report.html", "junit.xml", "results.sarif", "summary.md")
 
 
 def render_all(
-    results: Results, out_dir: Path, previous: Results | None = None
+    results: Results,
+    out_dir: Path,
+    previous: Results | None = None,
+    run_dir: Path | None = None,
 ) -> list[Path]:
-    """Write every report into ``out_dir``; return the paths written."""
-    from harness.report import html, junit, sarif, summary
+    """Write every report into ``out_dir``; return the paths written.
 
+    ``run_dir`` is where results.json and its evidence live (default ``out_dir``): the HTML
+    report inlines evidence excerpts from there. Without ``previous``, the run named in
+    ``run.previous_id`` (a sibling folder) is used for the change list when it exists. When the
+    reports are written into a run folder that has a manifest, the manifest is refreshed so its
+    digests stay true.
+    """
+    # Imported here so that importing the package (for REPORT_FILES) stays cheap.
+    from harness.report.html import write as write_html
+    from harness.report.junit import write as write_junit
+    from harness.report.sarif import write as write_sarif
+    from harness.report.summary import write as write_summary
+    from harness.runfiles import MANIFEST, write_manifest
+
+    run_dir = run_dir or out_dir
+    if previous is None:
+        previous = _sibling_previous(results, run_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [
-        html.write(results, out_dir / "report.html", previous=previous, run_dir=out_dir),
-        junit.write(results, out_dir / "junit.xml"),
-        sarif.write(results, out_dir / "results.sarif"),
-        summary.write(results, out_dir / "summary.md", previous=previous),
+        write_html(results, out_dir / "report.html", previous=previous, run_dir=run_dir),
+        write_junit(results, out_dir / "junit.xml"),
+        write_sarif(results, out_dir / "results.sarif"),
+        write_summary(results, out_dir / "summary.md", previous=previous),
     ]
+    if (out_dir / MANIFEST).is_file() and out_dir.resolve() == run_dir.resolve():
+        write_manifest(out_dir, results.run.id)
     return written
+
+
+def _sibling_previous(results: Results, run_dir: Path) -> Results | None:
+    from harness.results import RESULTS_NAME, ResultsError, load_results
+
+    if not results.run.previous_id:
+        return None
+    path = run_dir.resolve().parent / results.run.previous_id / RESULTS_NAME
+    try:
+        return load_results(path) if path.is_file() else None
+    except ResultsError:
+        return None

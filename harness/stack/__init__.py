@@ -65,9 +65,9 @@ def open_stack(
     if config_dir is None:
         config_dir = find_config().parent
     if profile.provider == "containers":
-        module = _containers()
-        factory = getattr(module, "open_stack", None) or module.ContainersStack
-        return factory(profile, progress=progress) if progress else factory(profile)  # type: ignore[no-any-return]
+        return _containers().open_stack(  # type: ignore[no-any-return]
+            profile, progress=progress, owner_pid=owner_pid, config_dir=config_dir
+        )
     from harness.stack.local import LocalStack
 
     return LocalStack.create(
@@ -80,8 +80,7 @@ def attach(state_path: str | os.PathLike[str], *, progress: Progress | None = No
     path = Path(state_path)
     state = read_state(path)
     if state.provider == "containers":
-        module = _containers()
-        return module.attach(path)  # type: ignore[no-any-return]
+        return _containers().attach(path, progress=progress)  # type: ignore[no-any-return]
     if state.provider != "local":
         raise StackError(f"{path}: cannot attach to a {state.provider!r} stack")
     from harness.stack.local import LocalStack

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from harness.profile import Profile
-from harness.scope import ScopeGuard, scoped_client
+from harness.scope import OutOfScope, ScopeGuard, scoped_client
 from harness.stack.base import LifecycleUnsupported, ServiceState, ServiceStatus, StackError
 
 
@@ -102,7 +102,7 @@ class ExternalStack:
                 response = client.get(base + self.profile.target.ready_path)
             state = ServiceState.RUNNING if response.status_code == 200 else ServiceState.FAILED
             detail = f"{self.profile.target.ready_path}: HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, OutOfScope) as exc:
             state, detail = ServiceState.FAILED, f"{type(exc).__name__}: {exc}"
         result = {"app": ServiceStatus(url=base, state=state, detail=detail)}
         for name, url in self._urls.items():

@@ -203,7 +203,7 @@ def _constraints() -> str:
     own = {"bridge-reference-stack", "soulspot-harness"}
     pins = []
     for dist in metadata.distributions():
-        name = (dist.metadata.get("Name") or "").strip()
+        name = (dist.metadata["Name"] or "").strip()
         if name and name.lower() not in own:
             pins.append(f"{name}=={dist.version}")
     return "\n".join(sorted(set(pins), key=str.lower)) + "\n"
@@ -219,7 +219,7 @@ def _complete_for_container_python(wheels: Path, constraints: Path) -> None:
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
 
-    host = default_environment()
+    host: dict[str, str] = {key: str(value) for key, value in default_environment().items()}
     target = dict(host, python_full_version=CONTAINER_PYTHON,
                   python_version=".".join(CONTAINER_PYTHON.split(".")[:2]))
     for _ in range(5):
@@ -263,8 +263,8 @@ def _deps_wheels() -> Path:
     try:
         (staging / "requirements.in").write_text(requirements)
         (staging / "constraints.txt").write_text(constraints)
-        _pip("wheel", "--quiet", "--wheel-dir", str(staging), "-r", str(staging / "requirements.in"),
-             "-c", str(staging / "constraints.txt"))
+        _pip("wheel", "--quiet", "--wheel-dir", str(staging),
+             "-r", str(staging / "requirements.in"), "-c", str(staging / "constraints.txt"))
         _complete_for_container_python(staging, staging / "constraints.txt")
         (staging / "constraints.txt").unlink()
         (staging / "requirements.in").rename(staging / "requirements.txt")
@@ -394,7 +394,18 @@ def ensure_image(engine: Engine, image: str, base: str | None = None) -> BuiltIm
                 raise StackError(f"building {tag} failed: {exc.msg}\n{tail}") from None
             except docker.errors.APIError as exc:
                 raise StackError(f"building {tag} failed: {exc}") from None
+        _drop_older(engine, image, keep=tag)
     return BuiltImage(image, tag, True, time.monotonic() - started)
+
+
+def _drop_older(engine: Engine, image: str, keep: str) -> None:
+    """Remove earlier builds of ``image`` (a source edit makes a new tag each time); an image
+    a container still uses stays (the engine refuses)."""
+    for old in engine.client.images.list(filters={"label": f"harness.image={image}"}):
+        for tag in old.tags:
+            if tag.startswith(f"localhost/harness-{image}:") and tag != keep:
+                with contextlib.suppress(Exception):
+                    engine.client.images.remove(tag)
 
 
 def ensure_images(engine: Engine, base: str | None = None) -> dict[str, BuiltImage]:

@@ -264,7 +264,7 @@ class LocalStack:
             )
             state.services[name] = ServiceRecord(
                 name=name,
-                url=state.urls.get(name),
+                url=urls.get(name),  # its own URL: "app" in state.urls is the public one
                 stop_signal=service.signal,
                 log=log or str(output),
                 output=str(output),
@@ -360,7 +360,7 @@ class LocalStack:
         elapsed = time.monotonic() - began
         with self._update() as state:
             state.services[name].ready_s = round(elapsed, 3)
-        url = self.state.urls.get(name, "")
+        url = self.state.services[name].url or ""
         self.progress(f"harness: ready: {name:<13} {elapsed:5.2f} s  {url}")
 
     def _prepare_nginx(self, name: str, service: ServiceDef, context: TemplateContext) -> list[str]:
@@ -434,7 +434,18 @@ class LocalStack:
                 with ThreadPoolExecutor(max_workers=max(1, len(level))) as pool:
                     list(pool.map(self._stop_one, level))
         shutil.rmtree(self.run_dir, ignore_errors=True)
+        self._replenish_spares()
         self.progress(f"harness: stack {self.name!r} is down")
+
+    def _replenish_spares(self) -> None:
+        """Leave a ready PostgreSQL data dir for the next start-up (see postgres.make_spare)."""
+        for service in self.definition.services.values():
+            if service.kind == "postgres":
+                from harness.stack.postgres import make_spare
+
+                with contextlib.suppress(StackError, OSError):
+                    make_spare(service.options.get("user", "bridge"),
+                               service.options.get("database", "bridge"))
 
     def _stop_one(self, name: str) -> None:
         service = self._service(name)
@@ -574,6 +585,30 @@ class LocalStack:
                         self._stop_one(name)
                         self._start_one(name)
 
+    def heal(self, release: str, faults: list[str]) -> list[str]:
+        """Bring the stack back to ``release``/``faults`` with every service running.
+
+        The pytest plugin calls this after each disruptive test, so a test that forgot (or
+        failed before) restoring what it changed does not break the tests after it.
+        """
+        actions: list[str] = []
+        with self._operation():
+            for level in self.definition.levels():
+                for name in level:
+                    record = self.state.services[name]
+                    if not supervisor.is_alive(record.process):
+                        actions.append(f"started {name}")
+                        self._start_one(name)
+            if self.state.release != release:
+                for name, definition in self.definition.services.items():
+                    if any("{release}" in v for v in definition.env.values()):
+                        actions.append(f"swapped {name} back to release {release}")
+                        self.swap(name, release)
+            if sorted(self.state.faults) != sorted(faults):
+                actions.append(f"faults back to {faults or 'none'}")
+                self.apply_faults(faults)
+        return actions
+
     def status(self) -> dict[str, ServiceStatus]:
         state = self._refresh()
         result: dict[str, ServiceStatus] = {}
@@ -587,7 +622,7 @@ class LocalStack:
             if record.faults:
                 detail = f"{detail or ''}; faults: {','.join(record.faults)}".lstrip("; ")
             result[name] = ServiceStatus(
-                url=record.url,
+                url=state.urls.get(name, record.url),  # "app": the public URL, as url() gives
                 state=current,
                 pid=record.process.pid if record.process and alive else None,
                 detail=detail,

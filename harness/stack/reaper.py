@@ -56,6 +56,8 @@ def reap_orphans(root: Path | None = None, *, include_detached: bool = False) ->
     root = root or runs_root()
     reaped: list[Path] = []
     for run_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        if run_dir.name.startswith(".pg-spare-"):
+            continue  # a ready PostgreSQL data dir for the next start-up, not a run
         state_file = run_dir / "state.json"
         try:
             state: StackState | None = read_state(state_file)

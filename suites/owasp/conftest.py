@@ -7,16 +7,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import random
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from harness.auth import Session
+from harness.auth import LoginFactory, Session
 from harness.auth import login as _login
 from harness.target import Target
-
-LoginFactory = Callable[..., Session]
 
 
 @pytest.fixture
@@ -24,6 +23,9 @@ def login(target: Target) -> Iterator[LoginFactory]:
     made: list[Session] = []
 
     def factory(user_name: str | None = None, flow: str | None = None, **kwargs: Any) -> Session:
+        # Each session from its own loopback address: logins of parallel tests then do not
+        # share one per-IP login rate limit (the suites' own bursts use 127.0.0.x).
+        kwargs.setdefault("local_address", f"127.0.1.{random.randint(1, 254)}")  # noqa: S311
         session = _login(target, user_name, flow, **kwargs)
         made.append(session)
         return session

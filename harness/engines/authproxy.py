@@ -1,0 +1,145 @@
+"""A loopback reverse proxy that keeps a scanner logged in.
+
+Scanners log in once; targets with short idle and absolute session lifetimes (seconds on the
+reference profile) log them out mid-scan and the rest of the scan sees only login redirects.
+The proxy forwards every request to the target with a live session cookie and the CSRF header
+of its own session, logs in again when the target answers 401 (or the session is old), and
+rewrites the target's origin to its own in Location headers and text bodies so the scanner
+stays on the proxy. Requests leave from a chosen loopback address so the scanner's burst is
+rate limited on its own budget.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+              "trailers", "transfer-encoding", "upgrade", "content-length", "content-encoding",
+              "host", "cookie", "accept-encoding"}
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class AuthProxy:
+    """``with AuthProxy(target_base, login) as proxy: scan(proxy.url)``."""
+
+    def __init__(self, target_base: str, login: Callable[[], Any] | None, *,
+                 max_session_age_s: float = 20.0, request_timeout_s: float = 10.0,
+                 client_factory: Callable[[], httpx.Client] | None = None) -> None:
+        self.target_base = target_base.rstrip("/")
+        self._login = login
+        self._max_age = max_session_age_s
+        self._timeout = request_timeout_s
+        self._client_factory = client_factory
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._session_born = 0.0
+        self.relogins = 0
+        self.requests = 0
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- session -----------------------------------------------------------------------------
+    def _current(self, force: bool = False) -> Any:
+        with self._lock:
+            stale = time.monotonic() - self._session_born > self._max_age
+            if self._login is not None and (self._session is None or force or stale):
+                if self._session is not None:
+                    with contextlib.suppress(Exception):  # closing a dead session
+                        self._session.close()
+                self._session = self._login()
+                self._session_born = time.monotonic()
+                self.relogins += 1
+            return self._session
+
+    def _client(self) -> httpx.Client:
+        session = self._current()
+        if session is not None:
+            client: httpx.Client = session.client
+            return client
+        if self._client_factory is None:
+            raise RuntimeError("AuthProxy needs a login or a client factory")
+        return self._client_factory()
+
+    # -- forwarding --------------------------------------------------------------------------
+    def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) \
+            -> tuple[int, list[tuple[str, str]], bytes]:
+        self.requests += 1
+        for attempt in range(2):
+            session = self._current(force=attempt == 1)
+            client = self._client()
+            out = {k: v for k, v in headers.items() if k.lower() not in HOP_BY_HOP}
+            if method in UNSAFE and session is not None:
+                out.update(session.headers_for_write())
+            try:
+                response = client.request(method, self.target_base + path, headers=out,
+                                          content=body or None, timeout=self._timeout)
+            except httpx.HTTPError as exc:
+                return 502, [("Content-Type", "text/plain")], f"proxy: {exc}".encode()
+            if response.status_code != 401 or session is None or attempt == 1:
+                break
+        headers_out = [(k, self._rewrite(v)) for k, v in response.headers.multi_items()
+                       if k.lower() not in HOP_BY_HOP and k.lower() != "set-cookie"]
+        content = response.content
+        kind = response.headers.get("content-type", "")
+        if kind.startswith(("text/", "application/json", "application/javascript")):
+            content = self._rewrite_bytes(content, response.encoding or "utf-8")
+        return response.status_code, headers_out, content
+
+    def _rewrite(self, text: str) -> str:
+        return text.replace(self.target_base, self.url) if self._server else text
+
+    def _rewrite_bytes(self, data: bytes, encoding: str) -> bytes:
+        return self._rewrite(data.decode(encoding, errors="replace")).encode()
+
+    # -- server ------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "proxy not started"
+        address = self._server.server_address
+        host = address[0].decode() if isinstance(address[0], bytes) else str(address[0])
+        return f"http://{host}:{address[1]}"
+
+    def __enter__(self) -> AuthProxy:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                status, headers, content = proxy.forward(
+                    self.command, self.path, {k: v for k, v in self.headers.items()}, body)
+                self.send_response(status)
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(content)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return  # the scanner's own log is the record
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._session is not None:
+            with contextlib.suppress(Exception):
+                self._session.close()

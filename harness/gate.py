@@ -1,0 +1,330 @@
+"""The gate: decide from results.json and a policy file whether the build passes.
+
+Exit codes (``harness gate``): 0 pass, 1 the gate failed, 2 the harness could not decide (bad
+policy, bad results, missing baseline). Every reason is printed and written into results.json's
+``gate`` field, so the reports rendered afterwards show the decision and why.
+
+Rules, in order:
+
+1. waivers: an expired waiver fails the gate (and is not applied); a valid one turns the control's
+   fail/error/not_evaluated status into ``waived`` or accepts the finding.
+2. required controls must pass; ``not_evaluated`` and ``not_applicable`` fail them unless the
+   policy's ``[not_evaluated] allow`` / ``[not_applicable] allow`` lists name the control;
+   ``planned`` or missing from the run fails.
+3. any control of a ``fail_on`` severity that failed or errored fails the gate.
+4. any finding of a ``fail_on`` severity fails the gate unless a waiver or the baseline accepts it.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.findings import Severity
+from harness.results import (
+    GateReason,
+    GateResult,
+    Results,
+    ResultsError,
+    load_results,
+    save_results,
+)
+from harness.verdicts import Verdict
+
+BAD = frozenset({Verdict.FAIL, Verdict.ERROR})
+WAIVABLE = frozenset({Verdict.FAIL, Verdict.ERROR, Verdict.NOT_EVALUATED})
+
+
+class GateError(Exception):
+    """The gate cannot decide (bad policy, baseline or results); the message is one line."""
+
+
+class PolicyError(GateError):
+    """The policy (or its baseline) cannot be used; the message is one line."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Waiver(_Strict):
+    id: str = Field(description="control id (SEC-01) or finding id (16 hex digits)")
+    reason: str = Field(min_length=1)
+    owner: str = Field(min_length=1)
+    expires: date
+
+
+class AllowList(_Strict):
+    allow: list[str] = Field(default_factory=list)
+
+
+class Policy(_Strict):
+    required: list[str] = Field(default_factory=list)
+    fail_on: list[Severity] = Field(default_factory=lambda: [Severity.CRITICAL, Severity.HIGH])
+    baseline: str | None = Field(default=None, description="file of accepted finding ids")
+    not_evaluated: AllowList = Field(default_factory=AllowList)
+    not_applicable: AllowList = Field(default_factory=AllowList)
+    waivers: list[Waiver] = Field(default_factory=list)
+
+
+def load_policy(path: Path) -> tuple[Policy, set[str]]:
+    """The policy and its baseline's finding ids."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PolicyError(f"{path}: no such policy file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        policy = Policy.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"]) or "(policy)"
+        raise PolicyError(f"{path}: {key}: {first['msg']}") from None
+    baseline: set[str] = set()
+    if policy.baseline:
+        baseline = load_baseline((path.parent / policy.baseline).resolve())
+    return policy, baseline
+
+
+def load_baseline(path: Path) -> set[str]:
+    """Finding ids: a JSON list, ``{"findings": [id | {"id": ...}]}``, or one id per line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"baseline {path}: cannot read: {exc.strerror or exc}") from None
+    stripped = text.lstrip()
+    if stripped.startswith(("[", "{")):
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise PolicyError(f"baseline {path}: not valid JSON: {exc}") from None
+        entries = data.get("findings", []) if isinstance(data, dict) else data
+        ids = set()
+        for entry in entries:
+            value = entry.get("id") if isinstance(entry, dict) else entry
+            if not isinstance(value, str):
+                raise PolicyError(f"baseline {path}: entries must be finding ids")
+            ids.add(value)
+        return ids
+    return {
+        line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()
+    }
+
+
+def evaluate(
+    results: Results,
+    policy: Policy,
+    baseline: set[str] | None = None,
+    *,
+    policy_name: str | None = None,
+    today: date | None = None,
+) -> GateResult:
+    today = today or datetime.now(UTC).date()
+    baseline = baseline or set()
+    reasons: list[GateReason] = []
+    notes: list[GateReason] = []
+    controls = {c.id: c for c in results.controls}
+    statuses = {c.id: c.status for c in results.controls}
+    findings = {f.id: f for f in results.findings}
+    waived: list[str] = []
+
+    for waiver in policy.waivers:
+        who = f"owner {waiver.owner}, expires {waiver.expires.isoformat()}"
+        if waiver.expires < today:
+            reasons.append(
+                GateReason(
+                    kind="waiver_expired",
+                    subject=waiver.id,
+                    message=f"waiver expired on {waiver.expires.isoformat()} ({who}): "
+                    f"{waiver.reason}; renew it or fix the issue",
+                )
+            )
+            continue
+        if waiver.id in controls:
+            if statuses[waiver.id] in WAIVABLE:
+                notes.append(
+                    GateReason(
+                        kind="waived",
+                        subject=waiver.id,
+                        message=f"{statuses[waiver.id].value} waived ({who}): {waiver.reason}",
+                    )
+                )
+                statuses[waiver.id] = Verdict.WAIVED
+                waived.append(waiver.id)
+            else:
+                notes.append(
+                    GateReason(
+                        kind="waiver_unused",
+                        subject=waiver.id,
+                        message=f"waiver not needed: the control is {statuses[waiver.id].value}",
+                    )
+                )
+        elif waiver.id in findings:
+            waived.append(waiver.id)
+            notes.append(
+                GateReason(
+                    kind="waived",
+                    subject=waiver.id,
+                    message=f"finding waived ({who}): {waiver.reason}",
+                )
+            )
+        else:
+            notes.append(
+                GateReason(
+                    kind="waiver_unused",
+                    subject=waiver.id,
+                    message="waiver matches no control or finding of this run",
+                )
+            )
+
+    for control_id in policy.required:
+        status = statuses.get(control_id)
+        control = controls.get(control_id)
+        label = f"required control {control_id}" + (f" ({control.title})" if control else "")
+        if status is None:
+            reasons.append(
+                GateReason(
+                    kind="required",
+                    subject=control_id,
+                    message=f"{label} was not reported by this run",
+                )
+            )
+        elif status in {Verdict.PASS, Verdict.WAIVED}:
+            continue
+        elif status == Verdict.NOT_EVALUATED and control_id in policy.not_evaluated.allow:
+            notes.append(
+                GateReason(
+                    kind="not_evaluated",
+                    subject=control_id,
+                    message=f"{label} not evaluated (allowed by policy): "
+                    f"{control.reason if control else ''}",
+                )
+            )
+        elif status == Verdict.NOT_APPLICABLE and control_id in policy.not_applicable.allow:
+            notes.append(
+                GateReason(
+                    kind="not_applicable",
+                    subject=control_id,
+                    message=f"{label} not applicable (allowed by policy): "
+                    f"{control.reason if control else ''}",
+                )
+            )
+        else:
+            why = control.reason if control and control.reason else "no reason recorded"
+            kind = (
+                status.value
+                if status in {Verdict.NOT_EVALUATED, Verdict.NOT_APPLICABLE, Verdict.PLANNED}
+                else "required"
+            )
+            reasons.append(
+                GateReason(
+                    kind=kind, subject=control_id, message=f"{label} is {status.value}: {why}"
+                )
+            )
+
+    fail_on = {severity.value for severity in policy.fail_on}
+    required = set(policy.required)
+    for control in results.controls:
+        status = statuses[control.id]
+        if control.id in required or status not in BAD or control.severity not in fail_on:
+            continue
+        reasons.append(
+            GateReason(
+                kind="severity",
+                subject=control.id,
+                message=f"{control.severity} control {control.id} ({control.title}) is "
+                f"{status.value}: {control.reason or 'no reason recorded'}",
+            )
+        )
+
+    accepted = 0
+    for finding in results.findings:
+        if finding.severity.value not in fail_on or finding.id in waived:
+            continue
+        if finding.id in baseline:
+            accepted += 1
+            continue
+        where = f" at {finding.method or 'GET'} {finding.url}" if finding.url else ""
+        reasons.append(
+            GateReason(
+                kind="finding",
+                subject=finding.id,
+                message=f"new {finding.severity.value} finding {finding.rule}: {finding.title}"
+                f"{where} (control {finding.control or '-'})",
+            )
+        )
+    if accepted:
+        notes.append(
+            GateReason(
+                kind="baseline",
+                subject="baseline",
+                message=f"{accepted} known finding(s) accepted by the baseline",
+            )
+        )
+
+    return GateResult(
+        passed=not reasons,
+        policy=policy_name,
+        evaluated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        reasons=reasons,
+        notes=notes,
+        waived=waived,
+        statuses={cid: status for cid, status in statuses.items()},
+    )
+
+
+def default_policy(results: Results) -> Policy:
+    """No policy file: every applicable control must pass, findings of any severity but info
+    fail. Planned and not-applicable controls are not required."""
+    skip = {Verdict.PLANNED, Verdict.NOT_APPLICABLE}
+    return Policy(
+        required=[c.id for c in results.controls if c.status not in skip],
+        fail_on=[s for s in Severity if s != Severity.INFO],
+    )
+
+
+def run_gate(
+    results_path: Path,
+    policy_path: Path | None,
+    *,
+    echo: Callable[[str], None] = print,
+    write: bool = True,
+) -> GateResult:
+    """Evaluate, print every reason, and record the decision in results.json (and the manifest).
+
+    Raises GateError when it cannot decide; the caller maps that to exit code 2.
+    """
+    from harness.runfiles import MANIFEST, write_manifest
+
+    try:
+        results = load_results(results_path)
+    except ResultsError as exc:
+        raise GateError(str(exc)) from None
+    baseline: set[str] = set()
+    if policy_path is None:
+        policy, name = default_policy(results), "(default: every applicable control passes)"
+    else:
+        policy, baseline = load_policy(policy_path)
+        name = str(policy_path)
+    decision = evaluate(results, policy, baseline, policy_name=name)
+    for reason in decision.reasons:
+        echo(f"FAIL {reason.subject}: [{reason.kind}] {reason.message}")
+    for note in decision.notes:
+        echo(f"note {note.subject}: [{note.kind}] {note.message}")
+    verdict = "passed" if decision.passed else f"failed ({len(decision.reasons)} reason(s))"
+    echo(f"gate {verdict}")
+    if write:
+        results.gate = decision
+        save_results(results, results_path)
+        if (results_path.parent / MANIFEST).is_file():
+            # results.json changed legitimately: keep the manifest's digests true.
+            write_manifest(results_path.parent, results.run.id)
+    return decision

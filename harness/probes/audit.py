@@ -1,0 +1,74 @@
+"""Audit records in the app's log: one per sensitive operation, with actor, action, outcome,
+time and the correlation id of the request that caused it.
+
+An audit record is a JSON log line that says it is one: an ``event``/``audit`` key, or a
+logger name containing "audit". Field names vary between logging setups; each required field
+accepts a few aliases.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "actor": ("actor", "user", "username", "user_id", "principal", "subject"),
+    "action": ("action", "event", "event_type", "operation"),
+    "outcome": ("outcome", "result", "status", "success"),
+    "time": ("audit_time", "time", "timestamp", "@timestamp", "ts"),
+    "correlation_id": ("correlation_id", "request_id", "requestId", "trace_id"),
+}
+
+
+class AuditRecord(BaseModel):
+    line: int
+    fields: dict[str, Any]
+    present: dict[str, str] = Field(default_factory=dict)
+    missing: list[str] = Field(default_factory=list)
+
+    def value(self, field: str) -> Any:
+        name = self.present.get(field)
+        return self.fields.get(name) if name else None
+
+
+def is_audit(record: dict[str, Any]) -> bool:
+    logger = str(record.get("logger") or record.get("name") or "")
+    return "event" in record or "audit" in record or "audit" in logger.lower()
+
+
+def parse(lines: list[str], offset: int = 0) -> list[AuditRecord]:
+    out: list[AuditRecord] = []
+    for index, line in enumerate(lines):
+        start = line.find("{")
+        if start < 0:
+            continue
+        try:
+            record = json.loads(line[start:])
+        except ValueError:
+            continue
+        if not isinstance(record, dict) or not is_audit(record):
+            continue
+        present: dict[str, str] = {}
+        for field, aliases in REQUIRED.items():
+            name = next((a for a in aliases if record.get(a) not in (None, "")), None)
+            if name:
+                present[field] = name
+        out.append(AuditRecord(line=offset + index, fields=record, present=present,
+                               missing=[f for f in REQUIRED if f not in present]))
+    return out
+
+
+def matching(records: list[AuditRecord], *, correlation_id: str | None = None,
+             words: tuple[str, ...] = ()) -> list[AuditRecord]:
+    """Records of one request (by correlation id) whose action mentions one of ``words``."""
+    found = []
+    for record in records:
+        if correlation_id is not None and str(record.value("correlation_id")) != correlation_id:
+            continue
+        action = " ".join(str(record.fields.get(a, "")) for a in REQUIRED["action"]).lower()
+        if words and not any(w in action for w in words):
+            continue
+        found.append(record)
+    return found

@@ -1,0 +1,167 @@
+"""Schema-violating input for every operation of the OpenAPI document.
+
+For each operation with a body or parameters: wrong types, over-long strings, out-of-range
+numbers, bad enum values, missing required fields, non-object bodies, malformed JSON and one
+oversized payload. The answer must be a 4xx with a structured (JSON object) error body, never
+a 5xx; and a clear schema violation must not be accepted with a 2xx.
+
+Over-long strings are sent even where the document declares no maxLength: a document that
+forgot the limit is exactly how a database column overflow turns into a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from harness.probes.apiops import Operation, build_request
+from harness.probes.bounded import Fetched
+
+Send = Callable[..., Fetched]
+LONG = 20_000
+# Size limits a reverse proxy answers before the app sees the request (its own error page).
+FRONT_LIMITS = {413, 414, 431}
+HUGE = 1_200_000
+
+
+class Mutation(BaseModel):
+    name: str
+    location: str  # body, query, path, raw
+    field: str | None = None
+    value: Any = None
+    raw: bytes | None = None
+    violates: bool = True  # a clear schema violation: a 2xx is wrong too
+
+
+class Outcome(BaseModel):
+    op: str
+    mutation: str
+    status: int
+    structured: bool
+    problem: str | None = None
+    excerpt: str = ""
+
+
+class Report(BaseModel):
+    outcomes: list[Outcome] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    @property
+    def problems(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.problem]
+
+
+def _wrong_type(schema: dict[str, Any]) -> Any:
+    kind = schema.get("type")
+    if kind == "string":
+        return {"not": ["a", "string"]}
+    if kind in ("integer", "number"):
+        return "not-a-number"
+    if kind == "boolean":
+        return {"x": 1}
+    if kind == "array":
+        return "not-an-array"
+    if kind == "object":
+        return [1, 2, 3]
+    return {"unexpected": [1]}
+
+
+def field_mutations(location: str, name: str, schema: dict[str, Any]) -> list[Mutation]:
+    kind = schema.get("type")
+    out: list[Mutation] = []
+    # In a query string or path everything is text: "wrong type" only means something for
+    # parameters declared as numbers or booleans.
+    if location == "body" or kind in ("integer", "number", "boolean"):
+        out.append(Mutation(name=f"{name}: wrong type", location=location, field=name,
+                            value=_wrong_type(schema), violates=bool(kind)))
+    if kind == "string" or (not kind and not schema.get("enum")):
+        declared = schema.get("maxLength")
+        # URLs stay below common front-end limits (8 KiB lines): the app must see the value.
+        length = LONG if location == "body" else 4_000
+        out.append(Mutation(name=f"{name}: over-long string ({length} chars)",
+                            location=location, field=name, value="A" * length,
+                            violates=declared is not None and int(declared) < length))
+    if kind in ("integer", "number"):
+        out.append(Mutation(name=f"{name}: out of range (2**70)", location=location, field=name,
+                            value=2**70, violates="maximum" in schema))
+        out.append(Mutation(name=f"{name}: negative", location=location, field=name, value=-1,
+                            violates="minimum" in schema and float(schema["minimum"]) > -1))
+    if schema.get("enum"):
+        out.append(Mutation(name=f"{name}: value outside the enum", location=location,
+                            field=name, value="not-in-enum-\u2603"))
+    return out
+
+
+def mutations(op: Operation) -> list[Mutation]:
+    out: list[Mutation] = []
+    if op.body_schema is not None:
+        out.append(Mutation(name="malformed JSON", location="raw", raw=b'{"unterminated": '))
+        out.append(Mutation(name="body is a JSON array", location="raw", raw=b"[1, 2, 3]"))
+        out.append(Mutation(name=f"oversized body ({HUGE // 1000} kB)", location="raw",
+                            raw=json.dumps({"padding": "A" * HUGE}).encode(), violates=False))
+        required = list(op.body_schema.get("required") or [])
+        if required:
+            out.append(Mutation(name=f"required field {required[0]!r} missing",
+                                location="drop", field=required[0]))
+        for name, schema in op.body_fields().items():
+            out.extend(field_mutations("body", name, schema))
+    for param in op.params:
+        if param.location in ("query", "path"):
+            out.extend(field_mutations(param.location, param.name, param.schema_))
+    return out
+
+
+def is_structured(response: Fetched) -> bool:
+    if "json" not in response.content_type:
+        return False
+    try:
+        return isinstance(json.loads(response.body), dict)
+    except ValueError:
+        return False
+
+
+def run(send: Send, ops: list[Operation], ids: dict[str, Any], *, per_op: int = 12,
+        total_s: float = 45.0, skip: Callable[[Operation], bool] | None = None) -> Report:
+    report = Report()
+    started = time.monotonic()
+    for op in ops:
+        if skip is not None and skip(op):
+            report.skipped.append(f"{op.key}: excluded (session or destructive operation)")
+            continue
+        todo = mutations(op)[:per_op]
+        if not todo:
+            continue
+        for mutation in todo:
+            if time.monotonic() - started > total_s:
+                report.skipped.append(f"{op.key} and later: total time budget {total_s}s spent")
+                report.elapsed_s = time.monotonic() - started
+                return report
+            method, path, kwargs = build_request(op, ids, None if mutation.location in (
+                "raw", "drop") else (mutation.location, mutation.field or "", mutation.value))
+            if mutation.location == "raw":
+                kwargs.pop("json", None)
+                kwargs["content"] = mutation.raw
+                kwargs["headers"] = {"Content-Type": "application/json"}
+            elif mutation.location == "drop" and isinstance(kwargs.get("json"), dict):
+                kwargs["json"] = {k: v for k, v in kwargs["json"].items() if k != mutation.field}
+            response = send(method, path, **kwargs)
+            outcome = Outcome(op=op.key, mutation=mutation.name, status=response.status,
+                              structured=is_structured(response), excerpt=response.body[:300])
+            if response.status == 0:
+                outcome.problem = f"no answer ({response.error})"
+            elif response.status >= 500:
+                outcome.problem = f"server error HTTP {response.status}"
+            elif 400 <= response.status < 500 and not outcome.structured \
+                    and response.status not in FRONT_LIMITS:
+                outcome.problem = (f"HTTP {response.status} without a structured error "
+                                   f"(content-type {response.content_type or 'none'})")
+            elif 200 <= response.status < 300 and mutation.violates:
+                outcome.problem = f"schema-violating input accepted (HTTP {response.status})"
+            report.outcomes.append(outcome)
+    report.elapsed_s = time.monotonic() - started
+    return report

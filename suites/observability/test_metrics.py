@@ -1,0 +1,65 @@
+"""OBS-01: the metrics endpoint serves valid Prometheus exposition that moves with traffic."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.probes import metrics
+from harness.verdicts import NotApplicable
+
+pytestmark = pytest.mark.stack
+
+SOURCE = "127.0.0.61"
+
+
+@pytest.mark.control("OBS-01")
+def test_metrics_move_with_traffic(target, obs, evidence):
+    path = target.profile.target.metrics_path
+    if not path:
+        raise NotApplicable("the profile names no metrics_path")
+    probe_path = obs.metrics_probe_path or target.profile.target.live_path
+    sent = obs.metrics_probe_requests
+    with target.client(local_address=SOURCE) as client:
+        before = metrics.scrape(client, path)
+        evidence.json("scrape before", before.model_dump(exclude={"samples"}))
+        assert before.ok, f"GET {before.url}: not a valid Prometheus exposition: {before.error}"
+        statuses = []
+        for _ in range(sent):
+            response = client.get(probe_path)
+            statuses.append(response.status_code)
+        evidence.http(response, f"one of {sent} probe requests")
+        after = metrics.scrape(client, path)
+        last = client.get(path)
+        evidence.http(last, "metrics exposition (after the probe requests)")
+    assert after.ok, f"GET {after.url}: not a valid Prometheus exposition: {after.error}"
+    assert all(status < 500 for status in statuses), (
+        f"GET {probe_path} answered {statuses}: cannot judge metrics on failing requests"
+    )
+
+    paths = {probe_path}
+    counters = metrics.counter_movements(before, after, paths)
+    histograms = metrics.histogram_movements(before, after, paths)
+    evidence.json("movement of series labelled with the probed route", {
+        "route": probe_path, "requests_sent": sent,
+        "counters": [m.model_dump() for m in counters],
+        "histograms": [m.model_dump() for m in histograms],
+    })
+    best_counter = counters[0] if counters else None
+    evidence.figure("request counter rise", best_counter.delta if best_counter else 0, "requests")
+
+    assert best_counter is not None and best_counter.delta >= sent, (
+        f"{after.url}: after {sent} GET {probe_path} requests no counter labelled with that route "
+        f"rose by {sent} or more "
+        f"({', '.join(f'{m.family}: +{m.delta:g}' for m in counters) or 'no such counter series'})"
+    )
+    moving = [m for m in histograms if m.delta >= sent]
+    assert moving, (
+        f"{after.url}: after {sent} GET {probe_path} requests no histogram labelled with that "
+        f"route counted them "
+        f"({', '.join(f'{m.family}_count: +{m.delta:g}' for m in histograms) or 'no histogram'})"
+    )
+    latency = moving[0]
+    assert latency.sum_delta is not None and latency.sum_delta > 0, (
+        f"{after.url}: {latency.family}_sum did not rise after {sent} observed requests"
+    )
+    assert not latency.problems, f"{after.url}: {latency.family}: " + "; ".join(latency.problems)

@@ -1,0 +1,83 @@
+"""SEC-12: cookie-authenticated state changes reject cross-site requests."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from harness.probes.actor import Actor
+from harness.probes.apiops import build_request, discover_ids, operations
+from harness.probes.bounded import as_response, fetch
+from harness.probes.csrf import accepted, cases
+from harness.verdicts import NotApplicable
+
+pytestmark = pytest.mark.stack
+
+SOURCE = "127.0.0.88"
+
+
+def _form_body(body) -> dict[str, str]:
+    if not isinstance(body, dict):
+        return {}
+    return {k: str(v) for k, v in body.items() if not isinstance(v, dict | list)}
+
+
+@pytest.mark.control("SEC-12")
+def test_cross_site_state_changes_are_rejected(target, login, evidence):
+    auth = target.profile.auth
+    if auth.flow in ("bearer", "none"):
+        raise NotApplicable(f"auth.flow {auth.flow!r}: no ambient cookie a site could ride on")
+    own = "{0.scheme}://{0.netloc}".format(urlsplit(target.base_url))
+    ops = [o for o in operations(target.openapi)
+           if o.method in ("POST", "PUT", "PATCH") and "login" not in o.path
+           and "logout" not in o.path and o.path != auth.logout_path]
+    actor = Actor(lambda: login(local_address=SOURCE),
+                  client_factory=lambda a: target.client(local_address=a),
+                  addresses=[f"127.0.88.{i}" for i in range(1, 9)])
+    ids = discover_ids(actor.send, ops + [o for o in operations(target.openapi)
+                                          if o.method == "GET"])
+    judged = []
+    unjudged = []
+    failures = []
+    for op in ops:
+        method, path, kwargs = build_request(op, ids)
+        token = actor.session.csrf_token
+        outcomes = []
+        control_ok = False
+        for case in cases(auth.csrf_header, token, own):
+            send_kwargs = dict(kwargs)
+            if case.form:
+                body = _form_body(send_kwargs.pop("json", None))
+                send_kwargs["data"] = body
+            # The session's own CSRF header must not be added: ``auth=False`` sends the cookie
+            # jar but leaves the headers to the case.
+            response = fetch(actor.session.client, method, path, total_s=8,
+                             headers=case.headers, **send_kwargs)
+            if response.status == 401:
+                actor.relogin()
+                token = actor.session.csrf_token
+                continue
+            ok = accepted(response)
+            outcomes.append({"case": case.name, "status": response.status, "accepted": ok})
+            if case.expect_success:
+                control_ok = ok
+            elif ok and not case.informational:
+                failures.append((op.key, case.name, response))
+        if control_ok:
+            judged.append({"op": op.key, "outcomes": outcomes})
+        else:
+            unjudged.append({"op": op.key, "outcomes": outcomes,
+                             "why": "the same-origin request with the token did not succeed"})
+    actor.close()
+    # A cross-site success counts even where the positive control failed: it cannot be a
+    # validation artefact when the change went through.
+    evidence.json("operations judged (positive control succeeded)", judged)
+    evidence.json("operations not judged", unjudged)
+    for key, name, response in failures[:4]:
+        evidence.http(as_response(response), title=f"accepted: {name} on {key}")
+    assert judged or failures, (
+        "no state-changing operation succeeded even with the token from our own origin, so "
+        f"CSRF protection could not be judged ({len(unjudged)} operations tried)")
+    assert not failures, "cross-site state changes accepted:\n" + "\n".join(
+        f"{key}: {name} -> HTTP {r.status}" for key, name, r in failures[:20])

@@ -1,0 +1,69 @@
+"""SEC-07: errors disclose nothing (no stack traces, SQL, debug pages, version banners)."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.probes.actor import Actor
+from harness.probes.apiops import discover_ids, operations
+from harness.probes.bounded import as_response, fetch
+from harness.probes.errors import disclosures
+from harness.probes.surface import probe_errors, provoke_5xx
+
+pytestmark = pytest.mark.stack
+
+SOURCE = "127.0.0.84"
+
+
+@pytest.mark.control("SEC-07")
+def test_errors_disclose_nothing(target, login, evidence):
+    profile = target.profile
+    actor = Actor(lambda: login(local_address=SOURCE),
+                  client_factory=lambda a: target.client(local_address=a),
+                  addresses=[f"127.0.84.{i}" for i in range(1, 9)])
+    session = actor.session
+    responses = []
+    with target.client(local_address=SOURCE) as anonymous:
+        for path in [*profile.target.pages[:3], *profile.target.static_paths[:1],
+                     profile.target.openapi_path]:
+            responses.append(fetch(anonymous, "GET", path, total_s=5))
+        errors = probe_errors(session.client, target.openapi,
+                              write_headers=session.headers_for_write(),
+                              me_path=profile.auth.me_path, anonymous=anonymous)
+    responses.extend(s.response for s in errors.samples)
+    if profile.auth.me_path:
+        responses.append(actor.send("GET", profile.auth.me_path))
+    ops = operations(target.openapi)
+    ids = discover_ids(actor.send, ops, create=False)
+    crashes = provoke_5xx(actor.send, target.openapi, ids, budget=25)
+    responses.extend(crashes)
+    actor.close()
+
+    found = []
+    for response in responses:
+        for disclosure in disclosures(response):
+            # Body rules only apply to error answers: a page may legitimately show SQL text.
+            if disclosure.where == "body" and response.status < 400:
+                continue
+            found.append(disclosure)
+    error_statuses = sorted({r.status for r in responses if r.status >= 400})
+    evidence.json("responses examined", [{"method": r.method, "url": r.url, "status": r.status}
+                                         for r in responses])
+    if not crashes:
+        evidence.text("5xx", "no 5xx could be provoked without disruption (NUL bytes, "
+                      "out-of-range ids): 5xx bodies were not examined")
+    shown = set()
+    for disclosure in found:
+        key = (disclosure.url, disclosure.rule)
+        if key in shown:
+            continue
+        shown.add(key)
+        match = next(r for r in responses if r.url == disclosure.url
+                     and r.status == disclosure.status)
+        evidence.http(as_response(match), title=f"{disclosure.rule} in {disclosure.where}")
+    if not found:
+        for response in [r for r in responses if r.status >= 400][:3]:
+            evidence.http(as_response(response), title=f"clean error {response.status}")
+    assert error_statuses, "no error response could be provoked to examine"
+    assert not found, "information disclosure:\n" + "\n".join(
+        d.describe()[:400] for d in found[:20])

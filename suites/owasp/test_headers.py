@@ -1,0 +1,71 @@
+"""SEC-01: security headers on every response class, not only on the home page."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.probes.actor import Actor
+from harness.probes.bounded import as_response, fetch
+from harness.probes.crawl import crawl
+from harness.probes.headers import check_security_headers
+from harness.probes.surface import Surface, from_crawl, probe_errors, provoke_5xx
+
+pytestmark = pytest.mark.stack
+
+SOURCE = "127.0.0.76"
+
+
+@pytest.mark.control("SEC-01")
+def test_security_headers_on_every_response_class(target, login, evidence):
+    profile = target.profile
+    https = target.base_url.startswith("https://")
+    surface = Surface()
+    with target.client() as anonymous:
+        anon_crawl = crawl(anonymous, target.base_url,
+                           [*profile.target.pages, *profile.target.static_paths],
+                           max_pages=15, total_s=15)
+        from_crawl(surface, anon_crawl)
+        surface.add("api-json", fetch(anonymous, "GET", profile.target.openapi_path, total_s=5))
+        actor = Actor(lambda: login(local_address=SOURCE),
+                  client_factory=lambda a: target.client(local_address=a),
+                  addresses=[f"127.0.76.{i}" for i in range(1, 9)])
+        session = actor.session
+        user_crawl = crawl(session.client, target.base_url, profile.target.pages,
+                           max_pages=20, total_s=15)
+        from_crawl(surface, user_crawl)
+        if profile.auth.me_path:
+            surface.add("api-json", actor.send("GET", profile.auth.me_path))
+        errors = probe_errors(session.client, target.openapi,
+                              write_headers=session.headers_for_write(),
+                              me_path=profile.auth.me_path, anonymous=anonymous)
+        surface.samples.extend(errors.samples)
+        surface.notes.extend(errors.notes)
+        crashes = provoke_5xx(actor.send, target.openapi, {}, budget=15)
+        for crash in crashes:
+            surface.add("5xx", crash)
+        if not crashes:
+            surface.notes.append("no 5xx could be provoked without disruption (NUL bytes, "
+                                 "out-of-range ids); 5xx responses were not checked")
+        actor.close()
+
+    issues = []
+    per_class: dict[str, int] = {}
+    shown: set[str] = set()
+    for sample in surface.samples:
+        per_class[sample.cls] = per_class.get(sample.cls, 0) + 1
+        found = check_security_headers(sample.response, https=https)
+        issues.extend((sample.cls, i) for i in found)
+        # One request/response pair per class (and every failing one) as evidence.
+        if sample.cls not in shown or found:
+            shown.add(sample.cls)
+            evidence.http(as_response(sample.response), title=f"{sample.cls}: "
+                          f"{sample.response.method} {sample.response.url}")
+    evidence.json("response classes checked", {"classes": per_class, "notes": surface.notes})
+    for note in surface.notes:
+        evidence.text("note", note)
+    for required in ("page", "api-json", "static", "redirect", "404"):
+        assert required in per_class, (
+            f"could not obtain a {required} response to check (classes seen: {sorted(per_class)})")
+    assert not issues, (
+        f"{len(issues)} security header problems on {len({i.url for _, i in issues})} "
+        "responses:\n" + "\n".join(f"[{cls}] {issue.describe()}" for cls, issue in issues[:40]))

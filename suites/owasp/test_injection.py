@@ -1,0 +1,54 @@
+"""SEC-05: error-, boolean- and time-based SQL injection probes on every parameter."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from harness.probes.actor import Actor
+from harness.probes.apiops import discover_ids, operations, points
+from harness.probes.injection import SqliProbe, summarise
+
+pytestmark = pytest.mark.stack
+
+SOURCE = "127.0.0.81"
+TOTAL_S = 60.0
+
+
+@pytest.mark.control("SEC-05")
+def test_no_sql_injection(target, login, evidence):
+    auth = target.profile.auth
+    ops = [op for op in operations(target.openapi)
+           if op.method != "DELETE" and "logout" not in op.path and op.path != auth.logout_path]
+    actor = Actor(lambda: login(local_address=SOURCE),
+                  client_factory=lambda a: target.client(local_address=a),
+                  addresses=[f"127.0.81.{i}" for i in range(1, 9)])
+    ids = discover_ids(actor.send, ops)
+    probe = SqliProbe(actor.send, ids, sleep_s=2.0)
+    started = time.monotonic()
+    results = []
+    skipped = []
+    # Query and path parameters first (reads are where search-style SQL lives), then bodies.
+    ordered = sorted(points(ops), key=lambda p: {"query": 0, "path": 1, "body": 2}[p.location])
+    for point in ordered:
+        if time.monotonic() - started > TOTAL_S:
+            skipped.append(point.label)
+            continue
+        results.append(probe.run(point))
+    actor.close()
+    summary = summarise(results)
+    summary["skipped_for_time"] = skipped
+    evidence.json("sql injection probes", summary)
+    evidence.json("attempts", [r.model_dump(mode="json", exclude={"finding"})
+                               for r in results if r.finding][:5]
+                  or [r.model_dump(mode="json") for r in results[:3]])
+    evidence.figure("parameters probed", len(results), "parameters")
+    findings = [r.finding for r in results if r.finding]
+    if skipped:
+        evidence.text("not probed (time budget)", "\n".join(skipped))
+    for finding in findings:
+        evidence.finding(finding)
+    assert results, "no parameter found to probe in the OpenAPI document"
+    assert not findings, "SQL injection:\n" + "\n".join(
+        f"{f.title}: {f.evidence}" for f in findings)

@@ -1,0 +1,51 @@
+"""SEC-04: schema-violating input gets a structured 4xx, never a 5xx."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.probes.actor import Actor
+from harness.probes.apiops import discover_ids, operations
+from harness.probes.bounded import as_response, fetch
+from harness.probes.validation import run
+
+pytestmark = pytest.mark.stack
+
+SOURCE = "127.0.0.79"
+
+
+@pytest.mark.control("SEC-04")
+def test_schema_violating_input_is_rejected(target, login, evidence):
+    auth = target.profile.auth
+    ops = operations(target.openapi)
+    actor = Actor(lambda: login(local_address=SOURCE),
+                  client_factory=lambda a: target.client(local_address=a),
+                  addresses=[f"127.0.79.{i}" for i in range(1, 9)])
+    ids = discover_ids(actor.send, ops)
+
+    def skip(op) -> bool:
+        # Logging out would end the probe's own session; DELETE removes the objects the
+        # remaining operations are addressed with.
+        return op.method == "DELETE" or op.path == auth.logout_path or "logout" in op.path
+
+    report = run(actor.send, ops, ids, per_op=14, total_s=45, skip=skip)
+    actor.close()
+    evidence.json("input validation outcomes", report.model_dump(mode="json"))
+    evidence.figure("mutations sent", len(report.outcomes), "requests")
+    evidence.figure("relogins", actor.relogins, "logins")
+    problems = report.problems
+    # Replay the first few problems so the report carries the real request/response pairs.
+    for outcome in problems[:3]:
+        evidence.text(f"problem: {outcome.op}", f"{outcome.mutation}: {outcome.problem}\n"
+                      f"{outcome.excerpt}")
+    if not problems and report.outcomes:
+        first = report.outcomes[0]
+        with target.client() as client:
+            evidence.http(as_response(fetch(client, "GET", target.profile.target.openapi_path,
+                                            total_s=5)), title="OpenAPI document probed")
+        evidence.text("sample outcome", f"{first.op} / {first.mutation}: HTTP {first.status}")
+    assert report.outcomes, "no operation with a body or parameters was exercised"
+    assert not problems, (
+        f"{len(problems)} of {len(report.outcomes)} schema-violating requests were mishandled:\n"
+        + "\n".join(f"{o.op} [{o.mutation}]: {o.problem} — {o.excerpt[:120]!r}"
+                    for o in problems[:25]))

@@ -1,0 +1,152 @@
+"""SEC-09: issued tokens, the client secret and keys never appear in responses, pages,
+error pages or logs."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from harness.auth import login as do_login
+from harness.probes.bounded import as_response, fetch
+from harness.probes.crawl import crawl
+from harness.probes.secrets import SecretScanner
+from harness.probes.surface import probe_errors
+from harness.stack.base import LifecycleUnsupported, StackError
+from harness.verdicts import NotApplicable
+
+pytestmark = pytest.mark.stack
+
+SOURCE = "127.0.0.86"
+_SECRET_ENV = re.compile(r"SECRET|PASSWORD|API_KEY|PRIVATE|TOKEN", re.IGNORECASE)
+_KEY_FILE_ENV = re.compile(r"KEY.*FILE|KEYRING", re.IGNORECASE)
+# Run inside the app's environment; the two name patterns come in as argv[1] and argv[2].
+_ENV_DUMP = (
+    "import json, os, re, sys\n"
+    "out = {k: v for k, v in os.environ.items() if re.search(sys.argv[1], k, re.I)}\n"
+    "for k, v in os.environ.items():\n"
+    "    if re.search(sys.argv[2], k, re.I) and os.path.isfile(v):\n"
+    "        try:\n"
+    "            out[k + ':file'] = open(v).read()[:20000]\n"
+    "        except OSError:\n"
+    "            pass\n"
+    "print(json.dumps(out))\n"
+)
+
+
+def _leaves(value, found: list[str]) -> None:
+    if isinstance(value, dict):
+        for item in value.values():
+            _leaves(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _leaves(item, found)
+    elif isinstance(value, str) and len(value) >= 16:
+        found.append(value)
+
+
+def _app_secrets(target) -> dict[str, str]:
+    """Secrets from the app's own environment (client secret, signing key, key ring)."""
+    stack = target.stack
+    if stack is None:
+        return {}
+    try:
+        done = stack.exec(target.profile.target.app_service, ["python", "-c", _ENV_DUMP,
+                                                               _SECRET_ENV.pattern,
+                                                               _KEY_FILE_ENV.pattern])
+    except (LifecycleUnsupported, StackError, OSError):
+        return {}
+    if done.returncode != 0:
+        return {}
+    try:
+        env = json.loads(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {}
+    secrets: dict[str, str] = {}
+    for name, value in env.items():
+        if name.endswith(":file"):
+            try:
+                leaves: list[str] = []
+                _leaves(json.loads(value), leaves)
+            except ValueError:
+                leaves = [value.strip()]
+            for index, leaf in enumerate(leaves):
+                secrets[f"{name[:-5]} entry {index}"] = leaf
+        elif value and len(value) >= 8:
+            secrets[name] = value
+    return secrets
+
+
+def _issued_tokens(target) -> dict[str, str]:
+    oauth = target.profile.auth.oauth
+    base = target.service_url(oauth.provider_service)
+    with target.client(base=base) as client:
+        response = client.get(oauth.tokens_path)
+    response.raise_for_status()
+    tokens: dict[str, str] = {}
+    for index, row in enumerate(response.json()):
+        for key in ("access_token", "refresh_token"):
+            if row.get(key):
+                tokens[f"issued {key} #{index} ({row.get('user')})"] = row[key]
+    return tokens
+
+
+@pytest.mark.control("SEC-09")
+def test_secrets_never_leak(target, evidence):
+    profile = target.profile
+    if profile.auth.flow != "oauth-pkce":
+        raise NotApplicable("no provider issues tokens to this target (auth.flow is not "
+                            "oauth-pkce); only the app's own secrets could be checked")
+    mark = target.log_mark()
+    responses = []
+    session = do_login(target, local_address=SOURCE)
+    try:
+        pages = crawl(session.client, target.base_url, profile.target.pages, max_pages=15,
+                      total_s=10)
+        responses.extend(pages.pages)
+        if profile.auth.me_path:
+            responses.append(fetch(session.client, "GET", profile.auth.me_path, total_s=5))
+        refresh = next((p for p in target.openapi.get("paths", {}) if "refresh" in p), None)
+        if refresh:
+            responses.append(fetch(session.client, "POST", refresh, total_s=8,
+                                   headers=session.headers_for_write()))
+        with target.client(local_address=SOURCE) as anonymous:
+            errors = probe_errors(session.client, target.openapi,
+                                  write_headers=session.headers_for_write(),
+                                  me_path=profile.auth.me_path, anonymous=anonymous)
+        responses.extend(s.response for s in errors.samples)
+    finally:
+        session.close()
+    login_steps = list(session.steps)
+    secrets = {**_issued_tokens(target), **_app_secrets(target)}
+    for value in secrets.values():
+        evidence.secret(value)
+    scanner = SecretScanner(secrets)
+    assert scanner, "no secret known to look for (no issued token, no app secret)"
+    hits = []
+    for response in responses:
+        text = "\n".join(f"{k}: {v}" for k, v in response.headers.items()) + "\n" + response.body
+        for hit in scanner.scan_text(text, f"{response.method} {response.url} "
+                                           f"[{response.status}]"):
+            hits.append(hit)
+    for step in login_steps:
+        headers = "\n".join(f"{k}: {v}" for k, v in step.headers.items()
+                            if k.lower() != "set-cookie")
+        body = step.text if step.headers.get("content-type", "").startswith(("text", "app")) \
+            else ""
+        for hit in scanner.scan_text(headers + "\n" + body, f"login step {step.url}"):
+            hits.append(hit)
+    log_lines = target.log_lines(mark)
+    for index, line in enumerate(log_lines):
+        for hit in scanner.scan_text(line, f"app log line {mark + index}"):
+            hits.append(hit)
+    evidence.json("what was searched", {
+        "secrets": sorted(secrets),  # labels only; values are redacted
+        "responses": len(responses) + len(login_steps),
+        "log_lines": len(log_lines)})
+    for hit in hits[:5]:
+        evidence.text(f"leak: {hit.label}", hit.describe() + "\n" + hit.excerpt)
+    if not hits and responses:
+        evidence.http(as_response(responses[0]), title="a response searched")
+    assert not hits, "secrets leaked:\n" + "\n".join(h.describe() for h in hits[:20])

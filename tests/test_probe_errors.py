@@ -1,0 +1,37 @@
+"""Unit tests for harness.probes.errors (disclosure detection)."""
+
+from __future__ import annotations
+
+from harness.probes.bounded import Fetched
+from harness.probes.errors import disclosures
+
+
+def _r(body: str = "", status: int = 500, **headers: str) -> Fetched:
+    return Fetched(method="GET", url="/x", status=status, headers=headers, body=body)
+
+
+def _rules(response: Fetched) -> set[str]:
+    return {d.rule for d in disclosures(response)}
+
+
+def test_python_traceback_and_sql_error():
+    body = ('{"message": "Traceback (most recent call last):\\n  File \\"/srv/app/db.py\\", '
+            'line 3, in run\\npsycopg.errors.SyntaxError: syntax error at or near \\"x\\""}')
+    assert {"python traceback", "SQL text or driver error"} <= _rules(_r(body))
+
+
+def test_clean_json_error_discloses_nothing():
+    assert _rules(_r('{"error": {"code": "internal_error", "message": "Internal server error",'
+                     ' "correlation_id": "abc"}}')) == set()
+
+
+def test_banners_with_versions_or_frameworks():
+    assert _rules(_r(status=200, server="nginx")) == set()  # bare product name tolerated
+    assert _rules(_r(status=200, server="nginx/1.22.1")) == {"version banner"}
+    assert _rules(_r(status=200, **{"x-powered-by": "FastAPI"})) == {"framework banner"}
+    assert _rules(_r(status=200, server="uvicorn Python/3.11")) == {"version banner"}
+
+
+def test_debug_pages():
+    assert "debug page" in _rules(_r("<title>Werkzeug Debugger</title>"))
+    assert "debug page" in _rules(_r("Django Version: 4.2"))

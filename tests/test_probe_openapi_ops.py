@@ -1,0 +1,93 @@
+"""OpenAPI operations and schema-valid request generation."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from harness.probes.openapi_ops import (
+    ValuePool,
+    build_request,
+    collection_of,
+    example,
+    operations,
+)
+
+DOC: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "security": [{"cookie": []}],
+    "paths": {
+        "/health": {"get": {"security": []}},
+        "/items": {
+            "get": {},
+            "post": {"requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/ItemIn"}}}}},
+        },
+        "/items/{item_id}": {
+            "parameters": [{"name": "item_id", "in": "path", "required": True,
+                            "schema": {"type": "integer", "minimum": 1}}],
+            "get": {"security": [{}, {"cookie": []}]},
+            "delete": {},
+        },
+        "/orders": {"post": {"requestBody": {"content": {"application/json": {"schema": {
+            "type": "object", "required": ["item_id"],
+            "properties": {"item_id": {"type": "integer"}}}}}}}},
+        "/search": {"get": {"parameters": [{"name": "q", "in": "query", "required": True,
+                                            "schema": {"type": "string", "minLength": 3}}]}},
+    },
+    "components": {"schemas": {"ItemIn": {
+        "type": "object", "required": ["name", "kind"],
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 10},
+            "code": {"type": "string", "pattern": "^[A-Z]{2}[0-9]$"},
+            "kind": {"enum": ["a", "b"]},
+            "note": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 2},
+            "when": {"type": "string", "format": "date-time"},
+            "count": {"type": "integer", "minimum": 5, "maximum": 9},
+            "flag": {"type": "boolean", "default": False},
+        },
+    }}},
+}
+
+
+def test_operations_and_security() -> None:
+    ops = {op.key: op for op in operations(DOC)}
+    assert not ops["GET /health"].declared_secured
+    assert ops["GET /items"].declared_secured  # document-level default
+    assert not ops["GET /items/{item_id}"].declared_secured  # {} makes it optional
+    assert ops["DELETE /items/{item_id}"].path_params == ["item_id"]
+    assert ops["DELETE /items/{item_id}"].collection == "/items"
+    assert ops["POST /items"].state_changing and ops["POST /items"].body_required
+
+
+def test_generated_body_validates() -> None:
+    body = example(DOC["components"]["schemas"]["ItemIn"], DOC)
+    assert 1 <= len(body["name"]) <= 10
+    assert re.search("^[A-Z]{2}[0-9]$", body["code"])
+    assert body["kind"] == "a" and isinstance(body["note"], str)
+    assert len(body["tags"]) == 1 and 5 <= body["count"] <= 9 and body["flag"] is False
+    assert "T" in body["when"]
+
+
+def test_optional_field_that_cannot_be_filled_is_omitted() -> None:
+    schema = {"type": "object", "required": ["a"], "properties": {
+        "a": {"type": "string"}, "b": {"type": "string", "minLength": 5, "maxLength": 2}}}
+    assert list(example(schema, DOC)) == ["a"]
+
+
+def test_pool_values_fill_ids_and_fields() -> None:
+    pool = ValuePool()
+    pool.harvest([{"id": 7, "name": "mine"}], "/items")
+    ops = {op.key: op for op in operations(DOC)}
+    spec = build_request(ops["DELETE /items/{item_id}"], DOC, pool)
+    assert spec is not None and spec.path == "/items/7"
+    order = build_request(ops["POST /orders"], DOC, pool)
+    assert order is not None and order.json_body == {"item_id": 7}  # item_id -> /items ids
+    search = build_request(ops["GET /search"], DOC, pool)
+    assert search is not None and len(search.params["q"]) >= 3
+
+
+def test_collection_of() -> None:
+    assert collection_of("/a/{x}/b/{y}", "y") == "/a/{x}/b"
+    assert collection_of("/a/{x}/b/{y}", "x") == "/a"
