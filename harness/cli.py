@@ -7,7 +7,6 @@ assembles them, so a broken optional command cannot take the others down.
 from __future__ import annotations
 
 import importlib
-import sys
 
 import click
 
@@ -44,4 +43,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

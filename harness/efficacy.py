@@ -108,7 +108,9 @@ def run_efficacy(
     known = {fault.name for fault in registry}
     unknown = [name for name in only if name not in known]
     if unknown:
-        raise HarnessError(f"unknown fault(s): {', '.join(unknown)} (see `python -m bridge faults`)")
+        raise HarnessError(
+            f"unknown fault(s): {', '.join(unknown)} (see `python -m bridge faults`)"
+        )
     selected = [fault for fault in registry if not only or fault.name in only]
 
     pytest_echo = echo if verbose else None
@@ -177,7 +179,7 @@ def _run_fault(
         expected=fault.controls, status="pending",
     )
     if not expected:
-        why = ", ".join(f"{c}: {clean.get(c, 'no tests yet')}" for c in fault.controls)
+        why = ", ".join(f"{c}: {clean.get(c) or _absent(c)}" for c in fault.controls)
         base.reason = why or "the fault maps to no control"
         return base
     if set(fault.services) - {"app", "nginx", "spotify_mock", "slskd_mock"}:
@@ -202,6 +204,21 @@ def _run_fault(
         "reason": None if caught else "still " + ", ".join(missed),
         "duration_s": round(time.monotonic() - began, 1),
     })
+
+
+def _absent(control: str) -> str:
+    """Why a control has no status in the clean run."""
+    from harness.catalog import CatalogError, load_catalog
+
+    try:
+        catalog = load_catalog()
+        if control not in catalog:
+            return "not in the catalog"
+        if catalog.get(control).planned:
+            return "planned (no tests yet)"
+    except CatalogError:
+        pass
+    return "its suite was not selected"
 
 
 def efficacy_document(report: EfficacyReport) -> dict[str, object]:

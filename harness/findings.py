@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import urlsplit
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, computed_field
 
@@ -31,7 +31,7 @@ class Confidence(StrEnum):
 class Finding(BaseModel):
     """A problem a tool or probe reported, normalised."""
 
-    rule: str = Field(description="engine-qualified rule id, e.g. 'zap:40018' or 'probe:sqli-error'")
+    rule: str = Field(description="engine-qualified rule id, e.g. 'zap:40018', 'probe:sqli'")
     title: str
     severity: Severity
     confidence: Confidence = Confidence.MEDIUM

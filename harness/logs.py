@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -185,3 +185,27 @@ def excerpt(lines: Sequence[str], limit: int = 200) -> list[str]:
     """The last ``limit`` lines, each truncated: log evidence without megabytes of noise."""
     chosen = list(lines[-limit:])
     return [line if len(line) <= 2000 else line[:2000] + "..." for line in chosen]
+
+
+class LogSource(Protocol):
+    """What a capture needs (``harness.target.Target`` provides it from the profile)."""
+
+    def log_mark(self) -> int: ...
+
+    def log_lines(self, since: int = 0) -> list[str]: ...
+
+
+class LogCapture:
+    """The log lines written after the capture was made::
+
+        capture = LogCapture(target)
+        ...exercise the target...
+        check_lines(capture.lines())
+    """
+
+    def __init__(self, source: LogSource) -> None:
+        self.source = source
+        self.mark = source.log_mark()
+
+    def lines(self) -> list[str]:
+        return self.source.log_lines(self.mark)

@@ -220,7 +220,9 @@ def load_profile(name: str | None = None, config: Path | None = None) -> Profile
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ProfileError(f"{path}: no such file (set HARNESS_CONFIG or add {CONFIG_NAME})") from None
+        raise ProfileError(
+            f"{path}: no such file (set HARNESS_CONFIG or add {CONFIG_NAME})"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{path}: not valid TOML: {exc}") from None
     profiles = document.get("profiles", {})

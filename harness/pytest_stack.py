@@ -89,6 +89,18 @@ class _Controller:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+        self.figures: list[str] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Benchmark figures (``record_property("benchmark", line)``) from any worker."""
+        if report.when == "call":  # every phase's report carries the item's properties
+            self.figures += [str(v) for k, v in report.user_properties if k == "benchmark"]
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.figures:
+            terminalreporter.section("harness benchmark")
+            for line in self.figures:
+                terminalreporter.write_line(line)
 
     def shared_dir(self) -> Path:
         if _SHARED_DIR not in self.config.stash:

@@ -82,3 +82,20 @@ def test_field_value_alias() -> None:
 def test_excerpt_truncates() -> None:
     out = logs.excerpt(["x" * 3000] * 5, limit=2)
     assert len(out) == 2 and out[0].endswith("...") and len(out[0]) == 2003
+
+
+def test_log_capture_reads_from_its_mark() -> None:
+    class Source:
+        def __init__(self) -> None:
+            self.lines = ["a", "b"]
+
+        def log_mark(self) -> int:
+            return len(self.lines)
+
+        def log_lines(self, since: int = 0) -> list[str]:
+            return self.lines[since:]
+
+    source = Source()
+    capture = logs.LogCapture(source)
+    source.lines.append("c")
+    assert capture.lines() == ["c"]

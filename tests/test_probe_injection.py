@@ -34,7 +34,7 @@ def vulnerable(db: sqlite3.Connection):
     def send(method: str, path: str, **kwargs: Any) -> Fetched:
         q = kwargs["params"]["q"]
         try:
-            rows = db.execute(f"SELECT title FROM t WHERE title LIKE '%{q}%'").fetchall()
+            rows = db.execute(f"SELECT title FROM t WHERE title LIKE '%{q}%'").fetchall()  # noqa: S608
         except sqlite3.Error:
             return _answer(500, {"error": "internal"})
         return _answer(200, [r[0] for r in rows])
@@ -92,7 +92,7 @@ def test_boolean_injection_is_found_when_errors_are_hidden():
     def send(method: str, path: str, **kwargs: Any) -> Fetched:
         q = kwargs["params"]["q"]
         try:
-            rows = db.execute(f"SELECT title FROM t WHERE title LIKE '%{q}%'").fetchall()
+            rows = db.execute(f"SELECT title FROM t WHERE title LIKE '%{q}%'").fetchall()  # noqa: S608
         except sqlite3.Error:
             rows = []  # the app swallows the error: only the boolean signal remains
         return _answer(200, [r[0] for r in rows])

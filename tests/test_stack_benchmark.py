@@ -1,4 +1,4 @@
-"""Cold and warm ``up`` times (``-m benchmark``; ``-s`` shows the figures).
+"""Cold and warm ``up`` times (``-m benchmark``; figures in the "harness benchmark" summary).
 
 Cold: an empty cache, so the PostgreSQL template is built first. Warm: the template cached,
 which is the everyday case (the target is five seconds). The containers provider is timed
@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -47,16 +47,20 @@ def _timed_up_down(profile_name: str) -> tuple[float, float]:
     return up_s, time.monotonic() - began_down
 
 
+Record = Callable[[str, object], None]
+
+
 @pytest.mark.benchmark
-def test_local_cold_and_warm_up(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_local_cold_and_warm_up(isolated: Path, record_property: Record) -> None:
     cold_up, cold_down = _timed_up_down("reference")
     warm_up, warm_down = _timed_up_down("reference")
-    with capsys.disabled():
-        print(
-            f"\nbenchmark local: cold up {cold_up:.2f} s (builds the PostgreSQL template), "
-            f"warm up {warm_up:.2f} s (target {WARM_TARGET_S:.0f} s), "
-            f"down {cold_down:.2f}/{warm_down:.2f} s"
-        )
+    # Shown in the "harness benchmark" section of pytest's summary (xdist workers included).
+    record_property(
+        "benchmark",
+        f"local: cold up {cold_up:.2f} s (builds the PostgreSQL template), "
+        f"warm up {warm_up:.2f} s (target {WARM_TARGET_S:.0f} s), "
+        f"down {cold_down:.2f}/{warm_down:.2f} s",
+    )
     # A loose bound: CI machines under xdist load are slower than the target, but an up that
     # takes several times as long means something regressed (a lost cache, serial starts).
     assert warm_up < WARM_TARGET_S * 4
@@ -77,17 +81,15 @@ def _engine_reason() -> str | None:
 
 
 @pytest.mark.benchmark
-def test_containers_cold_and_warm_up(capsys: pytest.CaptureFixture[str]) -> None:
+def test_containers_cold_and_warm_up(record_property: Record) -> None:
     reason = _engine_reason()
     if reason is None and os.environ.get("HARNESS_BENCH_CONTAINERS", "1") == "0":
         reason = "HARNESS_BENCH_CONTAINERS=0"
     if reason is not None:
-        with capsys.disabled():
-            print(f"\nbenchmark containers: skipped ({reason})")
+        record_property("benchmark", f"containers: skipped ({reason})")
         pytest.skip(reason)
     # Images are cached by the engine, so the first up of a session is the cold one only on
     # a machine that has never built them; it is reported as "first".
     first_up, _ = _timed_up_down("reference-containers")
     warm_up, _ = _timed_up_down("reference-containers")
-    with capsys.disabled():
-        print(f"\nbenchmark containers: first up {first_up:.2f} s, warm up {warm_up:.2f} s")
+    record_property("benchmark", f"containers: first up {first_up:.2f} s, warm up {warm_up:.2f} s")

@@ -42,6 +42,8 @@ class AuthProxy:
         self._session_born = 0.0
         self.relogins = 0
         self.requests = 0
+        self.failures = 0
+        self.last_error: str | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -71,6 +73,15 @@ class AuthProxy:
     def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) \
             -> tuple[int, list[tuple[str, str]], bytes]:
         self.requests += 1
+        try:
+            return self._forward(method, path, headers, body)
+        except Exception as exc:  # noqa: BLE001 - a failed login must not kill the connection
+            self.failures += 1
+            self.last_error = f"{type(exc).__name__}: {str(exc)[:300]}"
+            return 502, [("Content-Type", "text/plain")], f"proxy: {self.last_error}".encode()
+
+    def _forward(self, method: str, path: str, headers: dict[str, str], body: bytes) \
+            -> tuple[int, list[tuple[str, str]], bytes]:
         for attempt in range(2):
             session = self._current(force=attempt == 1)
             client = self._client()
@@ -81,6 +92,8 @@ class AuthProxy:
                 response = client.request(method, self.target_base + path, headers=out,
                                           content=body or None, timeout=self._timeout)
             except httpx.HTTPError as exc:
+                self.failures += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
                 return 502, [("Content-Type", "text/plain")], f"proxy: {exc}".encode()
             if response.status_code != 401 or session is None or attempt == 1:
                 break

@@ -538,24 +538,32 @@ class ContainersStack:
         self.progress(f"harness: stack {self.name!r} up in {self.timings['up']:.1f} s ({phases})")
 
     def _create_network(self) -> None:
+        import docker.errors
         import docker.types
         from testcontainers.core.network import Network
 
-        subnet = _pick_subnet(self.client)
-        hosts = list(subnet.hosts())
-        self.state.extra["subnet"] = str(subnet)
-        self.state.extra["gateway"] = str(hosts[0])
-        self.state.extra["nginx_ip"] = str(hosts[-1])  # far from the engine's own picks
-        # Who the app sees nginx's requests come from: its own address on the network, or,
-        # with nginx on the host's network, the gateway (the engine NATs host -> published port).
-        self.state.extra["proxy_ip"] = str(hosts[0] if self._nginx_on_host else hosts[-1])
-        ipam = docker.types.IPAMConfig(
-            pool_configs=[docker.types.IPAMPool(subnet=str(subnet), gateway=str(hosts[0]))]
-        )
-        network = Network(docker_network_kw={"labels": self._labels(), "ipam": ipam,
-                                             "driver": "bridge"})
-        network.name = self.state.extra["network"]
-        network.create()
+        for attempt in range(4):
+            subnet = _pick_subnet(self.client)
+            hosts = list(subnet.hosts())
+            self.state.extra["subnet"] = str(subnet)
+            self.state.extra["gateway"] = str(hosts[0])
+            self.state.extra["nginx_ip"] = str(hosts[-1])  # far from the engine's own picks
+            # Who the app sees nginx's requests come from: its own address on the network,
+            # or, with nginx on the host's network, the gateway (the engine NATs host ->
+            # published port).
+            self.state.extra["proxy_ip"] = str(hosts[0] if self._nginx_on_host else hosts[-1])
+            ipam = docker.types.IPAMConfig(
+                pool_configs=[docker.types.IPAMPool(subnet=str(subnet), gateway=str(hosts[0]))]
+            )
+            network = Network(docker_network_kw={"labels": self._labels(), "ipam": ipam,
+                                                 "driver": "bridge"})
+            network.name = self.state.extra["network"]
+            try:
+                network.create()
+                return
+            except docker.errors.APIError as exc:
+                if attempt == 3:  # another run took the same subnet at the same moment?
+                    raise StackError(f"could not create network {network.name}: {exc}") from None
 
     def _start_all(self) -> None:
         """Every service, each as soon as what it depends on is ready; the root cause first."""
@@ -674,6 +682,8 @@ class ContainersStack:
     def _reload_nginx(self) -> None:
         """nginx resolves ``app`` when it loads its config: after the app container changed
         (a new address), make it look again. Harmless when nginx is not running."""
+        if self._nginx_on_host:
+            return  # it proxies to the app's published port, which never changes
         container = self._container("nginx")
         if container is None:
             return

@@ -7,6 +7,7 @@ never hard-codes fault names; it is read once per run and cached in the run dir.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
@@ -46,8 +47,10 @@ def load_registry(python: str, cache: Path | None = None, env: dict[str, str] | 
         faults = _REGISTRY.validate_python(json.loads(done.stdout))
     except (ValueError, ValidationError) as exc:
         raise StackError(f"`bridge faults --json` printed no fault list: {exc}") from None
-    if cache is not None:
-        cache.write_text(_REGISTRY.dump_json(faults).decode(), encoding="utf-8")
+    if cache is not None:  # atomically: another process may be reading it
+        partial = cache.with_name(f".{cache.name}.{os.getpid()}")
+        partial.write_bytes(_REGISTRY.dump_json(faults))
+        os.replace(partial, cache)
     return {f.name: f for f in faults}
 
 
@@ -68,7 +71,8 @@ def per_service(
     """Service name -> the faults it applies (for deciding what a change must restart)."""
     result: dict[str, list[str]] = {name: [] for name in definition.services}
     for fault in faults:
-        for where in registry[fault].services:
+        info = registry.get(fault)
+        for where in info.services if info else []:
             owner = definition.fault_owner(where)
             if owner is not None and fault not in result[owner]:
                 result[owner].append(fault)

@@ -295,6 +295,11 @@ def _app_wheel(source_key: str) -> Path:
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(out, target)
+    # Every source edit makes a new wheel: keep the last few only.
+    older = sorted(target.parent.glob("app-*"), key=lambda p: p.stat().st_mtime)[:-3]
+    for stale in older:
+        if stale != target and not stale.name.startswith("app-src-"):
+            shutil.rmtree(stale, ignore_errors=True)
     return target
 
 

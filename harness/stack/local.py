@@ -99,6 +99,9 @@ class LocalStack:
         self._mutex = threading.RLock()
         self._ops_depth = 0
         self._ops_handle: int | None = None
+        # Set when a start-up is abandoned (a failure elsewhere, Ctrl-C): waiting threads stop.
+        self._cancel = threading.Event()
+        self._fault_registry: dict[str, fault_registry.FaultInfo] | None = None
 
     # -- construction ----------------------------------------------------------------------------
     @classmethod
@@ -273,6 +276,7 @@ class LocalStack:
     # -- up / down -------------------------------------------------------------------------------
     def up(self) -> None:
         """Start every service, each once its dependencies are ready; all or nothing."""
+        self._cancel.clear()
         reap_orphans()
         started = time.monotonic()
         run_dir = new_run_dir(self.name)
@@ -280,6 +284,8 @@ class LocalStack:
         write_state(self.state)
         self.progress(f"harness: starting stack {self.name!r} in {run_dir}")
         try:
+            if self.state.faults:  # an unknown fault fails here, before anything starts
+                fault_registry.validate(self.state.faults, self._registry())
             self._start_many(list(self.definition.services))
         except BaseException:
             self.down()
@@ -287,6 +293,7 @@ class LocalStack:
         self.progress(f"harness: stack {self.name!r} up in {time.monotonic() - started:.1f} s")
 
     def _start_many(self, names: list[str]) -> None:
+        self._cancel.clear()
         wanted = set(names)
         futures: dict[str, Future[None]] = {}
         errors: list[BaseException] = []
@@ -307,16 +314,21 @@ class LocalStack:
                 for name in level:
                     if name in wanted:
                         futures[name] = pool.submit(run, name)
-            for name, future in futures.items():
-                try:
-                    future.result()
-                except BaseException as exc:
-                    if self._service(name).required or not isinstance(exc, StackError):
-                        errors.append(exc)
-                    else:
-                        self.progress(f"harness: optional service {name} did not start: {exc}")
+            try:
+                for name, future in futures.items():
+                    try:
+                        future.result()
+                    except StackError as exc:
+                        if self._service(name).required:
+                            errors.append(exc)
+                            self._cancel.set()  # no point waiting for the others
+                        else:
+                            self.progress(f"harness: optional service {name} did not start: {exc}")
+            except BaseException:
+                self._cancel.set()  # Ctrl-C or SIGTERM: let the pool's threads stop waiting
+                raise
         # The root cause first: "x not started: y did not come up" only repeats it.
-        errors.sort(key=lambda e: " not started: " in str(e))
+        errors.sort(key=lambda e: " not started: " in str(e) or "abandoned" in str(e))
         if errors:
             raise errors[0]
 
@@ -344,13 +356,19 @@ class LocalStack:
             raise StackError(f"services.{name}: no argv to start it with")
         env = self._env(name, context)
         began = time.monotonic()
-        process = self._supervisor.spawn(
-            argv,
-            env=env,
-            log_path=Path(self.state.services[name].output),
-            cwd=folder,
-            user=service_user() if service.unprivileged else None,
-        )
+        try:
+            process = self._supervisor.spawn(
+                argv,
+                env=env,
+                log_path=Path(self.state.services[name].output),
+                cwd=folder,
+                user=service_user() if service.unprivileged else None,
+            )
+        except OSError as exc:  # a missing binary, a bad path: say which service and how
+            raise StackError(
+                f"service {name!r} could not start {argv[0]!r}: {exc.strerror or exc} "
+                "(`harness doctor` lists what to install)"
+            ) from None
         with self._update() as state:
             record = state.services[name]
             record.process = process
@@ -417,6 +435,8 @@ class LocalStack:
                 return
             except ProbeFailed as exc:
                 last = str(exc)
+            if self._cancel.is_set():
+                raise StackError(f"start-up of {name!r} abandoned")
             if time.monotonic() >= deadline:
                 raise ServiceNotReady(
                     f"service {name!r} did not become ready within {check.timeout_s:.0f} s "
@@ -561,7 +581,12 @@ class LocalStack:
             self._start_one(service)
 
     def _registry(self) -> dict[str, fault_registry.FaultInfo]:
-        return fault_registry.load_registry(self.state.python, cache=self.run_dir / "faults.json")
+        with self._mutex:  # start-up threads share one load
+            if self._fault_registry is None:
+                self._fault_registry = fault_registry.load_registry(
+                    self.state.python, cache=self.run_dir / "faults.json"
+                )
+            return self._fault_registry
 
     def _registry_or_empty(self) -> dict[str, fault_registry.FaultInfo]:
         try:

@@ -15,19 +15,9 @@ import pytest
 
 from harness.auth import AuthError, Session
 from harness.auth import login as _login
+from harness.logs import LogCapture
 from harness.profile import ObservabilitySettings
 from harness.target import Target
-
-
-class LogCapture:
-    """The target's log lines written after ``start()`` (logs.source in the profile)."""
-
-    def __init__(self, target: Target) -> None:
-        self.target = target
-        self.mark = target.log_mark()
-
-    def lines(self) -> list[str]:
-        return self.target.log_lines(self.mark)
 
 
 @pytest.fixture

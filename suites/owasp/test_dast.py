@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
 
+from harness.auth import AuthError
 from harness.auth import login as do_login
 from harness.engines import EngineRun, EngineUnavailable
 from harness.engines.authproxy import AuthProxy
@@ -52,14 +54,24 @@ def _wapiti(target, budget: float, tmp_path: Path) -> EngineRun:
     login = None
     if profile.auth.flow != "none":
         def login():
-            return do_login(target, local_address=SOURCE)
+            try:
+                return do_login(target, local_address=SOURCE)
+            except AuthError:
+                time.sleep(1.0)  # one retry: a login can lose a race with parallel tests
+                return do_login(target, local_address=SOURCE)
     with AuthProxy(target.base_url, login,
                    client_factory=lambda: target.client(local_address=SOURCE)) as proxy:
         starts = [proxy.url + p for p in profile.target.pages]
         run = wapiti.run(proxy.url, budget_s=budget, start_urls=starts,
                          openapi_url=proxy.url + profile.target.openapi_path,
                          map_to=target.base_url, workdir=tmp_path / "wapiti")
-        run.notes.append(f"auth proxy: {proxy.requests} requests, {proxy.relogins} logins")
+        run.notes.append(f"auth proxy: {proxy.requests} requests, {proxy.relogins} logins, "
+                         f"{proxy.failures} failed")
+    # A scan that mostly could not reach the target judged nothing: never a pass.
+    if proxy.requests == 0 or proxy.failures * 2 > proxy.requests:
+        raise NotEvaluated(f"wapiti could not reach the target through the auth proxy: "
+                           f"{proxy.failures} of {proxy.requests} requests failed "
+                           f"(last: {proxy.last_error})")
     return run
 
 

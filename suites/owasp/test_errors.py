@@ -51,7 +51,7 @@ def test_errors_disclose_nothing(target, login, evidence):
                                          for r in responses])
     if not crashes:
         evidence.text("5xx", "no 5xx could be provoked without disruption (NUL bytes, "
-                      "out-of-range ids): 5xx bodies were not examined")
+                      "over-long strings, out-of-range ids): 5xx bodies were not examined")
     shown = set()
     for disclosure in found:
         key = (disclosure.url, disclosure.rule)

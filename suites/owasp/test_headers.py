@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from harness.probes.actor import Actor
@@ -13,6 +15,24 @@ from harness.probes.surface import Surface, from_crawl, probe_errors, provoke_5x
 pytestmark = pytest.mark.stack
 
 SOURCE = "127.0.0.76"
+THROTTLE_SOURCE = "127.0.0.75"
+
+
+def _provoke_429(target):
+    """A 429 from the auth route, sent from an address of its own (a name that exists nowhere,
+    so no account gets locked)."""
+    auth = target.profile.auth
+    if not auth.api_login_path:
+        return None
+    cap = 2 * (target.profile.limits.auth_requests or 50) + 2
+    body = {auth.username_field: f"headers-{secrets.token_hex(4)}",
+            auth.password_field: "wrong-password"}
+    with target.client(local_address=THROTTLE_SOURCE) as client:
+        for _ in range(cap):
+            answer = fetch(client, "POST", auth.api_login_path, json=body, total_s=5)
+            if answer.status == 429:
+                return answer
+    return None
 
 
 @pytest.mark.control("SEC-01")
@@ -40,12 +60,19 @@ def test_security_headers_on_every_response_class(target, login, evidence):
                               me_path=profile.auth.me_path, anonymous=anonymous)
         surface.samples.extend(errors.samples)
         surface.notes.extend(errors.notes)
+        throttled = _provoke_429(target)
+        if throttled is not None:
+            surface.add("429", throttled)
+        else:
+            surface.notes.append("no 429 within twice the auth limit: not checked here "
+                                 "(SEC-03 judges rate limiting)")
         crashes = provoke_5xx(actor.send, target.openapi, {}, budget=15)
         for crash in crashes:
             surface.add("5xx", crash)
         if not crashes:
             surface.notes.append("no 5xx could be provoked without disruption (NUL bytes, "
-                                 "out-of-range ids); 5xx responses were not checked")
+                                 "over-long strings, out-of-range ids); 5xx responses were "
+                                 "not checked")
         actor.close()
 
     issues = []

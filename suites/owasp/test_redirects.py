@@ -45,7 +45,7 @@ def test_no_open_redirects(target, login, evidence):
         plan.append(("anonymous", SOURCE, path, auth.next_param))
     for index, param in enumerate(PARAM_NAMES[:6]):
         for path in auth_entries:
-            plan.append(("anonymous", f"127.0.1.{20 + index}", path, param))
+            plan.append(("anonymous", f"127.0.89.{1 + index}", path, param))
     clients: dict[str, object] = {}
     try:
         for who, address, path, param in plan:

@@ -3,8 +3,10 @@ error pages or logs."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+from urllib.parse import parse_qs, unquote_plus
 
 import pytest
 
@@ -92,6 +94,35 @@ def _issued_tokens(target) -> dict[str, str]:
     return tokens
 
 
+def _client_credentials(target) -> dict[str, str]:
+    """The client secret the app presented to the provider (its token requests, as recorded
+    by the provider mock: HTTP Basic or a ``client_secret`` form field)."""
+    oauth = target.profile.auth.oauth
+    base = target.service_url(oauth.provider_service)
+    with target.client(base=base) as client:
+        response = client.get(oauth.requests_path)
+    if response.status_code != 200:
+        return {}
+    found: dict[str, str] = {}
+    for entry in response.json():
+        if entry.get("method") != "POST":
+            continue
+        headers = {str(k).lower(): str(v) for k, v in (entry.get("headers") or {}).items()}
+        basic = headers.get("authorization", "")
+        if basic.lower().startswith("basic "):
+            try:
+                pair = base64.b64decode(basic[6:]).decode()
+            except (ValueError, UnicodeDecodeError):
+                pair = ""
+            if ":" in pair:
+                found["client secret (from the provider's request log)"] = \
+                    unquote_plus(pair.split(":", 1)[1])
+        form = parse_qs(str(entry.get("body") or ""))
+        if form.get("client_secret"):
+            found["client secret (from the provider's request log)"] = form["client_secret"][0]
+    return found
+
+
 @pytest.mark.control("SEC-09")
 def test_secrets_never_leak(target, evidence):
     profile = target.profile
@@ -119,7 +150,8 @@ def test_secrets_never_leak(target, evidence):
     finally:
         session.close()
     login_steps = list(session.steps)
-    secrets = {**_issued_tokens(target), **_app_secrets(target)}
+    secrets = {**_issued_tokens(target), **_client_credentials(target),
+               **_app_secrets(target)}
     for value in secrets.values():
         evidence.secret(value)
     scanner = SecretScanner(secrets)

@@ -1,0 +1,122 @@
+"""`harness run` and `harness efficacy` end to end, on the real reference stack.
+
+The performance suite is the quickest real suite (one control, a few seconds), so these tests
+show the whole path — stack up, pytest, results.json, every report, the gate, the matrix —
+without paying for the full suites; the test command runs the full efficacy matrix itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+HARNESS = [sys.executable, "-m", "harness"]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+def _harness(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "HARNESS_STACK"))}
+    return subprocess.run(
+        [*HARNESS, *args], cwd=REPO, env=env, capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def performance_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("run") / "report"
+    done = _harness("run", "--suite", "performance", "--out", str(out), "-n", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out, done.stdout
+
+
+def test_run_writes_every_report_and_passes_the_gate(performance_run: tuple[Path, str]) -> None:
+    out, stdout = performance_run
+    for name in ("results.json", "report.html", "junit.xml", "results.sarif", "summary.md",
+                 "manifest.json"):
+        assert (out / name).is_file(), f"{name} missing from {out}"
+    assert stdout.strip().splitlines()[-1] == f"report: {out / 'report.html'}"
+    results = json.loads((out / "results.json").read_text())
+    perf = next(c for c in results["controls"] if c["id"] == "PERF-01")
+    assert perf["status"] == "pass", perf
+    assert perf["evidence"], "a passing control must carry its evidence"
+    assert results["gate"]["passed"] is True
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+def test_report_of_a_real_run_renders_its_matrix(performance_run: tuple[Path, str]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    out, _ = performance_run
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            requests: list[str] = []
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto((out / "report.html").as_uri())
+            rows = page.locator("table tbody tr")
+            assert rows.count() > 0, "the control matrix has no rows"
+            assert page.get_by_text("PERF-01").first.is_visible()
+            png = page.screenshot(full_page=True)
+        finally:
+            browser.close()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    (out / "screenshot.png").write_bytes(png)
+    external = [url for url in requests if not url.startswith(("file:", "data:"))]
+    assert not external, f"the report fetched {external}"
+
+
+def test_run_refuses_a_broken_profile_in_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "harness.toml"
+    config.write_text('[profiles.reference]\nprovider = "kubernetes"\n')
+    env_config = {"HARNESS_CONFIG": str(config)}
+    done = subprocess.run(
+        [*HARNESS, "run", "--out", str(tmp_path / "out")], cwd=REPO,
+        env={**os.environ, **env_config}, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "provider" in lines[0], done.stderr
+    assert not (tmp_path / "out").exists(), "nothing may be written for a broken profile"
+
+
+def test_efficacy_catches_a_fault_and_reports_the_matrix(tmp_path: Path) -> None:
+    out = tmp_path / "efficacy"
+    done = _harness(
+        "efficacy", "--suite", "performance", "--fault", "no_gzip", "--fault", "no_csp",
+        "--out", str(out), "-n", "1",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    document = json.loads((out / "efficacy.json").read_text())
+    by_name = {fault["name"]: fault for fault in document["faults"]}
+    assert by_name["no_gzip"] == {**by_name["no_gzip"], "expected": ["PERF-01"],
+                                  "failed": ["PERF-01"], "caught": True, "status": "caught"}
+    # SEC-01's suite was not selected: the fault is pending and stays out of the total.
+    assert by_name["no_csp"]["status"] == "pending"
+    assert document["summary"] == {"caught": 1, "total": 1, "false_alarms": 0, "pending": 1}
+    assert document["clean"]["failed"] == []
+    html = (out / "clean" / "report.html").read_text()
+    assert "caught 1/1 faults" in html
+    assert "efficacy: caught 1/1 faults, 0 false alarms (1 pending)" in done.stdout
+
+
+def test_efficacy_rejects_an_unknown_fault(tmp_path: Path) -> None:
+    done = _harness("efficacy", "--suite", "performance", "--fault", "no_such_fault",
+                    "--out", str(tmp_path / "e"))
+    assert done.returncode == 2
+    assert "unknown fault(s): no_such_fault" in done.stderr
