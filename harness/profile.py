@@ -28,34 +28,58 @@ class _Strict(BaseModel):
 
 class User(_Strict):
     name: str
-    password: str = ""
-    role: str = "user"
+    password: str = Field(default="", description="password for form/api logins")
+    role: str = Field(default="user", description="'admin' or 'user'")
     token: str | None = Field(default=None, description="bearer token for flow = 'bearer'")
 
 
 class OAuthSettings(_Strict):
-    start_path: str = "/auth/spotify/login"
-    callback_path: str = "/auth/spotify/callback"
-    provider_service: str = "spotify_mock"
-    consent_user_field: str = "user"
-    tokens_path: str = "/_mock/tokens"
-    requests_path: str = "/_mock/requests"
+    """The provider side of an oauth-pkce login."""
+
+    start_path: str = Field(
+        default="/auth/spotify/login", description="the app route that starts the provider login"
+    )
+    callback_path: str = Field(
+        default="/auth/spotify/callback", description="the app's redirect URI path"
+    )
+    provider_service: str = Field(
+        default="spotify_mock", description="stack service of the (mock) provider"
+    )
+    consent_user_field: str = Field(
+        default="user", description="form field on the consent page that names the user"
+    )
+    tokens_path: str = Field(
+        default="/_mock/tokens", description="mock route listing issued tokens"
+    )
+    requests_path: str = Field(default="/_mock/requests", description="mock route listing requests")
 
 
 class AuthSettings(_Strict):
-    flow: Literal["oauth-pkce", "form", "bearer", "none"] = "form"
-    login_path: str = "/login"
-    api_login_path: str | None = "/api/v1/auth/login"
-    logout_path: str = "/api/v1/auth/logout"
-    me_path: str = "/api/v1/me"
-    username_field: str = "username"
-    password_field: str = "password"
-    csrf_field: str = "csrf_token"
-    csrf_header: str | None = "X-CSRF-Token"
-    session_cookie: str = "bridge_session"
-    next_param: str = "next"
-    users: list[User] = Field(default_factory=list)
-    lockout_user: str | None = None
+    """How the harness logs in, and the users it logs in as."""
+
+    flow: Literal["oauth-pkce", "form", "bearer", "none"] = Field(
+        default="form", description="how the harness logs in"
+    )
+    login_path: str = Field(default="/login", description="the HTML login form")
+    api_login_path: str | None = Field(
+        default="/api/v1/auth/login", description="JSON login, if any"
+    )
+    logout_path: str = Field(default="/api/v1/auth/logout", description="POST here logs out")
+    me_path: str = Field(default="/api/v1/me", description="answers 200 only when authenticated")
+    username_field: str = Field(default="username", description="login form field")
+    password_field: str = Field(default="password", description="login form field")
+    csrf_field: str = Field(default="csrf_token", description="hidden CSRF field in forms")
+    csrf_header: str | None = Field(
+        default="X-CSRF-Token", description="header carrying the CSRF token on API writes"
+    )
+    session_cookie: str = Field(default="bridge_session", description="name of the session cookie")
+    next_param: str = Field(default="next", description="post-login redirect parameter (SEC-13)")
+    users: list[User] = Field(
+        default_factory=list, description="{name, password, role}; two of one role for AUTH-10"
+    )
+    lockout_user: str | None = Field(
+        default=None, description="a user the brute-force check may lock out (AUTH-09)"
+    )
     public_operations: list[str] = Field(
         default_factory=list, description="'METHOD /path' operations that may succeed anonymously"
     )
@@ -69,61 +93,117 @@ class AuthSettings(_Strict):
 
 
 class SessionSettings(_Strict):
-    idle_timeout_s: float | None = None
-    absolute_timeout_s: float | None = None
+    """The session lifetimes the target promises."""
+
+    idle_timeout_s: float | None = Field(
+        default=None, description="the target's idle timeout (AUTH-04 waits past it)"
+    )
+    absolute_timeout_s: float | None = Field(
+        default=None, description="the target's absolute lifetime (AUTH-05)"
+    )
 
 
 class LimitSettings(_Strict):
+    """The rate limits the target promises."""
+
     auth_requests: int | None = Field(default=None, description="requests allowed per window")
-    auth_window_s: float | None = None
-    api_requests: int | None = None
-    api_window_s: float | None = None
-    rate_limited_paths: list[str] = Field(default_factory=list)
+    auth_window_s: float | None = Field(default=None, description="auth rate-limit window")
+    api_requests: int | None = Field(default=None, description="API requests allowed per window")
+    api_window_s: float | None = Field(default=None, description="API rate-limit window")
+    rate_limited_paths: list[str] = Field(
+        default_factory=list, description="extra paths the rate-limit check bursts"
+    )
 
 
 class TargetSettings(_Strict):
+    """Where the target answers and what it serves."""
+
     base_url: str | None = Field(default=None, description="external targets only")
-    app_service: str = "app"
-    openapi_path: str = "/openapi.json"
-    live_path: str = "/health/live"
-    ready_path: str = "/health/ready"
-    metrics_path: str | None = "/metrics"
-    request_id_header: str = "X-Request-ID"
-    pages: list[str] = Field(default_factory=lambda: ["/"])
-    static_paths: list[str] = Field(default_factory=list)
-    cors_allowed_origins: list[str] = Field(default_factory=list)
+    app_service: str = Field(default="app", description="the stack service users reach")
+    openapi_path: str = Field(default="/openapi.json", description="the OpenAPI document")
+    live_path: str = Field(default="/health/live", description="liveness endpoint")
+    ready_path: str = Field(default="/health/ready", description="readiness endpoint")
+    metrics_path: str | None = Field(default="/metrics", description="Prometheus metrics")
+    request_id_header: str = Field(default="X-Request-ID", description="the correlation id header")
+    pages: list[str] = Field(
+        default_factory=lambda: ["/"], description="HTML pages the crawl starts from"
+    )
+    static_paths: list[str] = Field(
+        default_factory=list, description="static files checked like any other response"
+    )
+    cors_allowed_origins: list[str] = Field(
+        default_factory=list, description="origins the target's CORS policy allows"
+    )
     verify_tls: bool | str = Field(default=True, description="False, True or a CA bundle path")
-    request_timeout_s: float = 10.0
+    request_timeout_s: float = Field(default=10.0, description="total time for one request")
 
 
 class LogSettings(_Strict):
-    source: Literal["stack", "file", "command", "none"] = "stack"
-    service: str = "app"
-    path: str | None = None
-    command: list[str] | None = None
+    """Where the app's log lines come from."""
+
+    source: Literal["stack", "file", "command", "none"] = Field(
+        default="stack", description="where the app's log comes from"
+    )
+    service: str = Field(
+        default="app", description="stack service whose log is read (source = 'stack')"
+    )
+    path: str | None = Field(default=None, description="log file (source = 'file')")
+    command: list[str] | None = Field(
+        default=None, description="argv printing the log (source = 'command')"
+    )
 
 
 class DataStoreSettings(_Strict):
+    """Database and Redis access for at-rest checks."""
+
     database_url: str | None = Field(default=None, description="for at-rest checks on externals")
-    redis_url: str | None = None
-    database_service: str | None = "postgres"
-    redis_service: str | None = "redis"
+    redis_url: str | None = Field(default=None, description="for at-rest checks on externals")
+    database_service: str | None = Field(
+        default="postgres", description="stack service of the database (None: no access)"
+    )
+    redis_service: str | None = Field(
+        default="redis", description="stack service of Redis (None: no access)"
+    )
 
 
 class ScopeSettings(_Strict):
-    allow: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1", "localhost"])
+    """The scope allow-list: anything else is refused before a packet is sent."""
+
+    allow: list[str] = Field(
+        default_factory=lambda: ["127.0.0.0/8", "::1", "localhost"],
+        description="networks, addresses and host names the harness may contact",
+    )
 
 
 class SloSettings(_Strict):
-    p95_ms: float = 500.0
-    error_rate: float = 0.01
+    """Service level objectives for load checks."""
+
+    p95_ms: float = Field(default=500.0, description="95th percentile latency objective")
+    error_rate: float = Field(default=0.01, description="error rate objective (fraction)")
 
 
 class DastSettings(_Strict):
-    zap_api_url: str | None = None
-    zap_api_key: str | None = None
-    zap_rules: str | None = None
-    budget_s: float = 90.0
+    """The DAST engine (SEC-14): ZAP when an API address is given, wapiti otherwise."""
+
+    zap_api_url: str | None = Field(
+        default=None, description="a ZAP daemon's API base URL (or env ZAP_API_URL)"
+    )
+    zap_api_key: str | None = Field(default=None, description="the ZAP API key, if it has one")
+    zap_rules: str | None = Field(
+        default=None, description="IGNORE/WARN/FAIL per ZAP rule id (default: the bundled file)"
+    )
+    budget_s: float = Field(default=90.0, description="the scan's total time budget")
+    baseline: str | None = Field(
+        default=None, description="file of accepted finding ids, one per line (only new ones fail)"
+    )
+
+
+class OperationsSettings(_Strict):
+    """Commands the operational controls run in the app service (through ``stack.exec``)."""
+
+    rotate_keys: list[str] | None = Field(
+        default=None, description="argv that rotates the encryption key (SEC-15)"
+    )
 
 
 class ObservabilitySettings(_Strict):
@@ -137,7 +217,7 @@ class ObservabilitySettings(_Strict):
     metrics_probe_path: str | None = Field(
         default=None, description="GET path sent N times to move the metrics (default live_path)"
     )
-    metrics_probe_requests: int = 7
+    metrics_probe_requests: int = Field(default=7, description="requests sent to move the metrics")
     ready_recovery_s: float = Field(
         default=30.0, description="readiness must be 200 again this long after a restart"
     )
@@ -148,7 +228,9 @@ class ObservabilitySettings(_Strict):
         default_factory=lambda: ["spotify_mock", "slskd_mock"],
         description="stack services that record the requests the app sends them",
     )
-    outbound_requests_path: str = "/_mock/requests"
+    outbound_requests_path: str = Field(
+        default="/_mock/requests", description="inspection route of the recording mocks"
+    )
     slow_query_ms: float | None = Field(
         default=None, description="the target's slow-query log threshold (OBS-07)"
     )
@@ -162,12 +244,18 @@ class ObservabilitySettings(_Strict):
 
 
 class Profile(_Strict):
-    name: str = DEFAULT_PROFILE
-    description: str = ""
-    provider: Literal["local", "containers", "external"] = "local"
-    stack: str = "bundled"
-    release: str = "2"
-    faults: list[str] = Field(default_factory=list)
+    name: str = Field(default=DEFAULT_PROFILE, description="set from the table name")
+    description: str = Field(default="", description="one line shown by `harness status`")
+    provider: Literal["local", "containers", "external"] = Field(
+        default="local", description="who runs the stack: local processes, containers, nobody"
+    )
+    stack: str = Field(
+        default="bundled", description="stack definition: harness/stacks/NAME.toml or a path"
+    )
+    release: str = Field(default="2", description="the app release the stack starts")
+    faults: list[str] = Field(
+        default_factory=list, description="seeded faults to switch on (reference target only)"
+    )
     env: dict[str, str] = Field(default_factory=dict, description="extra environment for the app")
     target: TargetSettings = Field(default_factory=TargetSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
@@ -182,6 +270,7 @@ class Profile(_Strict):
         default_factory=dict, description="control id -> why it does not apply to this target"
     )
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    operations: OperationsSettings = Field(default_factory=OperationsSettings)
 
     @model_validator(mode="after")
     def _external_needs_url(self) -> Profile:

@@ -87,3 +87,32 @@ def test_auth_proxy_answers_502_and_counts_when_login_fails():
         answer = scanner.get(proxy.url + "/x")
     assert answer.status_code == 502 and "provider down" in answer.text
     assert (proxy.requests, proxy.failures) == (1, 1) and "RuntimeError" in proxy.last_error
+
+
+def test_auth_proxy_forwards_on_its_own_client_and_survives_refused_logins():
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, text="ok")
+
+    calls = SimpleNamespace(n=0)
+
+    def login() -> _Session:
+        calls.n += 1
+        if calls.n > 1:
+            raise RuntimeError("429 on the login route")
+        jar_client = httpx.Client()
+        jar_client.cookies.set("bridge_session", "abc", domain="127.0.0.1")
+        return _Session(jar_client, calls.n)
+
+    def factory() -> httpx.Client:
+        return httpx.Client(transport=httpx.MockTransport(handler))
+
+    with AuthProxy("https://127.0.0.1:8443", login, client_factory=factory,
+                   max_session_age_s=0.0) as proxy, httpx.Client() as scanner:
+        first = scanner.get(proxy.url + "/a", headers={"Cookie": "scanner=1"})
+        second = scanner.get(proxy.url + "/b")  # the session is "old": the relogin fails
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert [r.headers["cookie"] for r in seen] == ["bridge_session=abc"] * 2
+    assert proxy.failures == 0 and "429" in (proxy.last_error or "")

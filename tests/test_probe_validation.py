@@ -73,3 +73,17 @@ def test_forgotten_length_limit_that_reaches_the_database_fails():
 def test_unstructured_4xx_is_a_problem():
     problems = run(html_errors, operations(DOC), {}).problems
     assert problems and all("without a structured error" in p.problem for p in problems)
+
+
+def test_non_ascii_csrf_header_is_sent_to_write_operations():
+    sent: list[dict[str, Any]] = []
+
+    def crashing_on_header(method: str, path: str, **kwargs: Any) -> Fetched:
+        sent.append(kwargs)
+        if isinstance((kwargs.get("headers") or {}).get("X-CSRF-Token"), bytes):
+            return _answer(500)
+        return careful(method, path, **kwargs)
+
+    problems = run(crashing_on_header, operations(DOC), {}, csrf_header="X-CSRF-Token").problems
+    assert [(p.op, p.mutation) for p in problems] == [
+        ("POST /items", "X-CSRF-Token: non-ASCII bytes")]

@@ -140,3 +140,12 @@ def test_pytest_bad_profile_is_a_usage_error(config: Path, tmp_path: Path) -> No
     )
     assert done.returncode == 4, done.stdout + done.stderr
     assert "no profile named 'nope'" in done.stderr
+
+
+def test_profile_reference_doc_is_current() -> None:
+    """docs/profiles.md is generated from the model: regenerate it when a key changes."""
+    from harness.profile_docs import DOC_PATH, render
+
+    assert DOC_PATH.read_text(encoding="utf-8") == render(), (
+        "docs/profiles.md is stale: run `python -m harness.profile_docs`"
+    )

@@ -27,7 +27,12 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 class AuthProxy:
-    """``with AuthProxy(target_base, login) as proxy: scan(proxy.url)``."""
+    """``with AuthProxy(target_base, login, client_factory=...) as proxy: scan(proxy.url)``.
+
+    ``login`` makes sessions (from its own source address); ``client_factory`` makes the one
+    client that forwards the scanner's traffic (from another address), so a scanner hammering
+    the login routes cannot get the proxy's own logins throttled.
+    """
 
     def __init__(self, target_base: str, login: Callable[[], Any] | None, *,
                  max_session_age_s: float = 20.0, request_timeout_s: float = 10.0,
@@ -46,28 +51,51 @@ class AuthProxy:
         self.last_error: str | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._retired: list[Any] = []
+        self._shared: httpx.Client | None = None
 
     # -- session -----------------------------------------------------------------------------
     def _current(self, force: bool = False) -> Any:
+        """The live session; a new login when it is old or was refused. A failed login keeps
+        the previous session (the target may be throttling logins for a moment)."""
         with self._lock:
             stale = time.monotonic() - self._session_born > self._max_age
             if self._login is not None and (self._session is None or force or stale):
+                try:
+                    fresh = self._login()
+                except Exception as exc:
+                    if self._session is None:
+                        raise
+                    self.last_error = f"login: {type(exc).__name__}: {str(exc)[:200]}"
+                    self._session_born = time.monotonic() - self._max_age / 2  # retry soon
+                    return self._session
                 if self._session is not None:
-                    with contextlib.suppress(Exception):  # closing a dead session
-                        self._session.close()
-                self._session = self._login()
+                    # Other threads may still be sending with it: closed at exit, not now.
+                    self._retired.append(self._session)
+                self._session = fresh
                 self._session_born = time.monotonic()
                 self.relogins += 1
             return self._session
 
-    def _client(self) -> httpx.Client:
-        session = self._current()
-        if session is not None:
-            client: httpx.Client = session.client
-            return client
+    def _forwarder(self) -> httpx.Client:
+        """One shared client from the factory (its own source address), made on first use."""
+        with self._lock:
+            if self._shared is None:
+                assert self._client_factory is not None
+                self._shared = self._client_factory()
+            return self._shared
+
+    def _client(self, session: Any) -> tuple[httpx.Client, dict[str, str]]:
+        """The client to send with, and the Cookie header that carries the session."""
         if self._client_factory is None:
-            raise RuntimeError("AuthProxy needs a login or a client factory")
-        return self._client_factory()
+            if session is None:
+                raise RuntimeError("AuthProxy needs a login or a client factory")
+            client: httpx.Client = session.client
+            return client, {}
+        cookies = ""
+        if session is not None:
+            cookies = "; ".join(f"{c.name}={c.value}" for c in session.client.cookies.jar)
+        return self._forwarder(), ({"Cookie": cookies} if cookies else {})
 
     # -- forwarding --------------------------------------------------------------------------
     def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) \
@@ -84,8 +112,13 @@ class AuthProxy:
             -> tuple[int, list[tuple[str, str]], bytes]:
         for attempt in range(2):
             session = self._current(force=attempt == 1)
-            client = self._client()
+            client, cookie = self._client(session)
             out = {k: v for k, v in headers.items() if k.lower() not in HOP_BY_HOP}
+            out.update(cookie)
+            # The scanner's Origin/Referer name the proxy; the target's same-origin checks
+            # must see its own origin, as they would for a browser on the real site.
+            for name in [k for k in out if k.lower() in ("origin", "referer")]:
+                out[name] = out[name].replace(self.url, self.target_base)
             if method in UNSAFE and session is not None:
                 out.update(session.headers_for_write())
             try:
@@ -153,6 +186,9 @@ class AuthProxy:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
-        if self._session is not None:
-            with contextlib.suppress(Exception):
-                self._session.close()
+        for session in [*self._retired, self._session]:
+            if session is not None:
+                with contextlib.suppress(Exception):
+                    session.close()
+        if self._shared is not None:
+            self._shared.close()

@@ -114,7 +114,7 @@ def _method_not_allowed(ops: list[Operation]) -> tuple[str, str] | None:
 
 
 def provoke_5xx(send: Any, document: dict[str, Any], ids: dict[str, Any], *,
-                budget: int = 30) -> list[Fetched]:
+                budget: int = 30, csrf_header: str | None = None) -> list[Fetched]:
     """Harmless inputs that commonly crash unhardened handlers: NUL bytes, out-of-range ids.
 
     ``send(method, path, **kwargs)`` returns a Fetched. Returns every 5xx seen (maybe none).
@@ -125,6 +125,9 @@ def provoke_5xx(send: Any, document: dict[str, Any], ids: dict[str, Any], *,
         if op.method == "DELETE" or "logout" in op.path or "login" in op.path:
             continue
         mutations: list[tuple[str, str, Any]] = []
+        if csrf_header and op.method in ("POST", "PUT", "PATCH"):
+            # A token compared as text (hmac.compare_digest on str) crashes on non-ASCII.
+            mutations.append(("header", csrf_header, "tok\u00bf".encode("latin-1")))
         for param in op.path_params:
             if param.schema_.get("type") == "integer":
                 mutations.append(("path", param.name, str(2**64)))
@@ -140,7 +143,11 @@ def provoke_5xx(send: Any, document: dict[str, Any], ids: dict[str, Any], *,
             if tries >= budget:
                 return found
             tries += 1
-            method, path, kwargs = build_request(op, ids, override)
+            if override[0] == "header":
+                method, path, kwargs = build_request(op, ids)
+                kwargs["headers"] = {override[1]: override[2]}
+            else:
+                method, path, kwargs = build_request(op, ids, override)
             response = send(method, path, **kwargs)
             if response.status >= 500:
                 found.append(response)

@@ -97,8 +97,13 @@ def field_mutations(location: str, name: str, schema: dict[str, Any]) -> list[Mu
     return out
 
 
-def mutations(op: Operation) -> list[Mutation]:
+def mutations(op: Operation, *, csrf_header: str | None = None) -> list[Mutation]:
     out: list[Mutation] = []
+    if csrf_header and op.method in ("POST", "PUT", "PATCH", "DELETE"):
+        # Headers are input too: a token compared as text must not crash on non-ASCII bytes.
+        out.append(Mutation(name=f"{csrf_header}: non-ASCII bytes", location="header",
+                            field=csrf_header, value="tok\u00bf\u00e9".encode("latin-1"),
+                            violates=False))
     if op.body_schema is not None:
         out.append(Mutation(name="malformed JSON", location="raw", raw=b'{"unterminated": '))
         out.append(Mutation(name="body is a JSON array", location="raw", raw=b"[1, 2, 3]"))
@@ -126,14 +131,15 @@ def is_structured(response: Fetched) -> bool:
 
 
 def run(send: Send, ops: list[Operation], ids: dict[str, Any], *, per_op: int = 12,
-        total_s: float = 45.0, skip: Callable[[Operation], bool] | None = None) -> Report:
+        total_s: float = 45.0, skip: Callable[[Operation], bool] | None = None,
+        csrf_header: str | None = None) -> Report:
     report = Report()
     started = time.monotonic()
     for op in ops:
         if skip is not None and skip(op):
             report.skipped.append(f"{op.key}: excluded (session or destructive operation)")
             continue
-        todo = mutations(op)[:per_op]
+        todo = mutations(op, csrf_header=csrf_header)[:per_op]
         if not todo:
             continue
         for mutation in todo:
@@ -142,7 +148,10 @@ def run(send: Send, ops: list[Operation], ids: dict[str, Any], *, per_op: int = 
                 report.elapsed_s = time.monotonic() - started
                 return report
             method, path, kwargs = build_request(op, ids, None if mutation.location in (
-                "raw", "drop") else (mutation.location, mutation.field or "", mutation.value))
+                "raw", "drop", "header") else (mutation.location, mutation.field or "",
+                                               mutation.value))
+            if mutation.location == "header":
+                kwargs["headers"] = {mutation.field or "": mutation.value}
             if mutation.location == "raw":
                 kwargs.pop("json", None)
                 kwargs["content"] = mutation.raw

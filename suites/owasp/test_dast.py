@@ -18,7 +18,8 @@ from harness.verdicts import NotEvaluated
 
 pytestmark = pytest.mark.stack
 
-SOURCE = "127.0.0.92"
+SOURCE = "127.0.0.92"  # the scanner's traffic
+LOGIN_SOURCE = "127.0.0.93"  # the proxy's own logins
 
 
 def _baseline(profile) -> set[str]:
@@ -55,10 +56,10 @@ def _wapiti(target, budget: float, tmp_path: Path) -> EngineRun:
     if profile.auth.flow != "none":
         def login():
             try:
-                return do_login(target, local_address=SOURCE)
+                return do_login(target, local_address=LOGIN_SOURCE)
             except AuthError:
                 time.sleep(1.0)  # one retry: a login can lose a race with parallel tests
-                return do_login(target, local_address=SOURCE)
+                return do_login(target, local_address=LOGIN_SOURCE)
     with AuthProxy(target.base_url, login,
                    client_factory=lambda: target.client(local_address=SOURCE)) as proxy:
         starts = [proxy.url + p for p in profile.target.pages]

@@ -9,10 +9,12 @@ from harness.probes.apiops import discover_ids, operations
 from harness.probes.bounded import as_response, fetch
 from harness.probes.errors import disclosures
 from harness.probes.surface import probe_errors, provoke_5xx
+from harness.verdicts import NotApplicable, NotEvaluated
 
 pytestmark = pytest.mark.stack
 
 SOURCE = "127.0.0.84"
+OUTAGE_SOURCE = "127.0.0.85"
 
 
 @pytest.mark.control("SEC-07")
@@ -35,7 +37,8 @@ def test_errors_disclose_nothing(target, login, evidence):
         responses.append(actor.send("GET", profile.auth.me_path))
     ops = operations(target.openapi)
     ids = discover_ids(actor.send, ops, create=False)
-    crashes = provoke_5xx(actor.send, target.openapi, ids, budget=25)
+    crashes = provoke_5xx(actor.send, target.openapi, ids, budget=25,
+                          csrf_header=profile.auth.csrf_header)
     responses.extend(crashes)
     actor.close()
 
@@ -67,3 +70,37 @@ def test_errors_disclose_nothing(target, login, evidence):
     assert error_statuses, "no error response could be provoked to examine"
     assert not found, "information disclosure:\n" + "\n".join(
         d.describe()[:400] for d in found[:20])
+
+
+@pytest.mark.disruptive
+@pytest.mark.control("SEC-07")
+def test_errors_during_a_database_outage_disclose_nothing(target, stack, login, evidence):
+    """A healthy app rarely answers 5xx; an outage makes it, and its 5xx must stay generic.
+
+    The database is stopped (and started again, whatever happens) while a logged-in user calls
+    the parameterless GET operations of the API; every 5xx body is examined for tracebacks,
+    SQL and connection details.
+    """
+    profile = target.profile
+    service = profile.datastores.database_service
+    if not service:
+        raise NotApplicable("the profile names no database service (datastores.database_service)")
+    session = login(local_address=OUTAGE_SOURCE)
+    paths = [profile.auth.me_path] if profile.auth.me_path else []
+    paths += [op.path for op in operations(target.openapi)
+              if op.method == "GET" and "{" not in op.path and op.path not in paths][:8]
+    stack.stop(service)
+    try:
+        responses = [fetch(session.client, "GET", path, total_s=10) for path in paths]
+    finally:
+        stack.start(service)
+    server_errors = [r for r in responses if r.status >= 500]
+    evidence.json("responses during the outage",
+                  [{"url": r.url, "status": r.status} for r in responses])
+    if not server_errors:
+        raise NotEvaluated(f"no 5xx while {service} was stopped: no error body to examine")
+    found = [d for r in server_errors for d in disclosures(r)]
+    for response in server_errors[:3]:
+        evidence.http(as_response(response), title=f"{response.status} during the outage")
+    assert not found, "5xx answers disclose internals:\n" + "\n".join(
+        d.describe()[:400] for d in found[:10])

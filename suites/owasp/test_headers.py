@@ -66,7 +66,8 @@ def test_security_headers_on_every_response_class(target, login, evidence):
         else:
             surface.notes.append("no 429 within twice the auth limit: not checked here "
                                  "(SEC-03 judges rate limiting)")
-        crashes = provoke_5xx(actor.send, target.openapi, {}, budget=15)
+        crashes = provoke_5xx(actor.send, target.openapi, {}, budget=15,
+                              csrf_header=profile.auth.csrf_header)
         for crash in crashes:
             surface.add("5xx", crash)
         if not crashes:

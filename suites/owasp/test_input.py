@@ -28,7 +28,8 @@ def test_schema_violating_input_is_rejected(target, login, evidence):
         # remaining operations are addressed with.
         return op.method == "DELETE" or op.path == auth.logout_path or "logout" in op.path
 
-    report = run(actor.send, ops, ids, per_op=14, total_s=45, skip=skip)
+    report = run(actor.send, ops, ids, per_op=15, total_s=45, skip=skip,
+                 csrf_header=auth.csrf_header)
     actor.close()
     evidence.json("input validation outcomes", report.model_dump(mode="json"))
     evidence.figure("mutations sent", len(report.outcomes), "requests")

@@ -1,0 +1,99 @@
+"""Render docs/profiles.md from the profile model, so the key reference cannot drift.
+
+``python -m harness.profile_docs`` rewrites the file; a test fails when it is out of date.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from harness.profile import Profile
+
+DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "profiles.md"
+
+INTRO = """\
+# Profiles
+
+A profile is the typed description of one target: where it is (or how to bring it up), how to
+log in, where its logs, database and cache are, what is in scope and which controls do not apply.
+Profiles live in `harness.toml` under `[profiles.NAME]`; pick one with `--profile NAME` (every
+command and pytest) or `HARNESS_PROFILE=NAME`. `HARNESS_CONFIG=PATH` names another file.
+A profile may start with `extends = "other"` to inherit another profile's keys (tables merge).
+
+Bundled profiles:
+
+- `reference` (the default): the bundled stack as local processes.
+- `reference-containers`: the same stack as containers through the Docker API.
+- a commented `external` example: an already running deployment. Lifecycle operations (restarts,
+  outage drills) are `not_applicable` there, with the reason; at-rest checks need
+  `datastores.database_url` and `datastores.redis_url`.
+
+A bad profile stops every command before anything starts, with one line naming the key:
+`harness: profile 'reference': target.verify_tls: Input should be a valid boolean`.
+
+Unknown keys are errors (a typo must not silently fall back to a default).
+
+This page is generated from `harness/profile.py` (`python -m harness.profile_docs`).
+"""
+
+
+def _type_name(annotation: Any) -> str:
+    text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
+    text = text or str(annotation)
+    return text.replace("typing.", "").replace("NoneType", "None")
+
+
+def _default(field: FieldInfo) -> str:
+    if field.default_factory is not None:
+        try:
+            value = field.default_factory()  # type: ignore[call-arg]
+        except TypeError:
+            return ""
+        if isinstance(value, BaseModel):
+            return "(table)"
+        return f"`{value!r}`" if value not in ({}, []) else f"`{value!r}`"
+    if field.default is PydanticUndefined:
+        return "required"
+    return f"`{field.default!r}`"
+
+
+def _rows(model: type[BaseModel], prefix: str) -> list[str]:
+    rows: list[str] = []
+    nested: list[tuple[str, type[BaseModel]]] = []
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{name}"
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            nested.append((key, annotation))
+            continue
+        description = (field.description or "").replace("|", "\\|")
+        rows.append(
+            f"| `{key}` | `{_type_name(annotation)}` | {_default(field)} | {description} |"
+        )
+    for key, sub in nested:
+        doc = (sub.__doc__ or "").strip().splitlines()[0] if sub.__doc__ else ""
+        rows.append(f"| **`[{key}]`** | table | | {doc} |")
+        rows.extend(_rows(sub, f"{key}."))
+    return rows
+
+
+def render() -> str:
+    lines = [INTRO, "## Keys", "", "| key | type | default | meaning |", "| --- | --- | --- | --- |"]
+    lines += _rows(Profile, "")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else DOC_PATH
+    target.write_text(render(), encoding="utf-8")
+    print(target)
+
+
+if __name__ == "__main__":
+    main()
