@@ -57,7 +57,7 @@ def _default(field: FieldInfo) -> str:
             return ""
         if isinstance(value, BaseModel):
             return "(table)"
-        return f"`{value!r}`" if value not in ({}, []) else f"`{value!r}`"
+        return f"`{value!r}`"
     if field.default is PydanticUndefined:
         return "required"
     return f"`{field.default!r}`"
@@ -84,7 +84,8 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
 
 
 def render() -> str:
-    lines = [INTRO, "## Keys", "", "| key | type | default | meaning |", "| --- | --- | --- | --- |"]
+    header = ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
+    lines = [INTRO, "## Keys", "", *header]
     lines += _rows(Profile, "")
     return "\n".join(lines) + "\n"
 

@@ -248,18 +248,36 @@ def _stack_lock(request: pytest.FixtureRequest) -> Generator[None, None, None]:
         return
     disruptive = request.node.get_closest_marker("disruptive") is not None
     with lock.exclusive() if disruptive else lock.shared():
+        # Taken under the lock, so no disruptive test is halfway through changing it.
+        baseline = request.config.stash.setdefault(_BASELINE, _baseline_of(current))
         yield
         if disruptive:
-            _heal(current, request.getfixturevalue("profile"))
+            _heal(current, baseline)
 
 
-def _heal(current: Stack, profile: Profile) -> None:
-    """After a disruptive test, put back what it changed so the next test sees the profile's
-    stack: stopped services started, release and faults as the profile says."""
+_BASELINE = pytest.StashKey[tuple[str, list[str]] | None]()
+
+
+def _baseline_of(current: Stack) -> tuple[str, list[str]] | None:
+    """The release and faults the stack had when this session first used it.
+
+    Not the profile's: a stack this session attached to (``harness efficacy`` switches a fault
+    on, then runs the suites) must be healed back to what it was given, not to a clean stack.
+    """
+    state = getattr(current, "state", None)
+    if state is None:
+        return None
+    return str(state.release), list(state.faults)
+
+
+def _heal(current: Stack, baseline: tuple[str, list[str]] | None) -> None:
+    """After a disruptive test, put back what it changed so the next test sees the stack as
+    this session found it: stopped services started, release and faults as they were."""
     heal = getattr(current, "heal", None)
-    if heal is None:
+    if heal is None or baseline is None:
         return
-    for action in heal(profile.release, list(profile.faults)):
+    release, faults = baseline
+    for action in heal(release, faults):
         _progress(f"harness: after disruptive test: {action}")
 
 

@@ -38,7 +38,7 @@ def isolated_env() -> Iterator[dict[str, str]]:
         yield env
     finally:
         # Whatever a failed test left behind: stop it by its recorded groups.
-        subprocess.run([*HARNESS, "down", "--all"], env=env, capture_output=True, timeout=60,
+        subprocess.run([*HARNESS, "down"], env=env, capture_output=True, timeout=60,
                        check=False)
         shutil.rmtree(root, ignore_errors=True)
 

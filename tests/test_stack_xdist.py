@@ -53,7 +53,7 @@ def test_workers_share_one_stack_owned_by_the_controller(tmp_path: Path) -> None
         assert not Path(seen[0]["state"]).exists(), "the controller did not tear it down"
         assert [p for p in (runs / "runs").iterdir() if not p.name.startswith(".")] == []
     finally:
-        subprocess.run([sys.executable, "-m", "harness", "down", "--all"], capture_output=True,
+        subprocess.run([sys.executable, "-m", "harness", "down"], capture_output=True,
                        env=dict(env, HARNESS_STACK_STATE=str(runs / "pointer")), timeout=60,
                        check=False)
         shutil.rmtree(runs, ignore_errors=True)
