@@ -26,9 +26,8 @@ import socket
 import subprocess
 import sys
 import tarfile
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -50,9 +49,9 @@ from harness.stack.state import (
     ServiceRecord,
     StackState,
     read_state,
-    state_lock,
     write_state,
 )
+from harness.stack.stateful import StateBacked
 
 Progress = Callable[[str], None]
 
@@ -200,7 +199,7 @@ def _container_class() -> type:
     return HarnessContainer
 
 
-class ContainersStack:
+class ContainersStack(StateBacked):
     """A :class:`~harness.stack.base.Stack` of containers on a Docker-API engine."""
 
     provider = PROVIDER
@@ -215,9 +214,7 @@ class ContainersStack:
         state: StackState | None = None,
     ) -> None:
         self.progress: Progress = progress or _quiet
-        self._mutex = threading.RLock()
-        self._ops_depth = 0
-        self._ops_handle: int | None = None
+        self._init_state_backing()
         self._engine: image_tools.Engine | None = None
         self.timings: dict[str, float] = {}
         if state is None:
@@ -277,16 +274,6 @@ class ContainersStack:
         return self.engine.client
 
     @property
-    def run_dir(self) -> Path:
-        if not self.state.run_dir:
-            raise StackError(f"stack {self.name!r} is not up")
-        return Path(self.state.run_dir)
-
-    @property
-    def state_path(self) -> Path:
-        return self.run_dir / "state.json"
-
-    @property
     def ca_bundle(self) -> str | None:
         return self.state.ca_bundle
 
@@ -322,38 +309,6 @@ class ContainersStack:
             )
         return service
 
-    def _refresh(self) -> StackState:
-        if self.state.run_dir and self.state_path.exists():
-            self.state = read_state(self.state_path)
-        return self.state
-
-    @contextlib.contextmanager
-    def _update(self) -> Iterator[StackState]:
-        with self._mutex, state_lock(self.run_dir):
-            self._refresh()
-            yield self.state
-            write_state(self.state)
-
-    @contextlib.contextmanager
-    def _operation(self) -> Iterator[None]:
-        """Serialise lifecycle operations across processes (re-entrant within one stack)."""
-        with self._mutex:
-            if self._ops_depth == 0:
-                import fcntl
-
-                handle = os.open(self.run_dir / "ops.lock", os.O_CREAT | os.O_RDWR, 0o600)
-                fcntl.flock(handle, fcntl.LOCK_EX)
-                self._ops_handle = handle
-            self._ops_depth += 1
-        try:
-            self._refresh()
-            yield
-        finally:
-            with self._mutex:
-                self._ops_depth -= 1
-                if self._ops_depth == 0 and self._ops_handle is not None:
-                    os.close(self._ops_handle)
-                    self._ops_handle = None
 
     def _container(self, service: str) -> Any | None:
         import docker.errors

@@ -56,7 +56,7 @@ CONTEXT_FILES = {
     "redis": [],
     "nginx": ["nginx-entrypoint.sh"],
 }
-APP_PACKAGES = ("bridge", "spotify_mock", "slskd_mock")
+APP_PACKAGES = ("bridge", "spotify_mock", "slskd_mock", "mockkit")
 _SKIP_NAMES = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 _SKIP_SUFFIXES = (".pyc", ".pyo")
 

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -40,9 +40,9 @@ from harness.stack.state import (
     ServiceRecord,
     StackState,
     read_state,
-    state_lock,
     write_state,
 )
+from harness.stack.stateful import StateBacked
 
 Progress = Callable[[str], None]
 LOG_TAIL_LINES = 30
@@ -78,7 +78,7 @@ def _release_key(release: str) -> tuple[int, str]:
     return (int(release), "") if release.isdigit() else (0, release)
 
 
-class LocalStack:
+class LocalStack(StateBacked):
     """A :class:`~harness.stack.base.Stack` of local processes."""
 
     provider = "local"
@@ -96,9 +96,7 @@ class LocalStack:
         self.services = list(definition.services)
         self.progress: Progress = progress or _quiet
         self._supervisor = supervisor.Supervisor()
-        self._mutex = threading.RLock()
-        self._ops_depth = 0
-        self._ops_handle: int | None = None
+        self._init_state_backing()
         # Set when a start-up is abandoned (a failure elsewhere, Ctrl-C): waiting threads stop.
         self._cancel = threading.Event()
         self._fault_registry: dict[str, fault_registry.FaultInfo] | None = None
@@ -133,24 +131,14 @@ class LocalStack:
         return cls(state, definition, progress=progress)
 
     @classmethod
-    def attach(cls, state_path: str | os.PathLike[str], *, progress: Progress | None = None) -> (
-        LocalStack
-    ):
+    def attach(
+        cls, state_path: str | os.PathLike[str], *, progress: Progress | None = None
+    ) -> LocalStack:
         state = read_state(state_path)
         definition = load_definition(state.definition)
         return cls(state, definition, progress=progress)
 
     # -- paths and small accessors ---------------------------------------------------------------
-    @property
-    def run_dir(self) -> Path:
-        if not self.state.run_dir:
-            raise StackError(f"stack {self.name!r} is not up")
-        return Path(self.state.run_dir)
-
-    @property
-    def state_path(self) -> Path:
-        return self.run_dir / "state.json"
-
     @property
     def ca_bundle(self) -> str | None:
         """The run's CA certificate (PEM): what clients verify nginx's certificate with."""
@@ -172,41 +160,6 @@ class LocalStack:
             raise StackError(
                 f"stack {self.name!r} has no service {name!r} (known: {known})"
             ) from None
-
-    def _refresh(self) -> StackState:
-        """Re-read the state file: another process may have restarted something."""
-        if self.state.run_dir and self.state_path.exists():
-            self.state = read_state(self.state_path)
-        return self.state
-
-    @contextlib.contextmanager
-    def _update(self) -> Iterator[StackState]:
-        """Read-modify-write the state file, safe across threads and processes."""
-        with self._mutex, state_lock(self.run_dir):
-            self._refresh()
-            yield self.state
-            write_state(self.state)
-
-    @contextlib.contextmanager
-    def _operation(self) -> Iterator[None]:
-        """Serialise lifecycle operations across processes (re-entrant within one stack)."""
-        with self._mutex:
-            if self._ops_depth == 0:
-                import fcntl
-
-                handle = os.open(self.run_dir / "ops.lock", os.O_CREAT | os.O_RDWR, 0o600)
-                fcntl.flock(handle, fcntl.LOCK_EX)
-                self._ops_handle = handle
-            self._ops_depth += 1
-        try:
-            self._refresh()
-            yield
-        finally:
-            with self._mutex:
-                self._ops_depth -= 1
-                if self._ops_depth == 0 and self._ops_handle is not None:
-                    os.close(self._ops_handle)  # closing releases the flock
-                    self._ops_handle = None
 
     # -- templates -------------------------------------------------------------------------------
     def _context(self, name: str) -> TemplateContext:
@@ -418,8 +371,10 @@ class LocalStack:
         record = self.state.services[name]
         check = service.health
         context = self._context(name)
-        url = context.render(check.url, f"services.{name}.health.url") if check.url else (
-            record.url or f"tcp://127.0.0.1:{self.state.ports.get(name, 0)}"
+        url = (
+            context.render(check.url, f"services.{name}.health.url")
+            if check.url
+            else (record.url or f"tcp://127.0.0.1:{self.state.ports.get(name, 0)}")
         )
         deadline = began + check.timeout_s
         last = "no attempt yet"
@@ -464,8 +419,10 @@ class LocalStack:
                 from harness.stack.postgres import make_spare
 
                 with contextlib.suppress(StackError, OSError):
-                    make_spare(service.options.get("user", "bridge"),
-                               service.options.get("database", "bridge"))
+                    make_spare(
+                        service.options.get("user", "bridge"),
+                        service.options.get("database", "bridge"),
+                    )
 
     def _stop_one(self, name: str) -> None:
         service = self._service(name)
@@ -546,8 +503,13 @@ class LocalStack:
                 PGDATABASE=definition.options.get("database", "bridge"),
             )
         return subprocess.run(
-            command, env=env, cwd=self._service_dir(service), capture_output=True, text=True,
-            timeout=300, check=False,
+            command,
+            env=env,
+            cwd=self._service_dir(service),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
 
     def swap(self, service: str, release: str) -> None:
@@ -564,11 +526,18 @@ class LocalStack:
                 state.release = release
             if definition.downgrade_argv and _release_key(release) < _release_key(old):
                 context = self._context(service)
-                argv = [context.render(p, f"services.{service}.downgrade_argv")
-                        for p in definition.downgrade_argv]
+                argv = [
+                    context.render(p, f"services.{service}.downgrade_argv")
+                    for p in definition.downgrade_argv
+                ]
                 done = subprocess.run(
-                    argv, env=self._env(service, context), cwd=self._service_dir(service),
-                    capture_output=True, text=True, timeout=300, check=False,
+                    argv,
+                    env=self._env(service, context),
+                    cwd=self._service_dir(service),
+                    capture_output=True,
+                    text=True,
+                    timeout=300,
+                    check=False,
                 )
                 if done.returncode != 0:
                     with self._update() as state:
@@ -653,4 +622,3 @@ class LocalStack:
                 detail=detail,
             )
         return result
-
