@@ -940,7 +940,8 @@ def remove_run(engine: image_tools.Engine, run_id: str) -> None:
     """Remove every container, network and volume labelled ``harness.run=<run_id>``."""
     client = engine.client
     selector = {"label": f"{LABEL_RUN}={run_id}"}
-    containers = client.containers.list(all=True, filters=selector)
+    # sparse: no per-container inspect, which races with other processes removing theirs.
+    containers = client.containers.list(all=True, sparse=True, filters=selector)
 
     def remove(container: Any) -> None:
         with contextlib.suppress(Exception):
@@ -987,7 +988,7 @@ def reap_orphans(
             return []
     client = engine.client
     runs: dict[str, str | None] = {}
-    for kind in (client.containers.list(all=True, filters={"label": LABEL_RUN}),
+    for kind in (client.containers.list(all=True, sparse=True, filters={"label": LABEL_RUN}),
                  client.networks.list(filters={"label": LABEL_RUN}),
                  client.volumes.list(filters={"label": LABEL_RUN})):
         for item in kind:
