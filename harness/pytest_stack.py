@@ -237,7 +237,9 @@ def target(profile: Profile, stack: Stack) -> Target:
 @pytest.fixture(autouse=True)
 def _stack_lock(request: pytest.FixtureRequest) -> Generator[None, None, None]:
     """Shared stack lock for tests that use the stack, exclusive for disruptive ones."""
-    names = request.fixturenames
+    # A parametrize argument that happens to be called "target" is not this plugin's fixture.
+    params = getattr(getattr(request.node, "callspec", None), "params", {})
+    names = [name for name in request.fixturenames if name not in params]
     if "stack" not in names and "target" not in names:
         yield
         return
