@@ -102,6 +102,7 @@ def run_efficacy(
     only: Sequence[str] = (),
     echo: Callable[[str], None] = print,
     verbose: bool = False,
+    strict_catalog: bool = False,
 ) -> EfficacyReport:
     started = time.time()
     registry = load_registry(stack)
@@ -117,7 +118,7 @@ def run_efficacy(
     echo(f"efficacy: clean run of {', '.join(suites)}")
     clean_run = run_pytest(
         profile=profile, state_path=state_path, suites=suites, out=out / "clean",
-        workers=workers, echo=pytest_echo,
+        workers=workers, echo=pytest_echo, strict_catalog=strict_catalog,
     )
     clean_statuses = statuses(load_results(clean_run.results))
     false_alarms = sorted(c for c, s in clean_statuses.items() if s in ("fail", "error"))

@@ -68,6 +68,7 @@ def run_pytest(
     extra_args: Sequence[str] = (),
     echo: Callable[[str], None] | None = None,
     env: dict[str, str] | None = None,
+    strict_catalog: bool = False,
 ) -> SuiteRun:
     """Run the suites' tests; return where the plugin wrote ``results.json``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -96,6 +97,9 @@ def run_pytest(
         argv += ["-p", "no:xdist"]
     if controls:
         argv += ["--controls", ",".join(controls)]
+    if strict_catalog:
+        # The full set: every area is reported and a control with no test is an error.
+        argv += ["--harness-strict-catalog"]
     argv += list(extra_args)
     child_env = {**os.environ, **(env or {})}
     started = time.monotonic()

@@ -140,6 +140,7 @@ def run(profile_name: str | None, suites: tuple[str, ...], out: Path | None,
                 profile=profile.name, state_path=state, suites=chosen, out=out,
                 workers=workers or default_workers(),
                 echo=(lambda line: click.echo(line, err=True)),
+                strict_catalog=not suites,
             )
     except (StackError, HarnessError) as exc:
         _err(str(exc))
@@ -178,7 +179,7 @@ def efficacy(profile_name: str | None, faults: tuple[str, ...], suites: tuple[st
             report = run_efficacy(
                 stack, profile=profile.name, state_path=state, suites=chosen, out=out,
                 workers=workers or default_workers(), only=faults, echo=_progress,
-                verbose=verbose,
+                verbose=verbose, strict_catalog=not suites,
             )
     except (StackError, HarnessError) as exc:
         _err(str(exc))
