@@ -285,3 +285,15 @@ def discover_ids(send: Any, ops: list[Operation], *, create: bool = True) -> dic
             ids[f"{op.path}:{op.path_params[-1].name}"] = found
             ids.setdefault(op.path_params[-1].name, found)
     return ids
+
+
+def api_prefix(ops: list[Operation]) -> str:
+    """The folder every operation path shares (``/api/v1``), for inventing unknown API routes."""
+    paths = [o.path for o in ops]
+    if not paths:
+        return ""
+    prefix = paths[0]
+    for path in paths[1:]:
+        while not path.startswith(prefix):
+            prefix = prefix[:-1]
+    return prefix.rsplit("/", 1)[0] if "/" in prefix else ""

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, Field
 
-from harness.probes.apiops import Operation, build_request, operations
+from harness.probes.apiops import Operation, api_prefix, build_request, operations
 from harness.probes.bounded import Fetched, fetch
 from harness.probes.crawl import CrawlResult
 
@@ -63,7 +63,7 @@ def probe_errors(client: httpx.Client, document: dict[str, Any], *, write_header
     missing = f"/harness-missing-{secrets.token_hex(4)}"
     surface.add("404", fetch(client, "GET", missing, total_s=5))
     ops = operations(document)
-    api_missing = _api_prefix(ops) + missing
+    api_missing = api_prefix(ops) + missing
     surface.add("404", fetch(client, "GET", api_missing, total_s=5))
     method_missing = _method_not_allowed(ops)
     if method_missing:
@@ -88,17 +88,6 @@ def probe_errors(client: httpx.Client, document: dict[str, Any], *, write_header
     if me_path and anonymous is not None:
         surface.add("401", fetch(anonymous, "GET", me_path, total_s=5))
     return surface
-
-
-def _api_prefix(ops: list[Operation]) -> str:
-    paths = [o.path for o in ops]
-    if not paths:
-        return ""
-    prefix = paths[0]
-    for path in paths[1:]:
-        while not path.startswith(prefix):
-            prefix = prefix[:-1]
-    return prefix.rsplit("/", 1)[0] if "/" in prefix else ""
 
 
 def _method_not_allowed(ops: list[Operation]) -> tuple[str, str] | None:

@@ -17,7 +17,7 @@ import pytest
 
 from harness import logs
 from harness.probes import correlation, health
-from harness.probes.apiops import build_request, operations
+from harness.probes.apiops import api_prefix, build_request, operations
 from harness.probes.bounded import as_response, fetch
 from harness.probes.errors_shape import (
     ErrorSample,
@@ -42,17 +42,6 @@ def _sample(label, fetched, rid, header, route=None):
     )
 
 
-def _api_prefix(ops):
-    paths = [op.path for op in ops]
-    if not paths:
-        return ""
-    prefix = paths[0]
-    for path in paths[1:]:
-        while not path.startswith(prefix):
-            prefix = prefix[:-1]
-    return prefix.rsplit("/", 1)[0]
-
-
 def _send(client, label, method, path, header, samples, responses, route=None, **kwargs):
     rid = correlation.new_id("obs05")
     headers = {**dict(kwargs.pop("headers", None) or {}), header: rid}
@@ -74,7 +63,7 @@ def test_client_errors_share_one_shape(target, login, evidence):
     write = session.headers_for_write()
     with target.client(local_address=SOURCE) as anonymous:
         _send(anonymous, "unknown route", "GET", missing, header, samples, responses)
-        _send(anonymous, "unknown API route", "GET", _api_prefix(ops) + missing, header,
+        _send(anonymous, "unknown API route", "GET", api_prefix(ops) + missing, header,
               samples, responses)
         plain = {}
         for op in ops:
