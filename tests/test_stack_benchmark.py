@@ -2,7 +2,7 @@
 
 Cold: an empty cache, so the PostgreSQL template is built first. Warm: the template cached,
 which is the everyday case (the target is five seconds). The containers provider is timed
-too when a colleague's provider is present and a Docker-API engine answers.
+too when a Docker-API engine answers.
 """
 
 from __future__ import annotations
