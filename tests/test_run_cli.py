@@ -120,3 +120,29 @@ def test_efficacy_rejects_an_unknown_fault(tmp_path: Path) -> None:
                     "--out", str(tmp_path / "e"))
     assert done.returncode == 2
     assert "unknown fault(s): no_such_fault" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("base_url", "expected"),
+    [
+        ("https://10.1.2.3:8443", "outside the scope allow-list"),
+        ("https://127.0.0.1:1", "cannot reach the target https://127.0.0.1:1"),
+    ],
+)
+def test_run_refuses_an_external_target_it_cannot_use(
+    tmp_path: Path, base_url: str, expected: str
+) -> None:
+    config = tmp_path / "harness.toml"
+    config.write_text(
+        f'[profiles.staging]\nprovider = "external"\n[profiles.staging.target]\n'
+        f'base_url = "{base_url}"\n'
+    )
+    done = subprocess.run(
+        [*HARNESS, "run", "--profile", "staging", "--out", str(tmp_path / "out")], cwd=REPO,
+        env={**os.environ, "HARNESS_CONFIG": str(config)}, capture_output=True, text=True,
+        timeout=60, check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], done.stderr
+    assert not (tmp_path / "out").exists(), "nothing may be written for an unusable target"

@@ -78,6 +78,33 @@ def _stack_up(profile: Profile) -> Iterator[tuple[Stack, Path | None]]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _preflight_external(profile: Profile) -> None:
+    """An external target must be in scope and answer before any suite runs against it.
+
+    Without this, an unreachable or out-of-scope target shows up as dozens of errored tests
+    instead of the one line that says what to fix.
+    """
+    import httpx
+
+    from harness.scope import OutOfScope, ScopeGuard, scoped_client
+
+    if profile.manages_stack:
+        return
+    base = str(profile.target.base_url).rstrip("/")
+    guard = ScopeGuard(profile.scope.allow)
+    try:
+        guard.check(base)
+        with scoped_client(guard, verify=profile.target.verify_tls, timeout=10.0) as client:
+            client.get(base + profile.target.live_path)
+    except OutOfScope as exc:
+        _err(str(exc))
+        sys.exit(EXIT_HARNESS_ERROR)
+    except httpx.HTTPError as exc:
+        _err(f"cannot reach the target {base}: {exc or type(exc).__name__} "
+             f"(check target.base_url in profile {profile.name!r})")
+        sys.exit(EXIT_HARNESS_ERROR)
+
+
 def _load(profile_name: str | None) -> Profile:
     try:
         return load_profile(profile_name)
@@ -132,6 +159,7 @@ def run(profile_name: str | None, suites: tuple[str, ...], out: Path | None,
     if policy is not None and not policy.is_file():
         _err(f"{policy}: no such policy file")
         sys.exit(EXIT_HARNESS_ERROR)
+    _preflight_external(profile)
     out = (out or REPO_ROOT / "reports" / _run_id()).resolve()
     try:
         with _stack_up(profile) as (_stack, state):
