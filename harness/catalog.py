@@ -27,6 +27,7 @@ class CatalogError(Exception):
 class Area(StrEnum):
     AUTH = "auth"
     HARDENING = "hardening"
+    API = "api"
     OBSERVABILITY = "observability"
     PERFORMANCE = "performance"
     OPERATIONS = "operations"

@@ -117,8 +117,13 @@ def run_efficacy(
     pytest_echo = echo if verbose else None
     echo(f"efficacy: clean run of {', '.join(suites)}")
     clean_run = run_pytest(
-        profile=profile, state_path=state_path, suites=suites, out=out / "clean",
-        workers=workers, echo=pytest_echo, strict_catalog=strict_catalog,
+        profile=profile,
+        state_path=state_path,
+        suites=suites,
+        out=out / "clean",
+        workers=workers,
+        echo=pytest_echo,
+        strict_catalog=strict_catalog,
     )
     clean_statuses = statuses(load_results(clean_run.results))
     false_alarms = sorted(c for c, s in clean_statuses.items() if s in ("fail", "error"))
@@ -131,14 +136,22 @@ def run_efficacy(
     try:
         for index, fault in enumerate(selected, 1):
             outcome = _run_fault(
-                stack, fault, clean_statuses,
-                profile=profile, state_path=state_path, suites=suites,
-                out=out / "faults" / fault.name, workers=workers, echo=pytest_echo,
+                stack,
+                fault,
+                clean_statuses,
+                profile=profile,
+                state_path=state_path,
+                suites=suites,
+                out=out / "faults" / fault.name,
+                workers=workers,
+                echo=pytest_echo,
             )
             outcomes.append(outcome)
-            echo(f"efficacy: [{index}/{len(selected)}] {fault.name}: {outcome.status}"
-                 + (f" ({outcome.reason})" if outcome.reason else "")
-                 + (f" in {outcome.duration_s:.0f}s" if outcome.status != "pending" else ""))
+            echo(
+                f"efficacy: [{index}/{len(selected)}] {fault.name}: {outcome.status}"
+                + (f" ({outcome.reason})" if outcome.reason else "")
+                + (f" in {outcome.duration_s:.0f}s" if outcome.status != "pending" else "")
+            )
     finally:
         stack.apply_faults([])
 
@@ -154,7 +167,9 @@ def run_efficacy(
         started=started,
         duration_s=round(time.time() - started, 1),
         clean=CleanOutcome(
-            failed=false_alarms, statuses=clean_statuses, results=str(clean_run.results),
+            failed=false_alarms,
+            statuses=clean_statuses,
+            results=str(clean_run.results),
             duration_s=clean_run.duration_s,
         ),
         faults=outcomes,
@@ -176,8 +191,11 @@ def _run_fault(
 ) -> FaultOutcome:
     expected = [c for c in fault.controls if c in clean and clean[c] not in _NOT_RUNNABLE]
     base = FaultOutcome(
-        name=fault.name, description=fault.description, services=fault.services,
-        expected=fault.controls, status="pending",
+        name=fault.name,
+        description=fault.description,
+        services=fault.services,
+        expected=fault.controls,
+        status="pending",
     )
     if not expected:
         why = ", ".join(f"{c}: {clean.get(c) or _absent(c)}" for c in fault.controls)
@@ -189,22 +207,29 @@ def _run_fault(
     began = time.monotonic()
     stack.apply_faults([fault.name])
     run = run_pytest(
-        profile=profile, state_path=state_path, suites=suites, out=out,
-        workers=workers if len(expected) > 1 else 1, controls=expected, echo=echo,
+        profile=profile,
+        state_path=state_path,
+        suites=suites,
+        out=out,
+        workers=workers if len(expected) > 1 else 1,
+        controls=expected,
+        echo=echo,
     )
     got = statuses(load_results(run.results))
     failed = sorted(c for c in expected if got.get(c) == "fail")
     caught = set(failed) == set(expected)
     missed = [f"{c}: {got.get(c, 'not run')}" for c in expected if c not in failed]
-    return base.model_copy(update={
-        "expected": expected,
-        "failed": failed,
-        "statuses": {c: got.get(c, "not run") for c in expected},
-        "caught": caught,
-        "status": "caught" if caught else "missed",
-        "reason": None if caught else "still " + ", ".join(missed),
-        "duration_s": round(time.monotonic() - began, 1),
-    })
+    return base.model_copy(
+        update={
+            "expected": expected,
+            "failed": failed,
+            "statuses": {c: got.get(c, "not run") for c in expected},
+            "caught": caught,
+            "status": "caught" if caught else "missed",
+            "reason": None if caught else "still " + ", ".join(missed),
+            "duration_s": round(time.monotonic() - began, 1),
+        }
+    )
 
 
 def _absent(control: str) -> str:

@@ -188,9 +188,10 @@ def _excerpt(body: bytes) -> str:
     if len(body) > BODY_EXCERPT_BYTES:
         text += f"\n… [{len(body) - BODY_EXCERPT_BYTES} more bytes not shown]"
     if _looks_binary(body[:BODY_EXCERPT_BYTES]):
-        return f"[binary body, {len(body)} bytes, base64 excerpt]\n" + base64.b64encode(
-            body[:512]
-        ).decode()
+        return (
+            f"[binary body, {len(body)} bytes, base64 excerpt]\n"
+            + base64.b64encode(body[:512]).decode()
+        )
     return text
 
 

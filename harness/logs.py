@@ -117,15 +117,15 @@ def check_line(
         return LineVerdict(index=index, line=shown, parsed=False, error=f"not JSON ({exc})")
     if not isinstance(value, dict):
         return LineVerdict(
-            index=index, line=shown, parsed=False,
+            index=index,
+            line=shown,
+            parsed=False,
             error=f"JSON {type(value).__name__}, not an object",
         )
     present: dict[str, str] = {}
     missing: list[str] = []
     for field, aliases in fields.items():
-        found = next(
-            (name for name in aliases if _lookup(value, name) not in (None, "")), None
-        )
+        found = next((name for name in aliases if _lookup(value, name) not in (None, "")), None)
         if found is None:
             missing.append(field)
         else:
@@ -198,9 +198,9 @@ class LogSource(Protocol):
 class LogCapture:
     """The log lines written after the capture was made::
 
-        capture = LogCapture(target)
-        ...exercise the target...
-        check_lines(capture.lines())
+    capture = LogCapture(target)
+    ...exercise the target...
+    check_lines(capture.lines())
     """
 
     def __init__(self, source: LogSource) -> None:

@@ -326,9 +326,7 @@ def evidence(request: pytest.FixtureRequest) -> Evidence:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Any:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report: pytest.TestReport = yield
     if not item_controls(item):
         return report
@@ -441,8 +439,11 @@ def _collect_source_secrets(state: _State, config: pytest.Config) -> None:
         try:
             state.redactor.register_all(source())
         except Exception as exc:  # noqa: BLE001 - a dead mock must not lose the whole report
-            _warn(config, f"harness: a secret source failed ({type(exc).__name__}: {exc}); "
-                  "evidence was redacted with the secrets known so far")
+            _warn(
+                config,
+                f"harness: a secret source failed ({type(exc).__name__}: {exc}); "
+                "evidence was redacted with the secrets known so far",
+            )
 
 
 def _warn(config: pytest.Config, message: str) -> None:

@@ -73,9 +73,7 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
             nested.append((key, annotation))
             continue
         description = (field.description or "").replace("|", "\\|")
-        rows.append(
-            f"| `{key}` | `{_type_name(annotation)}` | {_default(field)} | {description} |"
-        )
+        rows.append(f"| `{key}` | `{_type_name(annotation)}` | {_default(field)} | {description} |")
     for key, sub in nested:
         doc = (sub.__doc__ or "").strip().splitlines()[0] if sub.__doc__ else ""
         rows.append(f"| **`[{key}]`** | table | | {doc} |")

@@ -184,9 +184,7 @@ def stack(
                 started.down()
         return
     # An xdist worker: share with the others through the controller's directory.
-    shared = Path(
-        workerinput.get("harness_stack_dir") or tmp_path_factory.getbasetemp().parent
-    )
+    shared = Path(workerinput.get("harness_stack_dir") or tmp_path_factory.getbasetemp().parent)
     owner = workerinput.get("harness_stack_owner", os.getppid())
     with FileLock(str(shared / "stack.lock")):
         pointer = _read_pointer(shared)

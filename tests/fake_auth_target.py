@@ -36,8 +36,12 @@ class FakeState:
 
     def new_session(self, user: str | None = None) -> str:
         sid = secrets.token_urlsafe(16)
-        self.sessions[sid] = {"user": user, "csrf": secrets.token_urlsafe(8), "seen": time.time(),
-                              "created": time.time()}
+        self.sessions[sid] = {
+            "user": user,
+            "csrf": secrets.token_urlsafe(8),
+            "seen": time.time(),
+            "created": time.time(),
+        }
         return sid
 
     def current(self) -> dict[str, Any] | None:
@@ -71,11 +75,16 @@ def make_app(state: FakeState) -> Flask:
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
         oauth_state = secrets.token_urlsafe(16)
         state.sessions[sid].update(verifier=verifier, state=oauth_state)
-        query = urlencode({
-            "response_type": "code", "client_id": "c", "state": oauth_state,
-            "redirect_uri": APP + "/auth/spotify/callback",
-            "code_challenge": challenge.rstrip(b"=").decode(), "code_challenge_method": "S256",
-        })
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": "c",
+                "state": oauth_state,
+                "redirect_uri": APP + "/auth/spotify/callback",
+                "code_challenge": challenge.rstrip(b"=").decode(),
+                "code_challenge_method": "S256",
+            }
+        )
         response = redirect(f"{PROVIDER}/authorize?{query}", 302)
         _cookie(response, sid, state)
         return response
@@ -91,9 +100,12 @@ def make_app(state: FakeState) -> Flask:
         code = state.codes.pop(request.args.get("code", ""), None)
         if code is None:
             return jsonify(error="bad code"), 400
-        token = {"access_token": secrets.token_urlsafe(24),
-                 "refresh_token": secrets.token_urlsafe(24), "user": code["user"],
-                 "revoked": False}
+        token = {
+            "access_token": secrets.token_urlsafe(24),
+            "refresh_token": secrets.token_urlsafe(24),
+            "user": code["user"],
+            "revoked": False,
+        }
         state.tokens.append(token)
         if state.flags.get("fixation"):
             pre["user"] = code["user"]
@@ -162,8 +174,13 @@ def make_app(state: FakeState) -> Flask:
             return jsonify(error="forbidden"), 403
         if "token" in data and not state.flags.get("no_revoke"):
             data["token"]["revoked"] = True
-            state.requests.append({"method": "POST", "path": "/api/revoke",
-                                   "body": "token=" + data["token"]["access_token"]})
+            state.requests.append(
+                {
+                    "method": "POST",
+                    "path": "/api/revoke",
+                    "body": "token=" + data["token"]["access_token"],
+                }
+            )
         if not state.flags.get("keep_session"):
             state.sessions.pop(request.cookies.get(COOKIE, ""), None)
         response = make_response("", 204)
@@ -195,8 +212,11 @@ def make_app(state: FakeState) -> Flask:
         if anonymous and not (state.flags.get("unauth_delete") and request.method == "DELETE"):
             return jsonify(error="unauthenticated"), 401
         item = items.get(item_id)
-        owner_ok = state.flags.get("idor") or state.flags.get("unauth_delete") or (
-            data is not None and item is not None and item["owner"] == data["user"])
+        owner_ok = (
+            state.flags.get("idor")
+            or state.flags.get("unauth_delete")
+            or (data is not None and item is not None and item["owner"] == data["user"])
+        )
         if item is None or not owner_ok:
             return jsonify(error="not found"), 404
         if request.method == "DELETE":
@@ -214,17 +234,40 @@ def make_app(state: FakeState) -> Flask:
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "paths": {
-        "/api/v1/auth/login": {"post": {"requestBody": {"content": {"application/json": {
-            "schema": {"type": "object", "properties": {"username": {"type": "string"}}}}}}}},
+        "/api/v1/auth/login": {
+            "post": {
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"username": {"type": "string"}},
+                            }
+                        }
+                    }
+                }
+            }
+        },
         "/api/items": {
             "get": {"security": [{"cookie": []}]},
-            "post": {"requestBody": {"content": {"application/json": {"schema": {
-                "type": "object", "required": ["name"],
-                "properties": {"name": {"type": "string"}}}}}}},
+            "post": {
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["name"],
+                                "properties": {"name": {"type": "string"}},
+                            }
+                        }
+                    }
+                }
+            },
         },
         "/api/items/{item_id}": {
-            "parameters": [{"name": "item_id", "in": "path", "required": True,
-                            "schema": {"type": "integer"}}],
+            "parameters": [
+                {"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+            ],
             "get": {"security": [{"cookie": []}]},
             "delete": {},
         },
@@ -301,23 +344,27 @@ class FakeTarget(Target):
 
 def fake_target(flow: str = "oauth-pkce", **flags: Any) -> tuple[FakeTarget, FakeState]:
     state = FakeState(**flags)
-    transport = _Dispatch({
-        "https://127.0.0.1:8443": httpx.WSGITransport(app=make_app(state)),
-        "http://127.0.0.1:9001": httpx.WSGITransport(app=make_provider(state)),
-    })
-    profile = Profile.model_validate({
-        "name": "fake",
-        "auth": {
-            "flow": flow,
-            "lockout_user": "carol",
-            "users": [
-                {"name": "alice", "password": "alice-pass"},
-                {"name": "bob", "password": "bob-pass"},
-                {"name": "carol", "password": "carol-pass"},
-                {"name": "svc", "token": "tok-1"},
-            ],
-        },
-        "session": {"idle_timeout_s": 1, "absolute_timeout_s": 3},
-        "target": {"pages": ["/dashboard"]},
-    })
+    transport = _Dispatch(
+        {
+            "https://127.0.0.1:8443": httpx.WSGITransport(app=make_app(state)),
+            "http://127.0.0.1:9001": httpx.WSGITransport(app=make_provider(state)),
+        }
+    )
+    profile = Profile.model_validate(
+        {
+            "name": "fake",
+            "auth": {
+                "flow": flow,
+                "lockout_user": "carol",
+                "users": [
+                    {"name": "alice", "password": "alice-pass"},
+                    {"name": "bob", "password": "bob-pass"},
+                    {"name": "carol", "password": "carol-pass"},
+                    {"name": "svc", "token": "tok-1"},
+                ],
+            },
+            "session": {"idle_timeout_s": 1, "absolute_timeout_s": 3},
+            "target": {"pages": ["/dashboard"]},
+        }
+    )
     return FakeTarget(profile, transport), state

@@ -34,8 +34,9 @@ def test_oauth_steps_expose_authorize_params() -> None:
     client = target.client()
     authorize = oauth_steps.begin(client, target.profile.auth.oauth)
     assert authorize.params["code_challenge_method"] == "S256"
-    consent = oauth_steps.approve(client, authorize, "alice", target.profile.auth.oauth,
-                                  target.base_url)
+    consent = oauth_steps.approve(
+        client, authorize, "alice", target.profile.auth.oauth, target.base_url
+    )
     assert consent.params["state"] == authorize.state
     assert oauth_steps.complete(client, consent.callback_url).status_code == 303
 

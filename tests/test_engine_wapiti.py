@@ -28,8 +28,13 @@ def test_report_is_normalised():
 
 def test_command_is_offline_safe_and_bounded(tmp_path, monkeypatch):
     monkeypatch.setattr("harness.engines.wapiti.wapiti_binary", lambda: "/bin/wapiti")
-    argv = command("http://127.0.0.1:9/", tmp_path / "o.json", tmp_path, budget_s=30,
-                   openapi_url="http://127.0.0.1:9/openapi.json")
+    argv = command(
+        "http://127.0.0.1:9/",
+        tmp_path / "o.json",
+        tmp_path,
+        budget_s=30,
+        openapi_url="http://127.0.0.1:9/openapi.json",
+    )
     modules = argv[argv.index("-m") + 1].split(",")
     assert modules == DEFAULT_MODULES
     assert not {"ssl", "ssrf", "xxe", "nikto", "brute_login_form"} & set(modules)
@@ -57,16 +62,19 @@ def test_auth_proxy_forwards_with_a_live_session_and_rewrites_the_origin():
         seen.append(request)
         if request.headers.get("cookie") != "s=2":
             return httpx.Response(401)
-        return httpx.Response(302 if request.url.path == "/go" else 200,
-                              headers={"location": f"{target}/next", "set-cookie": "s=9"},
-                              text=f'<a href="{target}/x">x</a>')
+        return httpx.Response(
+            302 if request.url.path == "/go" else 200,
+            headers={"location": f"{target}/next", "set-cookie": "s=9"},
+            text=f'<a href="{target}/x">x</a>',
+        )
 
     logins = SimpleNamespace(n=0)
 
     def login() -> _Session:
         logins.n += 1
-        client = httpx.Client(transport=httpx.MockTransport(handler),
-                              headers={"cookie": f"s={logins.n}"})
+        client = httpx.Client(
+            transport=httpx.MockTransport(handler), headers={"cookie": f"s={logins.n}"}
+        )
         return _Session(client, logins.n)
 
     with AuthProxy(target, login) as proxy, httpx.Client() as scanner:
@@ -109,8 +117,12 @@ def test_auth_proxy_forwards_on_its_own_client_and_survives_refused_logins():
     def factory() -> httpx.Client:
         return httpx.Client(transport=httpx.MockTransport(handler))
 
-    with AuthProxy("https://127.0.0.1:8443", login, client_factory=factory,
-                   max_session_age_s=0.0) as proxy, httpx.Client() as scanner:
+    with (
+        AuthProxy(
+            "https://127.0.0.1:8443", login, client_factory=factory, max_session_age_s=0.0
+        ) as proxy,
+        httpx.Client() as scanner,
+    ):
         first = scanner.get(proxy.url + "/a", headers={"Cookie": "scanner=1"})
         second = scanner.get(proxy.url + "/b")  # the session is "old": the relogin fails
     assert (first.status_code, second.status_code) == (200, 200)

@@ -36,8 +36,9 @@ class FakeZap:
         self.sequences = {
             "/JSON/spider/view/status/": [_load(f"spider_view_status_{s}") for s in spider],
             "/JSON/ascan/view/status/": [_load(f"ascan_view_status_{s}") for s in ascan],
-            "/JSON/pscan/view/recordsToScan/": [_load(f"pscan_view_recordsToScan_{s}")
-                                                for s in pscan],
+            "/JSON/pscan/view/recordsToScan/": [
+                _load(f"pscan_view_recordsToScan_{s}") for s in pscan
+            ],
         }
 
     def send(self, adapter, request, **kwargs):  # requests.adapters.HTTPAdapter.send
@@ -68,9 +69,13 @@ class FakeZap:
 def fake(monkeypatch):
     def install(**sequences: list[str]) -> FakeZap:
         zap = FakeZap(**sequences)
-        monkeypatch.setattr(requests.adapters.HTTPAdapter, "send",
-                            lambda adapter, request, **kw: zap.send(adapter, request, **kw))
+        monkeypatch.setattr(
+            requests.adapters.HTTPAdapter,
+            "send",
+            lambda adapter, request, **kw: zap.send(adapter, request, **kw),
+        )
         return zap
+
     return install
 
 
@@ -80,17 +85,27 @@ def _engine(**kwargs) -> ZapEngine:
     def sleep(seconds: float) -> None:
         clock["t"] += seconds
 
-    return ZapEngine("http://127.0.0.1:8090", api_key="k3y", guard=GUARD,
-                     clock=lambda: clock["t"], sleep=sleep, **kwargs)
+    return ZapEngine(
+        "http://127.0.0.1:8090",
+        api_key="k3y",
+        guard=GUARD,
+        clock=lambda: clock["t"],
+        sleep=sleep,
+        **kwargs,
+    )
 
 
 def test_full_scan_is_scoped_and_normalised(fake):
-    zap = fake(spider=["running", "done"], ascan=["running", "running", "done"],
-               pscan=["busy", "done"])
+    zap = fake(
+        spider=["running", "done"], ascan=["running", "running", "done"], pscan=["busy", "done"]
+    )
     run = _engine().scan(TARGET, budget_s=90)
-    assert zap.paths()[:4] == ["/JSON/core/view/version/", "/JSON/context/action/newContext/",
-                               "/JSON/context/action/includeInContext/",
-                               "/JSON/spider/action/scan/"]
+    assert zap.paths()[:4] == [
+        "/JSON/core/view/version/",
+        "/JSON/context/action/newContext/",
+        "/JSON/context/action/includeInContext/",
+        "/JSON/spider/action/scan/",
+    ]
     include = zap.query("/JSON/context/action/includeInContext/")["regex"][0]
     assert include.startswith("https://127\\.0\\.0\\.1:8443")
     spider = zap.query("/JSON/spider/action/scan/")
@@ -105,8 +120,7 @@ def test_full_scan_is_scoped_and_normalised(fake):
     rules = {f.rule: f for f in run.findings}
     assert set(rules) == {"zap:10038", "zap:40022"}
     sqli = rules["zap:40022"]
-    assert (sqli.severity, sqli.cwe, sqli.owasp, sqli.parameter) == (Severity.HIGH, 89, "A03",
-                                                                    "q")
+    assert (sqli.severity, sqli.cwe, sqli.owasp, sqli.parameter) == (Severity.HIGH, 89, "A03", "q")
     assert rules["zap:10038"].owasp == "A05"
     assert {f.rule for f in run.failing()} == {"zap:10038", "zap:40022"}
     assert run.failing(baseline={rules["zap:10038"].id}) == [sqli]

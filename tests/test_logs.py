@@ -21,7 +21,10 @@ def test_structured_lines_pass() -> None:
     assert check.ok
     assert check.total == 2
     assert check.verdicts[1].present == {
-        "time": "timestamp", "level": "severity", "logger": "name", "message": "msg"
+        "time": "timestamp",
+        "level": "severity",
+        "logger": "name",
+        "message": "msg",
     }
 
 

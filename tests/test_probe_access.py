@@ -30,8 +30,9 @@ def _matrix(**flags: bool) -> tuple[list[str], list[str]]:
     owner, other = login(target, "alice"), login(target, "bob")
     found = discover_objects(_sender(owner), OPENAPI, ops)
     theirs = discover_objects(_sender(other), OPENAPI, [o for o in ops if o.method == "GET"])
-    matrix = cross_access("alice", "bob", _sender(owner), _sender(other), OPENAPI, ops,
-                          found.pool, theirs.pool)
+    matrix = cross_access(
+        "alice", "bob", _sender(owner), _sender(other), OPENAPI, ops, found.pool, theirs.pool
+    )
     assert matrix.objects == {"/api/items": [1]}
     assert [c.method for c in matrix.cells] == ["GET", "DELETE"]  # delete last
     return [c.verdict for c in matrix.cells], [c.path for c in matrix.violations]
@@ -53,8 +54,9 @@ def test_anonymous_probe_skips_public_and_catches_open_delete() -> None:
     owner = login(target, "alice")
     pool = discover_objects(_sender(owner), OPENAPI, operations(OPENAPI)).pool
     with target.client() as anonymous:
-        report = probe_anonymous(anonymous, OPENAPI, operations(OPENAPI),
-                                 public=["post /api/v1/auth/login"], pool=pool)
+        report = probe_anonymous(
+            anonymous, OPENAPI, operations(OPENAPI), public=["post /api/v1/auth/login"], pool=pool
+        )
     assert report.public == ["POST /api/v1/auth/login"]
     assert [(c.operation, c.verdict) for c in report.calls] == [
         ("GET /api/items", "rejected"),

@@ -23,6 +23,9 @@ def test_secure_not_required_over_plain_http() -> None:
 
 
 def test_deleting_cookies_are_ignored() -> None:
-    headers = ['s=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/',
-               "other=1; Path=/", "s=live; Path=/; HttpOnly"]
+    headers = [
+        's=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/',
+        "other=1; Path=/",
+        "s=live; Path=/; HttpOnly",
+    ]
     assert [c.value for c in session_set_cookies(headers, "s")] == ["live"]

@@ -50,8 +50,9 @@ def test_forwarded_filters_time_agent_and_header() -> None:
         {"time": 10.0, "headers": {"x-request-id": "other"}},
         {"time": 10.0, "headers": "garbage"},
     ]
-    found = correlation.forwarded(recorded, "X-Request-ID", ["rid-1"], since=5.0,
-                                  exclude_user_agent="harness")
+    found = correlation.forwarded(
+        recorded, "X-Request-ID", ["rid-1"], since=5.0, exclude_user_agent="harness"
+    )
     assert found == [recorded[0]]
     apps = correlation.app_requests(recorded, since=5.0, exclude_user_agent="harness")
     assert len(apps) == 3

@@ -15,19 +15,26 @@ def _client(policy: str) -> httpx.Client:
         origin = request.headers.get("origin", "")
         headers = {}
         if policy == "strict" and origin == LISTED or policy == "reflect":
-            headers = {"access-control-allow-origin": origin,
-                       "access-control-allow-credentials": "true"}
+            headers = {
+                "access-control-allow-origin": origin,
+                "access-control-allow-credentials": "true",
+            }
         elif policy == "startswith" and origin.startswith(LISTED):
             headers = {"access-control-allow-origin": origin}
         elif policy == "credentials-only":
             headers = {"access-control-allow-credentials": "true"}
         elif policy == "star":
-            headers = {"access-control-allow-origin": "*",
-                       "access-control-allow-credentials": "true"}
+            headers = {
+                "access-control-allow-origin": "*",
+                "access-control-allow-credentials": "true",
+            }
         return httpx.Response(204 if request.method == "OPTIONS" else 200, headers=headers)
 
-    return scoped_client(ScopeGuard(["127.0.0.0/8"]), base_url="https://127.0.0.1:8443",
-                         transport=httpx.MockTransport(handler))
+    return scoped_client(
+        ScopeGuard(["127.0.0.0/8"]),
+        base_url="https://127.0.0.1:8443",
+        transport=httpx.MockTransport(handler),
+    )
 
 
 def _issues(policy: str) -> list[str]:
@@ -35,8 +42,10 @@ def _issues(policy: str) -> list[str]:
         found = []
         for origin in hostile_origins([LISTED]):
             for preflight in (True, False):
-                found += [i.problem for i in judge_unlisted(
-                    observe(client, "/api/x", origin, preflight=preflight))]
+                found += [
+                    i.problem
+                    for i in judge_unlisted(observe(client, "/api/x", origin, preflight=preflight))
+                ]
         return found
 
 

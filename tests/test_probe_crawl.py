@@ -11,12 +11,12 @@ from harness.scope import ScopeGuard, scoped_client
 BASE = "https://127.0.0.1:8443"
 PAGES = {
     "/": '<a href="/a">a</a><a href="https://other.test/x">x</a><a href="/logout">out</a>'
-         '<script src="/static/app.js"></script>'
-         '<script src="https://cdn.example.test/lib.js"></script>'
-         '<link rel="stylesheet" href="https://cdn.example.test/x.css" '
-         'integrity="sha384-AAAA" crossorigin="anonymous">',
+    '<script src="/static/app.js"></script>'
+    '<script src="https://cdn.example.test/lib.js"></script>'
+    '<link rel="stylesheet" href="https://cdn.example.test/x.css" '
+    'integrity="sha384-AAAA" crossorigin="anonymous">',
     "/a": '<form method="post" action="/save"><input name="csrf_token" type="hidden" value="t">'
-          '<input name="name"></form><a href="/b">b</a>',
+    '<input name="name"></form><a href="/b">b</a>',
     "/b": "<p>leaf</p>",
 }
 
@@ -28,8 +28,9 @@ def _client(seen: list[str]) -> httpx.Client:
             return httpx.Response(200, html=PAGES[request.url.path])
         return httpx.Response(200, text="js", headers={"content-type": "text/javascript"})
 
-    return scoped_client(ScopeGuard(["127.0.0.0/8"]), base_url=BASE,
-                         transport=httpx.MockTransport(handler))
+    return scoped_client(
+        ScopeGuard(["127.0.0.0/8"]), base_url=BASE, transport=httpx.MockTransport(handler)
+    )
 
 
 def test_crawl_follows_same_origin_links_only_and_skips_logout():
@@ -53,7 +54,8 @@ def test_sri_flags_cross_origin_script_without_integrity_only():
     _, _, resources = parse_page(f"{BASE}/", PAGES["/"])
     issues = check_resources(resources)
     assert [(i.url, i.problem) for i in issues] == [
-        ("https://cdn.example.test/lib.js", "cross-origin resource without integrity")]
+        ("https://cdn.example.test/lib.js", "cross-origin resource without integrity")
+    ]
 
 
 def test_sri_rejects_a_malformed_digest():

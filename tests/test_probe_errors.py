@@ -15,14 +15,23 @@ def _rules(response: Fetched) -> set[str]:
 
 
 def test_python_traceback_and_sql_error():
-    body = ('{"message": "Traceback (most recent call last):\\n  File \\"/srv/app/db.py\\", '
-            'line 3, in run\\npsycopg.errors.SyntaxError: syntax error at or near \\"x\\""}')
+    body = (
+        '{"message": "Traceback (most recent call last):\\n  File \\"/srv/app/db.py\\", '
+        'line 3, in run\\npsycopg.errors.SyntaxError: syntax error at or near \\"x\\""}'
+    )
     assert {"python traceback", "SQL text or driver error"} <= _rules(_r(body))
 
 
 def test_clean_json_error_discloses_nothing():
-    assert _rules(_r('{"error": {"code": "internal_error", "message": "Internal server error",'
-                     ' "correlation_id": "abc"}}')) == set()
+    assert (
+        _rules(
+            _r(
+                '{"error": {"code": "internal_error", "message": "Internal server error",'
+                ' "correlation_id": "abc"}}'
+            )
+        )
+        == set()
+    )
 
 
 def test_banners_with_versions_or_frameworks():

@@ -12,11 +12,21 @@ from harness.probes.errors_shape import (
 )
 
 
-def _err(label: str, status: int, body: Any, rid: str, path: str = "/x",
-         route: str | None = None) -> ErrorSample:
-    return ErrorSample(label=label, method="GET", url=f"https://t{path}", path=path, route=route,
-                       status=status, content_type="application/json", body=body,
-                       request_id=rid, echoed_id=rid)
+def _err(
+    label: str, status: int, body: Any, rid: str, path: str = "/x", route: str | None = None
+) -> ErrorSample:
+    return ErrorSample(
+        label=label,
+        method="GET",
+        url=f"https://t{path}",
+        path=path,
+        route=route,
+        status=status,
+        content_type="application/json",
+        body=body,
+        request_id=rid,
+        echoed_id=rid,
+    )
 
 
 def _body(rid: str, **extra: Any) -> dict[str, Any]:
@@ -42,8 +52,7 @@ def test_divergent_shape_and_missing_id_fail() -> None:
     samples = [
         _err("unknown route", 404, _body("r1"), "r1"),
         _err("validation", 422, {"detail": [{"msg": "x"}]}, "r2"),
-        _err("method", 405, {"error": {"code": "c", "message": "m", "correlation_id": None}},
-             "r3"),
+        _err("method", 405, {"error": {"code": "c", "message": "m", "correlation_id": None}}, "r3"),
         _err("html 500", 500, None, "r4"),
     ]
     problems = judge_shapes(samples).problems
@@ -68,10 +77,19 @@ def test_5xx_logging() -> None:
     client_error = _err("404", 404, _body("r5"), "r5")
     records = [
         {"level": "INFO", "message": "GET /api/p 503", "correlation_id": "r1", "route": "/api/p"},
-        {"level": "WARNING", "message": "database unavailable", "correlation_id": "r1",
-         "route": "/api/p"},
-        {"level": "ERROR", "message": "unhandled", "correlation_id": "r2",
-         "route": "/api/s/{id}", "exc_info": "Traceback (most recent call last): ..."},
+        {
+            "level": "WARNING",
+            "message": "database unavailable",
+            "correlation_id": "r1",
+            "route": "/api/p",
+        },
+        {
+            "level": "ERROR",
+            "message": "unhandled",
+            "correlation_id": "r2",
+            "route": "/api/s/{id}",
+            "exc_info": "Traceback (most recent call last): ...",
+        },
         {"level": "INFO", "message": "GET /api/t 500", "correlation_id": "r3", "route": "/api/t"},
         {"level": "ERROR", "message": "bad gateway", "correlation_id": "r4"},
     ]
@@ -94,7 +112,12 @@ def test_500_without_exception_fails() -> None:
 
 def test_numeric_levels() -> None:
     sample = _err("x", 503, _body("r1"), "r1", path="/p")
-    assert judge_5xx_logging([sample], [{"level": 50, "correlation_id": "r1", "path": "/p"}])[
-        0].problem is None
+    assert (
+        judge_5xx_logging([sample], [{"level": 50, "correlation_id": "r1", "path": "/p"}])[
+            0
+        ].problem
+        is None
+    )
     assert judge_5xx_logging([sample], [{"level": 20, "correlation_id": "r1", "path": "/p"}])[
-        0].problem
+        0
+    ].problem

@@ -30,8 +30,13 @@ def test_compliant_response_has_no_issues():
 def test_each_missing_header_is_reported_separately():
     issues = check_security_headers(_resp({}, status=404))
     assert _headers_named(issues) == {
-        "Content-Security-Policy", "Strict-Transport-Security", "X-Frame-Options",
-        "X-Content-Type-Options", "Referrer-Policy", "Permissions-Policy"}
+        "Content-Security-Policy",
+        "Strict-Transport-Security",
+        "X-Frame-Options",
+        "X-Content-Type-Options",
+        "Referrer-Policy",
+        "Permissions-Policy",
+    }
     assert all(i.status == 404 for i in issues)
 
 
@@ -48,7 +53,8 @@ def test_hsts_not_required_over_plain_http():
 
 def test_unsafe_inline_in_script_src_and_default_src_fallback():
     assert csp_problems("script-src 'self' 'unsafe-inline'") == [
-        "script-src allows 'unsafe-inline'"]
+        "script-src allows 'unsafe-inline'"
+    ]
     assert csp_problems("default-src 'self' 'unsafe-eval'") == ["default-src allows 'unsafe-eval'"]
     # A nonce makes browsers ignore 'unsafe-inline' (CSP2 backwards compatibility idiom).
     assert csp_problems("script-src 'nonce-abc' 'unsafe-inline'") == []
@@ -66,5 +72,6 @@ def test_unsafe_referrer_policy_values():
         issues = check_security_headers(_resp({**GOOD, "referrer-policy": value}))
         assert _headers_named(issues) == {"Referrer-Policy"}, value
     # The last recognised value of a list is the effective one.
-    assert check_security_headers(_resp({**GOOD, "referrer-policy": "unsafe-url, no-referrer"}
-                                        )) == []
+    assert (
+        check_security_headers(_resp({**GOOD, "referrer-policy": "unsafe-url, no-referrer"})) == []
+    )

@@ -24,11 +24,14 @@ def test_reference_layout_is_ready() -> None:
 
 
 def test_200_with_unhealthy_required_dependency_fails() -> None:
-    body = {"status": "degraded", "checks": {
-        "database": {"status": "fail", "error": "OperationalError", "required": False},
-        "redis": {"status": "ok", "version": "7"},
-        "cache": {"status": "ok"},
-    }}
+    body = {
+        "status": "degraded",
+        "checks": {
+            "database": {"status": "fail", "error": "OperationalError", "required": False},
+            "redis": {"status": "ok", "version": "7"},
+            "cache": {"status": "ok"},
+        },
+    }
     ready = health.parse_readiness("u", 200, body)
     # An optional dependency may be down under 200; a healthy one must name its version.
     assert ready.problems() == ["dependency 'cache' reports no version"]
@@ -52,8 +55,10 @@ def test_list_layout_and_missing_pieces() -> None:
 
 
 def test_no_dependencies_is_a_problem() -> None:
-    assert "the body reports no dependencies" in health.parse_readiness(
-        "u", 200, {"status": "ok"}).problems()
+    assert (
+        "the body reports no dependencies"
+        in health.parse_readiness("u", 200, {"status": "ok"}).problems()
+    )
     assert health.parse_readiness("u", 200, ["x"]).body_error
 
 
@@ -68,13 +73,17 @@ def test_read_and_poll() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         code = next(answers)
         status = "ok" if code == 200 else "fail"
-        return httpx.Response(code, json={"status": status, "checks": {
-            "redis": {"status": status, "version": "7"}}})
+        return httpx.Response(
+            code, json={"status": status, "checks": {"redis": {"status": status, "version": "7"}}}
+        )
 
     client = httpx.Client(transport=httpx.MockTransport(handler), base_url="http://t")
     reached, elapsed, timeline, last = health.poll(
-        lambda: health.read(client, "/ready"), lambda r: r.status_code == 200,
-        timeout_s=5, interval_s=0.01)
+        lambda: health.read(client, "/ready"),
+        lambda r: r.status_code == 200,
+        timeout_s=5,
+        interval_s=0.01,
+    )
     assert reached and last is not None and last.status_code == 200
     assert [code for _, code, _ in timeline] == [503, 503, 200]
 
@@ -85,13 +94,15 @@ def test_poll_times_out_and_records_transport_errors() -> None:
 
     client = httpx.Client(transport=httpx.MockTransport(handler), base_url="http://t")
     reached, _, timeline, last = health.poll(
-        lambda: health.read(client, "/ready"), lambda r: True, timeout_s=0.05, interval_s=0.01)
+        lambda: health.read(client, "/ready"), lambda r: True, timeout_s=0.05, interval_s=0.01
+    )
     assert not reached and last is None
     assert timeline and timeline[0][1] == 0
 
 
 def test_non_json_body() -> None:
-    client = httpx.Client(transport=httpx.MockTransport(
-        lambda r: httpx.Response(200, text="OK")), base_url="http://t")
+    client = httpx.Client(
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, text="OK")), base_url="http://t"
+    )
     _, ready = health.read(client, "/ready")
     assert ready.body_error and "not JSON" in ready.body_error

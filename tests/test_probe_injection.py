@@ -13,8 +13,11 @@ from harness.probes.apiops import Operation, Param, Point
 from harness.probes.bounded import Fetched
 from harness.probes.injection import SqliProbe
 
-OP = Operation(method="GET", path="/api/tracks",
-               params=[Param(name="q", location="query", schema={"type": "string"})])
+OP = Operation(
+    method="GET",
+    path="/api/tracks",
+    params=[Param(name="q", location="query", schema={"type": "string"})],
+)
 POINT = Point(op=OP, location="query", name="q", schema={"type": "string"})
 
 
@@ -26,8 +29,14 @@ def _db() -> sqlite3.Connection:
 
 
 def _answer(status: int, body: Any, delay: float = 0.0) -> Fetched:
-    return Fetched(method="GET", url="/api/tracks", status=status, headers={},
-                   body=json.dumps(body), elapsed_s=delay)
+    return Fetched(
+        method="GET",
+        url="/api/tracks",
+        status=status,
+        headers={},
+        body=json.dumps(body),
+        elapsed_s=delay,
+    )
 
 
 def vulnerable(db: sqlite3.Connection):
@@ -38,6 +47,7 @@ def vulnerable(db: sqlite3.Connection):
         except sqlite3.Error:
             return _answer(500, {"error": "internal"})
         return _answer(200, [r[0] for r in rows])
+
     return send
 
 
@@ -46,6 +56,7 @@ def parameterised(db: sqlite3.Connection):
         q = kwargs["params"]["q"]
         rows = db.execute("SELECT title FROM t WHERE title LIKE ?", (f"%{q}%",)).fetchall()
         return _answer(200, [r[0] for r in rows])
+
     return send
 
 

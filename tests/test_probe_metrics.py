@@ -12,10 +12,12 @@ from harness.probes import metrics
 class FakeApp:
     def __init__(self, *, broken: bool = False) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("http_requests_total", "r", ["method", "route", "status"],
-                                registry=self.registry)
-        self.duration = Histogram("http_request_duration_seconds", "d", ["method", "route"],
-                                  registry=self.registry)
+        self.requests = Counter(
+            "http_requests_total", "r", ["method", "route", "status"], registry=self.registry
+        )
+        self.duration = Histogram(
+            "http_request_duration_seconds", "d", ["method", "route"], registry=self.registry
+        )
         self.broken = broken
         self.body: bytes | None = None
 
@@ -29,8 +31,9 @@ class FakeApp:
     def client(self) -> httpx.Client:
         def handler(request: httpx.Request) -> httpx.Response:
             body = self.body if self.body is not None else generate_latest(self.registry)
-            return httpx.Response(200, content=body,
-                                  headers={"content-type": "text/plain; version=0.0.4"})
+            return httpx.Response(
+                200, content=body, headers={"content-type": "text/plain; version=0.0.4"}
+            )
 
         return httpx.Client(transport=httpx.MockTransport(handler), base_url="http://t")
 
@@ -65,7 +68,7 @@ def test_broken_metrics_do_not_move() -> None:
 
 def test_invalid_exposition_is_reported() -> None:
     app = FakeApp()
-    app.body = b"# TYPE x counter\nx{a=\"1\" 3\n"
+    app.body = b'# TYPE x counter\nx{a="1" 3\n'
     result = metrics.scrape(app.client(), "/metrics")
     assert not result.ok
     assert result.error and "invalid exposition" in result.error

@@ -20,13 +20,27 @@ def test_mozilla_intermediate_comes_from_sslyze_data():
 
 
 def test_tls_report_problems():
-    good = TlsReport(host="h", port=1, sni="h", chain_trusted=True,
-                     accepted={"tls_1_2": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"],
-                               "tls_1_3": ["TLS_AES_128_GCM_SHA256"], "tls_1_0": []})
+    good = TlsReport(
+        host="h",
+        port=1,
+        sni="h",
+        chain_trusted=True,
+        accepted={
+            "tls_1_2": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"],
+            "tls_1_3": ["TLS_AES_128_GCM_SHA256"],
+            "tls_1_0": [],
+        },
+    )
     assert good.problems(mozilla_intermediate()) == []
-    legacy = good.model_copy(update={"accepted": {
-        "tls_1_0": ["TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA"],
-        "tls_1_2": ["TLS_RSA_WITH_AES_128_CBC_SHA"]}, "chain_trusted": False})
+    legacy = good.model_copy(
+        update={
+            "accepted": {
+                "tls_1_0": ["TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA"],
+                "tls_1_2": ["TLS_RSA_WITH_AES_128_CBC_SHA"],
+            },
+            "chain_trusted": False,
+        }
+    )
     problems = " ".join(legacy.problems(mozilla_intermediate()))
     assert "TLS 1.0" in problems and "outside Mozilla intermediate" in problems
     assert "not trusted" in problems
@@ -36,8 +50,16 @@ def test_audit_records_and_their_fields():
     lines = [
         "not json",
         json.dumps({"logger": "app.access", "message": "GET /", "correlation_id": "r1"}),
-        json.dumps({"logger": "app.audit", "event": "login", "actor": "bob",
-                    "outcome": "success", "time": "t", "correlation_id": "r1"}),
+        json.dumps(
+            {
+                "logger": "app.audit",
+                "event": "login",
+                "actor": "bob",
+                "outcome": "success",
+                "time": "t",
+                "correlation_id": "r1",
+            }
+        ),
         json.dumps({"event": "logout", "actor": "bob", "correlation_id": "r2"}),
     ]
     records = parse(lines, 100)
@@ -49,8 +71,9 @@ def test_audit_records_and_their_fields():
 
 
 def _fetched(status: int, retry: str | None = None) -> Fetched:
-    return Fetched(method="GET", url="/x", status=status,
-                   headers={"retry-after": retry} if retry else {})
+    return Fetched(
+        method="GET", url="/x", status=status, headers={"retry-after": retry} if retry else {}
+    )
 
 
 def test_burst_finds_the_limit_and_checks_recovery():
@@ -66,11 +89,11 @@ def test_burst_finds_the_limit_and_checks_recovery():
 
 
 def test_burst_without_limit_or_retry_after_is_reported():
-    result = burst(lambda: _fetched(200), url="/x", method="GET", limit=3, margin=3,
-                   window_s=0.1)
+    result = burst(lambda: _fetched(200), url="/x", method="GET", limit=3, margin=3, window_s=0.1)
     assert "no 429" in result.problems(margin=3)[0]
-    no_retry = burst(lambda: _fetched(429), url="/x", method="GET", limit=3, margin=3,
-                     window_s=0.05)
+    no_retry = burst(
+        lambda: _fetched(429), url="/x", method="GET", limit=3, margin=3, window_s=0.05
+    )
     assert any("Retry-After" in p for p in no_retry.problems(margin=3))
     assert any("still limited" in p for p in no_retry.problems(margin=3))
 
@@ -78,7 +101,11 @@ def test_burst_without_limit_or_retry_after_is_reported():
 def test_csrf_cases_have_one_positive_control():
     made = cases("X-CSRF-Token", "tok", "https://app")
     assert [c.name for c in made if c.expect_success] == [
-        "same-origin with token (positive control)"]
+        "same-origin with token (positive control)"
+    ]
     assert any(c.form for c in made)
-    assert all(c.headers.get("Origin") == "https://evil.test" for c in made
-               if c.name.startswith("cross-site"))
+    assert all(
+        c.headers.get("Origin") == "https://evil.test"
+        for c in made
+        if c.name.startswith("cross-site")
+    )

@@ -20,34 +20,73 @@ DOC: dict[str, Any] = {
         "/health": {"get": {"security": []}},
         "/items": {
             "get": {},
-            "post": {"requestBody": {"required": True, "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/ItemIn"}}}}},
+            "post": {
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/ItemIn"}}
+                    },
+                }
+            },
         },
         "/items/{item_id}": {
-            "parameters": [{"name": "item_id", "in": "path", "required": True,
-                            "schema": {"type": "integer", "minimum": 1}}],
+            "parameters": [
+                {
+                    "name": "item_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            ],
             "get": {"security": [{}, {"cookie": []}]},
             "delete": {},
         },
-        "/orders": {"post": {"requestBody": {"content": {"application/json": {"schema": {
-            "type": "object", "required": ["item_id"],
-            "properties": {"item_id": {"type": "integer"}}}}}}}},
-        "/search": {"get": {"parameters": [{"name": "q", "in": "query", "required": True,
-                                            "schema": {"type": "string", "minLength": 3}}]}},
-    },
-    "components": {"schemas": {"ItemIn": {
-        "type": "object", "required": ["name", "kind"],
-        "properties": {
-            "name": {"type": "string", "minLength": 1, "maxLength": 10},
-            "code": {"type": "string", "pattern": "^[A-Z]{2}[0-9]$"},
-            "kind": {"enum": ["a", "b"]},
-            "note": {"anyOf": [{"type": "string"}, {"type": "null"}]},
-            "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 2},
-            "when": {"type": "string", "format": "date-time"},
-            "count": {"type": "integer", "minimum": 5, "maximum": 9},
-            "flag": {"type": "boolean", "default": False},
+        "/orders": {
+            "post": {
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["item_id"],
+                                "properties": {"item_id": {"type": "integer"}},
+                            }
+                        }
+                    }
+                }
+            }
         },
-    }}},
+        "/search": {
+            "get": {
+                "parameters": [
+                    {
+                        "name": "q",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string", "minLength": 3},
+                    }
+                ]
+            }
+        },
+    },
+    "components": {
+        "schemas": {
+            "ItemIn": {
+                "type": "object",
+                "required": ["name", "kind"],
+                "properties": {
+                    "name": {"type": "string", "minLength": 1, "maxLength": 10},
+                    "code": {"type": "string", "pattern": "^[A-Z]{2}[0-9]$"},
+                    "kind": {"enum": ["a", "b"]},
+                    "note": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                    "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 2},
+                    "when": {"type": "string", "format": "date-time"},
+                    "count": {"type": "integer", "minimum": 5, "maximum": 9},
+                    "flag": {"type": "boolean", "default": False},
+                },
+            }
+        }
+    },
 }
 
 
@@ -71,8 +110,14 @@ def test_generated_body_validates() -> None:
 
 
 def test_optional_field_that_cannot_be_filled_is_omitted() -> None:
-    schema = {"type": "object", "required": ["a"], "properties": {
-        "a": {"type": "string"}, "b": {"type": "string", "minLength": 5, "maxLength": 2}}}
+    schema = {
+        "type": "object",
+        "required": ["a"],
+        "properties": {
+            "a": {"type": "string"},
+            "b": {"type": "string", "minLength": 5, "maxLength": 2},
+        },
+    }
     assert list(example(schema, DOC)) == ["a"]
 
 

@@ -14,9 +14,16 @@ def test_same_origin_paths_stay():
 
 
 def test_attacker_hosts_in_every_disguise_escape():
-    for location in ("https://evil.test/", "//evil.test/", "/\\evil.test/", "\\\\evil.test",
-                     "https://127.0.0.1:8443@evil.test/", "/\t/evil.test/",
-                     "javascript:alert(1)", "https://a.evil.test/"):
+    for location in (
+        "https://evil.test/",
+        "//evil.test/",
+        "/\\evil.test/",
+        "\\\\evil.test",
+        "https://127.0.0.1:8443@evil.test/",
+        "/\t/evil.test/",
+        "javascript:alert(1)",
+        "https://a.evil.test/",
+    ):
         assert leaves_origin(HERE, location)[0], location
 
 
@@ -25,6 +32,11 @@ def test_a_fixed_third_party_redirect_is_not_an_open_redirect():
 
 
 def test_meta_refresh_to_the_attacker_counts():
-    page = Fetched(method="GET", url=HERE, status=200, headers={},
-                   body='<meta http-equiv="refresh" content="0;url=https://evil.test/">')
+    page = Fetched(
+        method="GET",
+        url=HERE,
+        status=200,
+        headers={},
+        body='<meta http-equiv="refresh" content="0;url=https://evil.test/">',
+    )
     assert judge(HERE, "next", "https://evil.test/", page).escaped

@@ -49,9 +49,12 @@ def test_callback_replay(no_state_check: bool, accepted: bool) -> None:
 
 
 def test_authorize_checks() -> None:
-    good = {"response_type": "code", "code_challenge_method": "S256",
-            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-            "state": "Zq3vT0kLx9_mP2aB7cD-eF1gH4iJ5kL6"}
+    good = {
+        "response_type": "code",
+        "code_challenge_method": "S256",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "state": "Zq3vT0kLx9_mP2aB7cD-eF1gH4iJ5kL6",
+    }
     assert check_authorize("u", good, {"state": "x", "code_challenge": "y"}).problems == []
     plain = {**good, "code_challenge_method": "plain", "code_challenge": "short", "state": "42"}
     problems = check_authorize("u", plain, good).problems
@@ -70,8 +73,13 @@ def test_tamper() -> None:
 @pytest.mark.parametrize(("lockout", "stopped"), [(True, True), (False, False)])
 def test_bruteforce(lockout: bool, stopped: bool) -> None:
     target, _ = fake_target("form", lockout=lockout)
-    result = guess(target, target.profile.auth.user("carol"), attempts=5,
-                   sources=["127.0.0.81", "127.0.0.82"], pause_s=0)
+    result = guess(
+        target,
+        target.profile.auth.user("carol"),
+        attempts=5,
+        sources=["127.0.0.81", "127.0.0.82"],
+        pause_s=0,
+    )
     assert (result.stopped_at is not None) is stopped
     assert result.final is not None and result.final.logged_in is not stopped
     assert [a.source for a in result.attempts][:2] == ["127.0.0.81", "127.0.0.82"]

@@ -20,8 +20,14 @@ def test_libpq_url() -> None:
 def test_find_structured_and_plain_records() -> None:
     lines = [
         json.dumps({"message": "GET /api/slow-query 200", "path": "/api/slow-query"}),
-        json.dumps({"message": "slow query", "event": "slow_query", "duration_ms": 512.3,
-                    "correlation_id": "rid-1"}),
+        json.dumps(
+            {
+                "message": "slow query",
+                "event": "slow_query",
+                "duration_ms": 512.3,
+                "correlation_id": "rid-1",
+            }
+        ),
         "2024 WARNING [db] slow query took 600 ms",
         json.dumps({"message": "fast query"}),
     ]
@@ -100,7 +106,8 @@ def test_tables_locked_releases_after_hold(monkeypatch: pytest.MonkeyPatch) -> N
         assert tables == ["public.users", "public.playlists"]
         assert conn.rolled_back_at is None  # still held inside the block
         assert conn.statements[-1] == (
-            "LOCK TABLE public.users, public.playlists IN ACCESS EXCLUSIVE MODE")
+            "LOCK TABLE public.users, public.playlists IN ACCESS EXCLUSIVE MODE"
+        )
     assert seen == ["postgresql://u@h:1/db"]
     assert conn.rolled_back_at is not None and conn.rolled_back_at - started >= 0.19
     assert conn.closed
@@ -109,13 +116,17 @@ def test_tables_locked_releases_after_hold(monkeypatch: pytest.MonkeyPatch) -> N
 def test_tables_locked_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     conn = _FakeConn([])
     _patch(monkeypatch, conn)
-    with pytest.raises(slow_query.LockError, match="no application tables"), \
-            slow_query.tables_locked("postgresql://x", 0.1):
+    with (
+        pytest.raises(slow_query.LockError, match="no application tables"),
+        slow_query.tables_locked("postgresql://x", 0.1),
+    ):
         pass
     assert conn.closed
     conn = _FakeConn(["public.t"], lock_fails=True)
     _patch(monkeypatch, conn)
-    with pytest.raises(slow_query.LockError, match="could not lock"), \
-            slow_query.tables_locked("postgresql://x", 0.1):
+    with (
+        pytest.raises(slow_query.LockError, match="could not lock"),
+        slow_query.tables_locked("postgresql://x", 0.1),
+    ):
         pass
     assert conn.closed

@@ -19,8 +19,15 @@ def _decode(value: str) -> bytes:
 def test_variants_cover_the_documented_kinds_and_never_repeat_the_real_value():
     made = variants(SIGNED, [7], ["alice"])
     names = " ".join(v.name for v in made)
-    for kind in ("forged", "truncated", "bit-flipped", "unsigned", "base64-JSON", "pickled",
-                 "alg=none"):
+    for kind in (
+        "forged",
+        "truncated",
+        "bit-flipped",
+        "unsigned",
+        "base64-JSON",
+        "pickled",
+        "alg=none",
+    ):
         assert kind in names
     assert SIGNED not in [v.value for v in made]
     assert len({v.value for v in made}) == len(made)
@@ -30,8 +37,7 @@ def test_bit_flips_change_significant_bits():
     for variant in variants(SIGNED, [1], ["a"]):
         if variant.name.startswith("bit-flipped"):
             payload, _, sig = variant.value.partition(".")
-            assert (_decode(payload), _decode(sig)) != tuple(
-                _decode(p) for p in SIGNED.split("."))
+            assert (_decode(payload), _decode(sig)) != tuple(_decode(p) for p in SIGNED.split("."))
 
 
 def test_client_side_payloads_decode_to_identity_claims():

@@ -12,21 +12,52 @@ from harness.probes.validation import mutations, run
 DOC = {
     "openapi": "3.1.0",
     "paths": {
-        "/items": {"post": {"requestBody": {"required": True, "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/Item"}}}}}},
-        "/items/{item_id}": {"get": {"parameters": [
-            {"name": "item_id", "in": "path", "required": True,
-             "schema": {"type": "integer", "maximum": 2147483647}}]}},
+        "/items": {
+            "post": {
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Item"}}
+                    },
+                }
+            }
+        },
+        "/items/{item_id}": {
+            "get": {
+                "parameters": [
+                    {
+                        "name": "item_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "maximum": 2147483647},
+                    }
+                ]
+            }
+        },
     },
-    "components": {"schemas": {"Item": {"type": "object", "required": ["name"], "properties": {
-        "name": {"type": "string"},  # the forgotten maxLength
-        "kind": {"type": "string", "enum": ["a", "b"]}}}}},
+    "components": {
+        "schemas": {
+            "Item": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string"},  # the forgotten maxLength
+                    "kind": {"type": "string", "enum": ["a", "b"]},
+                },
+            }
+        }
+    },
 }
 
 
 def _answer(status: int, body: Any = None, kind: str = "application/json") -> Fetched:
-    return Fetched(method="X", url="/", status=status, headers={"content-type": kind},
-                   body=json.dumps(body if body is not None else {"error": {"code": "bad"}}))
+    return Fetched(
+        method="X",
+        url="/",
+        status=status,
+        headers={"content-type": kind},
+        body=json.dumps(body if body is not None else {"error": {"code": "bad"}}),
+    )
 
 
 def careful(method: str, path: str, **kwargs: Any) -> Fetched:
@@ -34,8 +65,12 @@ def careful(method: str, path: str, **kwargs: Any) -> Fetched:
         item = path.rsplit("/", 1)[1]
         return _answer(200, {"id": 1}) if item.isdigit() and int(item) < 2**31 else _answer(422)
     body = kwargs.get("json")
-    if not isinstance(body, dict) or not isinstance(body.get("name"), str) \
-            or len(body["name"]) > 200 or body.get("kind", "a") not in ("a", "b"):
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("name"), str)
+        or len(body["name"]) > 200
+        or body.get("kind", "a") not in ("a", "b")
+    ):
         return _answer(422)
     return _answer(201, {"id": 1})
 
@@ -54,9 +89,17 @@ def html_errors(method: str, path: str, **kwargs: Any) -> Fetched:
 
 def test_mutations_include_types_lengths_ranges_enums_and_raw_bodies():
     names = " | ".join(m.name for op in operations(DOC) for m in mutations(op))
-    for expected in ("malformed JSON", "body is a JSON array", "oversized body", "missing",
-                     "name: wrong type", "name: over-long string", "kind: value outside the enum",
-                     "item_id: out of range", "item_id: wrong type"):
+    for expected in (
+        "malformed JSON",
+        "body is a JSON array",
+        "oversized body",
+        "missing",
+        "name: wrong type",
+        "name: over-long string",
+        "kind: value outside the enum",
+        "item_id: out of range",
+        "item_id: wrong type",
+    ):
         assert expected in names
 
 
@@ -86,4 +129,5 @@ def test_non_ascii_csrf_header_is_sent_to_write_operations():
 
     problems = run(crashing_on_header, operations(DOC), {}, csrf_header="X-CSRF-Token").problems
     assert [(p.op, p.mutation) for p in problems] == [
-        ("POST /items", "X-CSRF-Token: non-ASCII bytes")]
+        ("POST /items", "X-CSRF-Token: non-ASCII bytes")
+    ]

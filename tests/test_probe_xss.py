@@ -57,9 +57,11 @@ def _serve(body: str) -> Iterator[str]:
 @pytest.mark.skipif(chromium_path() is None, reason="no Chromium on this machine")
 def test_chromium_reports_a_payload_that_runs_and_not_one_that_is_escaped():
     payload = payloads()[0]
-    with _serve(f"<html><body>{payload.value}</body></html>") as raw_url, \
-            _serve(f"<html><body>{html.escape(payload.value)}</body></html>") as safe_url, \
-            browser_context() as context:
+    with (
+        _serve(f"<html><body>{payload.value}</body></html>") as raw_url,
+        _serve(f"<html><body>{html.escape(payload.value)}</body></html>") as safe_url,
+        browser_context() as context,
+    ):
         ran = load_and_watch(context, raw_url, wait_s=0.5)
         safe = load_and_watch(context, safe_url, wait_s=0.3)
     assert payload.id in ran.hits and ran.dialogs

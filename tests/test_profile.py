@@ -111,13 +111,26 @@ def test_broken_toml_and_missing_file(tmp_path: Path) -> None:
 
 def test_cli_bad_profile_is_one_line_exit_2_and_starts_nothing(config: Path) -> None:
     runs = Path(tempfile.mkdtemp(prefix="harness-profile-test-"))
-    env = dict(os.environ, HARNESS_CONFIG=str(config), HARNESS_RUN_ROOT=str(runs),
-               HARNESS_STACK_STATE=str(runs / "pointer.json"))
+    env = dict(
+        os.environ,
+        HARNESS_CONFIG=str(config),
+        HARNESS_RUN_ROOT=str(runs),
+        HARNESS_STACK_STATE=str(runs / "pointer.json"),
+    )
     try:
-        for argv in (["up", "--profile", "nope"], ["up", "--profile", "typo"],
-                     ["doctor", "--profile", "nope"]):
-            done = subprocess.run([sys.executable, "-m", "harness", *argv], env=env,
-                                  capture_output=True, text=True, timeout=60, check=False)
+        for argv in (
+            ["up", "--profile", "nope"],
+            ["up", "--profile", "typo"],
+            ["doctor", "--profile", "nope"],
+        ):
+            done = subprocess.run(
+                [sys.executable, "-m", "harness", *argv],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
             assert done.returncode == 2, (argv, done.stderr)
             lines = done.stderr.strip().splitlines()
             assert len(lines) == 1, done.stderr
@@ -133,10 +146,23 @@ def test_cli_bad_profile_is_one_line_exit_2_and_starts_nothing(config: Path) -> 
 def test_pytest_bad_profile_is_a_usage_error(config: Path, tmp_path: Path) -> None:
     (tmp_path / "test_x.py").write_text("def test_x(profile):\n    pass\n")
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--profile", "nope",
-         str(tmp_path / "test_x.py")],
-        env=dict(os.environ, HARNESS_CONFIG=str(config)), capture_output=True, text=True,
-        timeout=120, check=False, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--profile",
+            "nope",
+            str(tmp_path / "test_x.py"),
+        ],
+        env=dict(os.environ, HARNESS_CONFIG=str(config)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
     )
     assert done.returncode == 4, done.stdout + done.stderr
     assert "no profile named 'nope'" in done.stderr

@@ -78,7 +78,12 @@ def browser() -> Iterator[Any]:
 def open_report(browser: Any, path: Path) -> tuple[Any, list[str]]:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     fired: list[str] = []
-    page.on("dialog", lambda dialog: (fired.append(f"dialog:{dialog.message}"), dialog.dismiss()))
+
+    def on_dialog(dialog: Any) -> None:
+        fired.append(f"dialog:{dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     # Any script that does run (it must not) reports itself through these.
     page.expose_binding("__pwned", lambda source, what: fired.append(f"binding:{what}"))
     page.add_init_script(

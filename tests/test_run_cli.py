@@ -31,8 +31,13 @@ CHROMIUM_ARGS = [
 def _harness(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "HARNESS_STACK"))}
     return subprocess.run(
-        [*HARNESS, *args], cwd=REPO, env=env, capture_output=True, text=True,
-        timeout=timeout, check=False,
+        [*HARNESS, *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -46,8 +51,14 @@ def performance_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str
 
 def test_run_writes_every_report_and_passes_the_gate(performance_run: tuple[Path, str]) -> None:
     out, stdout = performance_run
-    for name in ("results.json", "report.html", "junit.xml", "results.sarif", "summary.md",
-                 "manifest.json"):
+    for name in (
+        "results.json",
+        "report.html",
+        "junit.xml",
+        "results.sarif",
+        "summary.md",
+        "manifest.json",
+    ):
         assert (out / name).is_file(), f"{name} missing from {out}"
     assert stdout.strip().splitlines()[-1] == f"report: {out / 'report.html'}"
     results = json.loads((out / "results.json").read_text())
@@ -86,8 +97,13 @@ def test_run_refuses_a_broken_profile_in_one_line(tmp_path: Path) -> None:
     config.write_text('[profiles.reference]\nprovider = "kubernetes"\n')
     env_config = {"HARNESS_CONFIG": str(config)}
     done = subprocess.run(
-        [*HARNESS, "run", "--out", str(tmp_path / "out")], cwd=REPO,
-        env={**os.environ, **env_config}, capture_output=True, text=True, timeout=60, check=False,
+        [*HARNESS, "run", "--out", str(tmp_path / "out")],
+        cwd=REPO,
+        env={**os.environ, **env_config},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
@@ -98,14 +114,28 @@ def test_run_refuses_a_broken_profile_in_one_line(tmp_path: Path) -> None:
 def test_efficacy_catches_a_fault_and_reports_the_matrix(tmp_path: Path) -> None:
     out = tmp_path / "efficacy"
     done = _harness(
-        "efficacy", "--suite", "performance", "--fault", "no_gzip", "--fault", "no_csp",
-        "--out", str(out), "-n", "1",
+        "efficacy",
+        "--suite",
+        "performance",
+        "--fault",
+        "no_gzip",
+        "--fault",
+        "no_csp",
+        "--out",
+        str(out),
+        "-n",
+        "1",
     )
     assert done.returncode == 0, done.stdout + done.stderr
     document = json.loads((out / "efficacy.json").read_text())
     by_name = {fault["name"]: fault for fault in document["faults"]}
-    assert by_name["no_gzip"] == {**by_name["no_gzip"], "expected": ["PERF-01"],
-                                  "failed": ["PERF-01"], "caught": True, "status": "caught"}
+    assert by_name["no_gzip"] == {
+        **by_name["no_gzip"],
+        "expected": ["PERF-01"],
+        "failed": ["PERF-01"],
+        "caught": True,
+        "status": "caught",
+    }
     # SEC-01's suite was not selected: the fault is pending and stays out of the total.
     assert by_name["no_csp"]["status"] == "pending"
     assert document["summary"] == {"caught": 1, "total": 1, "false_alarms": 0, "pending": 1}
@@ -116,8 +146,15 @@ def test_efficacy_catches_a_fault_and_reports_the_matrix(tmp_path: Path) -> None
 
 
 def test_efficacy_rejects_an_unknown_fault(tmp_path: Path) -> None:
-    done = _harness("efficacy", "--suite", "performance", "--fault", "no_such_fault",
-                    "--out", str(tmp_path / "e"))
+    done = _harness(
+        "efficacy",
+        "--suite",
+        "performance",
+        "--fault",
+        "no_such_fault",
+        "--out",
+        str(tmp_path / "e"),
+    )
     assert done.returncode == 2
     assert "unknown fault(s): no_such_fault" in done.stderr
 
@@ -138,9 +175,13 @@ def test_run_refuses_an_external_target_it_cannot_use(
         f'base_url = "{base_url}"\n'
     )
     done = subprocess.run(
-        [*HARNESS, "run", "--profile", "staging", "--out", str(tmp_path / "out")], cwd=REPO,
-        env={**os.environ, "HARNESS_CONFIG": str(config)}, capture_output=True, text=True,
-        timeout=60, check=False,
+        [*HARNESS, "run", "--profile", "staging", "--out", str(tmp_path / "out")],
+        cwd=REPO,
+        env={**os.environ, "HARNESS_CONFIG": str(config)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 2, done.stdout + done.stderr
     lines = done.stderr.strip().splitlines()

@@ -18,8 +18,13 @@ from harness.stack.definition import HealthCheck
 from harness.stack.health import probe
 from harness.target import Target
 
-OUT_OF_SCOPE = ["http://10.1.2.3/", "http://example.com/", "https://192.168.1.1:8443/x",
-                "http://[2001:db8::1]/", "http://localhost.example.com/"]
+OUT_OF_SCOPE = [
+    "http://10.1.2.3/",
+    "http://example.com/",
+    "https://192.168.1.1:8443/x",
+    "http://[2001:db8::1]/",
+    "http://localhost.example.com/",
+]
 LOOPBACK = ScopeGuard(["127.0.0.0/8", "::1", "localhost"])
 
 
@@ -97,8 +102,12 @@ def test_redirect_out_of_scope_is_refused(no_network: list[str]) -> None:
 def test_loopback_is_allowed_through(no_network: list[str]) -> None:
     recorder = RecordingTransport()
     with scoped_client(LOOPBACK, transport=recorder) as client:
-        for url in ("http://127.0.0.1:8000/", "http://127.9.9.9/", "http://[::1]:1/",
-                    "http://localhost/"):
+        for url in (
+            "http://127.0.0.1:8000/",
+            "http://127.9.9.9/",
+            "http://[::1]:1/",
+            "http://localhost/",
+        ):
             assert client.get(url).status_code == 200
     assert len(recorder.calls) == 4
 
@@ -121,8 +130,9 @@ def test_readiness_probes_are_guarded_too(no_network: list[str]) -> None:
 def test_external_stack_status_is_guarded(no_network: list[str]) -> None:
     from harness.stack.external import ExternalStack
 
-    profile = Profile(name="t", provider="external",
-                      target=TargetSettings(base_url="http://example.com"))
+    profile = Profile(
+        name="t", provider="external", target=TargetSettings(base_url="http://example.com")
+    )
     status = ExternalStack(profile).status()
     assert status["app"].state == "failed"
     assert "outside the scope" in (status["app"].detail or "")

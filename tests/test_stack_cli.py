@@ -12,8 +12,9 @@ HARNESS = [sys.executable, "-m", "harness"]
 
 
 def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*HARNESS, *argv], env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [*HARNESS, *argv], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_doctor_lists_prerequisites_with_versions() -> None:

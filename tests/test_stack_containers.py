@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -63,8 +64,11 @@ def cstack(engine: object) -> Iterator[object]:
     elapsed = time.monotonic() - began
     built = stack.state.extra.get("images_built") or "none"
     kind = "cold" if built != "none" else "warm"
-    print(f"\ncontainers provider: {kind} up in {elapsed:.1f} s (images built: {built}; "
-          f"timings {({k: round(v, 1) for k, v in stack.timings.items()})})", file=sys.stderr)
+    print(
+        f"\ncontainers provider: {kind} up in {elapsed:.1f} s (images built: {built}; "
+        f"timings { ({k: round(v, 1) for k, v in stack.timings.items()}) })",
+        file=sys.stderr,
+    )
     stack.measured_up = (kind, elapsed)  # type: ignore[attr-defined]
     run_id = stack.run_id
     try:
@@ -85,9 +89,11 @@ def cstack(engine: object) -> Iterator[object]:
 
 
 @pytest.fixture
-def app(cstack: object) -> Iterator[httpx.Client]:
+def app(cstack: Any) -> Iterator[httpx.Client]:
     with httpx.Client(
-        base_url=cstack.url("app"), verify=cstack.ca_bundle, timeout=15.0  # type: ignore[attr-defined]
+        base_url=cstack.url("app"),
+        verify=cstack.ca_bundle,
+        timeout=15.0,
     ) as client:
         yield client
 
@@ -204,8 +210,10 @@ def test_published_ports_answer_every_loopback_source(cstack: object) -> None:
             try:
                 status = client.get(cstack.url(service) + path).status_code  # type: ignore[attr-defined]
             except httpx.HTTPError as exc:
-                pytest.fail(f"{service} unreachable from 127.0.0.94 ({exc}): the loopback "
-                            "masquerade rule is missing; run scripts/setup-containers")
+                pytest.fail(
+                    f"{service} unreachable from 127.0.0.94 ({exc}): the loopback "
+                    "masquerade rule is missing; run scripts/setup-containers"
+                )
             assert status == 200, service
 
 
@@ -320,19 +328,22 @@ def test_attach_from_state_file(cstack: object) -> None:
     assert type(other).__name__ == "ContainersStack"
     assert other.url("app") == cstack.url("app")  # type: ignore[attr-defined]
     assert {n: s.state for n, s in other.status().items()} == {
-        n: s.state for n, s in cstack.status().items()  # type: ignore[attr-defined]
+        n: s.state
+        for n, s in cstack.status().items()  # type: ignore[attr-defined]
     }
 
 
-def test_reap_orphans_removes_dead_runs_only(cstack: object, engine: object) -> None:
+def test_reap_orphans_removes_dead_runs_only(cstack: Any, engine: Any) -> None:
     from harness.stack.containers import LABEL_RUN, LABEL_RUN_DIR, reap_orphans
 
-    client = engine.client  # type: ignore[attr-defined]
+    client = engine.client
     fake = f"orphan{secrets.token_hex(3)}"
     labels = {LABEL_RUN: fake, LABEL_RUN_DIR: f"/nonexistent/harness-{fake}"}
     network = client.networks.create(f"harness-{fake}", labels=labels)
     orphan = client.containers.create(
-        cstack.state.extra["image.redis"], name=f"harness-{fake}-redis", labels=labels  # type: ignore[attr-defined]
+        cstack.state.extra["image.redis"],
+        name=f"harness-{fake}-redis",
+        labels=labels,
     )
     try:
         reaped = reap_orphans(engine=engine)

@@ -38,8 +38,7 @@ def isolated_env() -> Iterator[dict[str, str]]:
         yield env
     finally:
         # Whatever a failed test left behind: stop it by its recorded groups.
-        subprocess.run([*HARNESS, "down"], env=env, capture_output=True, timeout=60,
-                       check=False)
+        subprocess.run([*HARNESS, "down"], env=env, capture_output=True, timeout=60, check=False)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -80,8 +79,14 @@ def test_sigkilled_owner_leaves_no_orphans_after_harness_down(
     time.sleep(0.5)
     assert _live_pids(state), "the services died with their owner: nothing to prove"
 
-    down = subprocess.run([*HARNESS, "down"], env=isolated_env, capture_output=True, text=True,
-                          timeout=60, check=False)
+    down = subprocess.run(
+        [*HARNESS, "down"],
+        env=isolated_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert down.returncode == 0, down.stderr
     assert "reaped" in down.stderr or "is down" in down.stderr
     assert _live_pids(state) == []
@@ -96,23 +101,41 @@ def test_next_start_up_reaps_a_crashed_stack(isolated_env: dict[str, str]) -> No
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
 
-    up = subprocess.run([*HARNESS, "up", "--detach"], env=isolated_env, capture_output=True,
-                        text=True, timeout=UP_TIMEOUT_S, check=False)
+    up = subprocess.run(
+        [*HARNESS, "up", "--detach"],
+        env=isolated_env,
+        capture_output=True,
+        text=True,
+        timeout=UP_TIMEOUT_S,
+        check=False,
+    )
     assert up.returncode == 0, up.stderr
     assert _live_pids(crashed) == []
     assert processes_mentioning(crashed.run_dir) == []
     assert not Path(crashed.run_dir).exists()
 
-    status = subprocess.run([*HARNESS, "status", "--json"], env=isolated_env,
-                            capture_output=True, text=True, timeout=30, check=False)
+    status = subprocess.run(
+        [*HARNESS, "status", "--json"],
+        env=isolated_env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     document = json.loads(status.stdout)
     assert document["profile"] == "reference"
     assert {s["state"] for s in document["services"].values()} == {"running"}
     assert document["services"]["app"]["url"].startswith("https://127.0.0.1:")
 
     detached = read_state(document["state_file"])
-    down = subprocess.run([*HARNESS, "down"], env=isolated_env, capture_output=True, text=True,
-                          timeout=60, check=False)
+    down = subprocess.run(
+        [*HARNESS, "down"],
+        env=isolated_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert down.returncode == 0, down.stderr
     assert _live_pids(detached) == []
     assert not Path(detached.run_dir).exists()

@@ -47,7 +47,9 @@ def _left_behind(runs: Path) -> list[str]:
 
 
 def test_own_services_come_up_and_down(tmp_path: Path, runs: Path) -> None:
-    body = WEB + """
+    body = (
+        WEB
+        + """
 [services.cache]
 argv = ["redis-server", "--bind", "127.0.0.1", "--port", "{port}", "--save", ""]
 url = "redis://127.0.0.1:{port}/0"
@@ -59,6 +61,7 @@ url = "http://127.0.0.1:{port}"
 depends_on = ["cache", "web"]
 health = { type = "http", path = "/" }
 """
+    )
     stack = open_stack(_profile(tmp_path, body))
     stack.up()
     try:
@@ -72,12 +75,15 @@ health = { type = "http", path = "/" }
 
 
 def test_a_service_that_exits_fails_up_with_its_log(tmp_path: Path, runs: Path) -> None:
-    body = WEB + """
+    body = (
+        WEB
+        + """
 [services.broken]
 argv = ["{python}", "-c", "print('config error: no such thing'); raise SystemExit(3)"]
 url = "http://127.0.0.1:{port}"
 health = { type = "http", path = "/", timeout_s = 30 }
 """
+    )
     stack = open_stack(_profile(tmp_path, body))
     with pytest.raises(ServiceNotReady) as caught:
         stack.up()
@@ -89,7 +95,9 @@ health = { type = "http", path = "/", timeout_s = 30 }
 
 
 def test_a_service_that_never_gets_ready_times_out(tmp_path: Path, runs: Path) -> None:
-    body = WEB + """
+    body = (
+        WEB
+        + """
 [services.slow]
 argv = ["{python}", "-c", "import time; print('warming up', flush=True); time.sleep(60)"]
 url = "http://127.0.0.1:{port}"
@@ -100,6 +108,7 @@ url = "http://127.0.0.1:{port}"
 depends_on = ["slow"]
 health = { type = "http", path = "/" }
 """
+    )
     stack = open_stack(_profile(tmp_path, body))
     with pytest.raises(ServiceNotReady, match=r"service 'slow' did not become ready within 1 s"):
         stack.up()
@@ -108,20 +117,21 @@ health = { type = "http", path = "/" }
 
 
 def test_a_missing_binary_names_the_service(tmp_path: Path, runs: Path) -> None:
-    body = WEB + """
+    body = (
+        WEB
+        + """
 [services.ghost]
 argv = ["/nonexistent/ghostd", "--port", "{port}"]
 health = { type = "tcp" }
 """
+    )
     stack = open_stack(_profile(tmp_path, body))
     with pytest.raises(StackError, match=r"service 'ghost' could not start '/nonexistent/ghostd'"):
         stack.up()
     assert _left_behind(runs) == []
 
 
-def test_an_unknown_profile_fault_fails_before_anything_starts(
-    tmp_path: Path, runs: Path
-) -> None:
+def test_an_unknown_profile_fault_fails_before_anything_starts(tmp_path: Path, runs: Path) -> None:
     profile = _profile(tmp_path, WEB).model_copy(update={"faults": ["no_csp", "bogus"]})
     stack = open_stack(profile)
     with pytest.raises(StackError, match=r"unknown fault 'bogus' \(known: .*no_csp"):

@@ -24,7 +24,12 @@ REGISTRY = {
 def test_bundled_definition() -> None:
     bundled = load_definition("bundled")
     assert set(bundled.services) == {
-        "app", "postgres", "redis", "nginx", "spotify_mock", "slskd_mock"
+        "app",
+        "postgres",
+        "redis",
+        "nginx",
+        "spotify_mock",
+        "slskd_mock",
     }
     levels = bundled.levels()
     assert levels[-1] == ["nginx"] and levels[-2] == ["app"]
@@ -87,7 +92,8 @@ def test_templates() -> None:
 
 def test_fault_validation() -> None:
     assert faults.validate(["no_csp", " no_csp", "tls_legacy"], REGISTRY) == [
-        "no_csp", "tls_legacy"
+        "no_csp",
+        "tls_legacy",
     ]
     with pytest.raises(StackError, match=r"unknown fault 'x' \(known: mock_fault, no_csp"):
         faults.validate(["x"], REGISTRY)

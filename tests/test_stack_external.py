@@ -70,10 +70,26 @@ def test_plugin_reports_lifecycle_unsupported_as_not_applicable(tmp_path: Path) 
         "    assert target.base_url == 'https://127.0.0.1:9'\n"
     )
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
-         "-p", "no:harness", "--profile", "staging", "test_drill.py"],
-        cwd=tmp_path, env=dict(os.environ, HARNESS_CONFIG=str(tmp_path / "harness.toml")),
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-rs",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:harness",
+            "--profile",
+            "staging",
+            "test_drill.py",
+        ],
+        cwd=tmp_path,
+        env=dict(os.environ, HARNESS_CONFIG=str(tmp_path / "harness.toml")),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed, 1 skipped" in done.stdout

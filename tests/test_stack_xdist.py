@@ -39,9 +39,29 @@ def test_workers_share_one_stack_owned_by_the_controller(tmp_path: Path) -> None
     env.pop("HARNESS_STACK_STATE", None)
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "xdist", "-p",
-             "no:cacheprovider", "-p", "no:harness", "--dist", "each", "test_shared.py"],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-n",
+                "2",
+                "-p",
+                "xdist",
+                "-p",
+                "no:cacheprovider",
+                "-p",
+                "no:harness",
+                "--dist",
+                "each",
+                "test_shared.py",
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
         assert done.returncode == 0, done.stdout + done.stderr
         seen = [json.loads(p.read_text()) for p in records.iterdir()]
@@ -53,7 +73,11 @@ def test_workers_share_one_stack_owned_by_the_controller(tmp_path: Path) -> None
         assert not Path(seen[0]["state"]).exists(), "the controller did not tear it down"
         assert [p for p in (runs / "runs").iterdir() if not p.name.startswith(".")] == []
     finally:
-        subprocess.run([sys.executable, "-m", "harness", "down"], capture_output=True,
-                       env=dict(env, HARNESS_STACK_STATE=str(runs / "pointer")), timeout=60,
-                       check=False)
+        subprocess.run(
+            [sys.executable, "-m", "harness", "down"],
+            capture_output=True,
+            env=dict(env, HARNESS_STACK_STATE=str(runs / "pointer")),
+            timeout=60,
+            check=False,
+        )
         shutil.rmtree(runs, ignore_errors=True)

@@ -1,11 +1,11 @@
 """Authentication adapters driven by the profile's ``auth`` section.
 
-    from harness.auth import login, logout
-    session = login(target, "alice")               # the profile's flow (oauth-pkce, form, ...)
-    session = login(target, "carol", flow="api")    # a local user through the JSON login
-    session.get("/api/v1/me"); session.post(path, json=...)   # CSRF header added for writes
-    session.cookie_value, session.csrf_token, session.headers_for_write(), session.steps
-    logout(session)
+from harness.auth import login, logout
+session = login(target, "alice")               # the profile's flow (oauth-pkce, form, ...)
+session = login(target, "carol", flow="api")    # a local user through the JSON login
+session.get("/api/v1/me"); session.post(path, json=...)   # CSRF header added for writes
+session.cookie_value, session.csrf_token, session.headers_for_write(), session.steps
+logout(session)
 """
 
 from collections.abc import Callable

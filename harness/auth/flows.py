@@ -82,8 +82,7 @@ def login(
     user = _pick_user(auth, flow, user_name)
     own_client = client is None
     http = client or target.client(local_address=local_address)
-    session = Session(target=target, client=http, flow=flow, user=user,
-                      local_address=local_address)
+    session = Session(target=target, client=http, flow=flow, user=user, local_address=local_address)
     deadline = time.monotonic() + RATE_LIMIT_BUDGET_S
     try:
         while True:
@@ -95,7 +94,8 @@ def login(
                 if time.monotonic() + throttled.retry_after > deadline:
                     raise AuthError(
                         f"login as {user_name!r} kept getting HTTP 429 for "
-                        f"{RATE_LIMIT_BUDGET_S:.0f}s", session.steps
+                        f"{RATE_LIMIT_BUDGET_S:.0f}s",
+                        session.steps,
                     ) from None
                 time.sleep(throttled.retry_after)
     except BaseException:
@@ -157,8 +157,9 @@ def _oauth_login(session: Session, next_path: str | None) -> None:
             _check_throttle(exc.responses[-1])  # a 429 is waited out, not a failed login
         raise
     session.steps.append(authorize.start)
-    consent = oauth.approve(client, authorize, session.user.name, auth.oauth,
-                            session.target.base_url)
+    consent = oauth.approve(
+        client, authorize, session.user.name, auth.oauth, session.target.base_url
+    )
     session.steps.extend(consent.responses)
     callback = _check_throttle(oauth.complete(client, consent.callback_url))
     session.steps.append(callback)
@@ -177,8 +178,10 @@ def _form_login(session: Session) -> None:
     info = parse_page(page.text)
     form = next((f for f in info.forms if f.has_password()), None)
     if form is None:
-        raise AuthError(f"no login form with a password field on {auth.login_path} "
-                        f"(HTTP {page.status_code})", session.steps)
+        raise AuthError(
+            f"no login form with a password field on {auth.login_path} (HTTP {page.status_code})",
+            session.steps,
+        )
     data = form.values()
     data[auth.username_field] = session.user.name
     data[auth.password_field] = session.user.password
@@ -209,7 +212,8 @@ def _api_login(session: Session) -> None:
     if not answer.is_success:
         raise AuthError(
             f"API login as {session.user.name!r} at {auth.api_login_path} answered HTTP "
-            f"{answer.status_code}", session.steps
+            f"{answer.status_code}",
+            session.steps,
         )
     session.login_json = _json(answer)
     session.csrf_token = _csrf_from_json(answer)

@@ -83,21 +83,24 @@ class _Parser(HTMLParser):
             kind = a.get("type", "text").lower()
             if kind in ("submit", "image"):
                 self._form.buttons.append(
-                    SubmitButton(name=a.get("name") or None, value=a.get("value", ""),
-                                 id=a.get("id") or None)
+                    SubmitButton(
+                        name=a.get("name") or None, value=a.get("value", ""), id=a.get("id") or None
+                    )
                 )
             elif a.get("name") and kind not in ("checkbox", "radio", "file", "reset", "button"):
                 self._form.fields.append(
-                    FormField(name=a["name"], type=kind, value=a.get("value", ""),
-                              id=a.get("id") or None)
+                    FormField(
+                        name=a["name"], type=kind, value=a.get("value", ""), id=a.get("id") or None
+                    )
                 )
             elif a.get("name") and kind in ("checkbox", "radio") and "checked" in a:
                 self._form.fields.append(
                     FormField(name=a["name"], type="hidden", value=a.get("value", "on"))
                 )
         elif tag == "button" and a.get("type", "submit").lower() == "submit":
-            self._button = SubmitButton(name=a.get("name") or None, value=a.get("value", ""),
-                                        id=a.get("id") or None)
+            self._button = SubmitButton(
+                name=a.get("name") or None, value=a.get("value", ""), id=a.get("id") or None
+            )
             self._form.buttons.append(self._button)
         elif tag == "textarea" and a.get("name"):
             self._form.fields.append(FormField(name=a["name"], type="textarea"))

@@ -68,8 +68,12 @@ def _is_callback(url: str, app_base: str, settings: OAuthSettings) -> bool:
     return _same_origin(url, app_base) or urlsplit(url).path == settings.callback_path
 
 
-def begin(client: httpx.Client, settings: OAuthSettings, next_path: str | None = None,
-          next_param: str = "next") -> AuthorizeRequest:
+def begin(
+    client: httpx.Client,
+    settings: OAuthSettings,
+    next_path: str | None = None,
+    next_param: str = "next",
+) -> AuthorizeRequest:
     """GET the app's OAuth start path; return the authorize redirect it answers with."""
     params = {next_param: next_path} if next_path else None
     start = client.get(settings.start_path, params=params)
@@ -89,8 +93,13 @@ def consent_form(page: httpx.Response, user_field: str) -> HtmlForm:
     return posts[0]
 
 
-def approve(client: httpx.Client, authorize: AuthorizeRequest, user: str,
-            settings: OAuthSettings, app_base: str) -> Consent:
+def approve(
+    client: httpx.Client,
+    authorize: AuthorizeRequest,
+    user: str,
+    settings: OAuthSettings,
+    app_base: str,
+) -> Consent:
     """Open the provider's authorize page, submit its consent form as ``user``.
 
     Follows the provider's own redirects (it may show a login page first) until one leaves
@@ -109,8 +118,9 @@ def approve(client: httpx.Client, authorize: AuthorizeRequest, user: str,
         page = client.get(url)
         responses.append(page)
     if page.status_code != 200:
-        raise AuthError(f"provider authorize page {url} answered HTTP {page.status_code}",
-                        responses)
+        raise AuthError(
+            f"provider authorize page {url} answered HTTP {page.status_code}", responses
+        )
     form = consent_form(page, settings.consent_user_field)
     data = form.values()
     data[settings.consent_user_field] = user

@@ -113,8 +113,9 @@ def cookie_from_jar(client: httpx.Client, name: str) -> str | None:
     return value
 
 
-def with_cookie(target: Target, value: str, *, name: str | None = None,
-                **client_kwargs: Any) -> httpx.Client:
+def with_cookie(
+    target: Target, value: str, *, name: str | None = None, **client_kwargs: Any
+) -> httpx.Client:
     """A fresh client with no jar that presents exactly one session cookie value (replays)."""
     cookie = name or target.profile.auth.session_cookie
     client = target.client(**client_kwargs)

@@ -100,8 +100,10 @@ def _preflight_external(profile: Profile) -> None:
         _err(str(exc))
         sys.exit(EXIT_HARNESS_ERROR)
     except httpx.HTTPError as exc:
-        _err(f"cannot reach the target {base}: {exc or type(exc).__name__} "
-             f"(check target.base_url in profile {profile.name!r})")
+        _err(
+            f"cannot reach the target {base}: {exc or type(exc).__name__} "
+            f"(check target.base_url in profile {profile.name!r})"
+        )
         sys.exit(EXIT_HARNESS_ERROR)
 
 
@@ -144,12 +146,22 @@ def _render(results_path: Path) -> None:
 @click.option("--profile", "profile_name", default=None, help="profile in harness.toml")
 @click.option("--suite", "suites", multiple=True, help="suite folder under suites/ (repeatable)")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="report directory")
-@click.option("--policy", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="gate policy (default: every applicable control must pass)")
+@click.option(
+    "--policy",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="gate policy (default: every applicable control must pass)",
+)
 @click.option("--workers", "-n", type=int, default=None, help="pytest-xdist workers")
 @click.option("--verbose", "-v", is_flag=True, help="show pytest's own output")
-def run(profile_name: str | None, suites: tuple[str, ...], out: Path | None,
-        policy: Path | None, workers: int | None, verbose: bool) -> None:
+def run(
+    profile_name: str | None,
+    suites: tuple[str, ...],
+    out: Path | None,
+    policy: Path | None,
+    workers: int | None,
+    verbose: bool,
+) -> None:
     """Bring the stack up, run the suites, write every report and apply the gate.
 
     Exit code: 0 the gate passed, 1 it failed, 2 the harness itself failed.
@@ -165,7 +177,10 @@ def run(profile_name: str | None, suites: tuple[str, ...], out: Path | None,
         with _stack_up(profile) as (_stack, state):
             _progress(f"run: suites {', '.join(chosen)} -> {out}")
             suite_run = run_pytest(
-                profile=profile.name, state_path=state, suites=chosen, out=out,
+                profile=profile.name,
+                state_path=state,
+                suites=chosen,
+                out=out,
                 workers=workers or default_workers(),
                 echo=(lambda line: click.echo(line, err=True)),
                 strict_catalog=not suites,
@@ -188,8 +203,14 @@ def run(profile_name: str | None, suites: tuple[str, ...], out: Path | None,
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="output directory")
 @click.option("--workers", "-n", type=int, default=None, help="pytest-xdist workers")
 @click.option("--verbose", "-v", is_flag=True, help="show pytest's own output")
-def efficacy(profile_name: str | None, faults: tuple[str, ...], suites: tuple[str, ...],
-             out: Path | None, workers: int | None, verbose: bool) -> None:
+def efficacy(
+    profile_name: str | None,
+    faults: tuple[str, ...],
+    suites: tuple[str, ...],
+    out: Path | None,
+    workers: int | None,
+    verbose: bool,
+) -> None:
     """Show that every control fails on its seeded fault and passes on the clean stack.
 
     Exit 0 only when every fault is caught and no control fails on the clean stack.
@@ -205,9 +226,16 @@ def efficacy(profile_name: str | None, faults: tuple[str, ...], suites: tuple[st
     try:
         with _stack_up(profile) as (stack, state):
             report = run_efficacy(
-                stack, profile=profile.name, state_path=state, suites=chosen, out=out,
-                workers=workers or default_workers(), only=faults, echo=_progress,
-                verbose=verbose, strict_catalog=not suites,
+                stack,
+                profile=profile.name,
+                state_path=state,
+                suites=chosen,
+                out=out,
+                workers=workers or default_workers(),
+                only=faults,
+                echo=_progress,
+                verbose=verbose,
+                strict_catalog=not suites,
             )
     except (StackError, HarnessError) as exc:
         _err(str(exc))

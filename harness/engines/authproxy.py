@@ -20,9 +20,21 @@ from typing import Any
 
 import httpx
 
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-              "trailers", "transfer-encoding", "upgrade", "content-length", "content-encoding",
-              "host", "cookie", "accept-encoding"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+    "content-encoding",
+    "host",
+    "cookie",
+    "accept-encoding",
+}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -34,9 +46,15 @@ class AuthProxy:
     the login routes cannot get the proxy's own logins throttled.
     """
 
-    def __init__(self, target_base: str, login: Callable[[], Any] | None, *,
-                 max_session_age_s: float = 20.0, request_timeout_s: float = 10.0,
-                 client_factory: Callable[[], httpx.Client] | None = None) -> None:
+    def __init__(
+        self,
+        target_base: str,
+        login: Callable[[], Any] | None,
+        *,
+        max_session_age_s: float = 20.0,
+        request_timeout_s: float = 10.0,
+        client_factory: Callable[[], httpx.Client] | None = None,
+    ) -> None:
         self.target_base = target_base.rstrip("/")
         self._login = login
         self._max_age = max_session_age_s
@@ -98,8 +116,9 @@ class AuthProxy:
         return self._forwarder(), ({"Cookie": cookies} if cookies else {})
 
     # -- forwarding --------------------------------------------------------------------------
-    def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) \
-            -> tuple[int, list[tuple[str, str]], bytes]:
+    def forward(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
         self.requests += 1
         try:
             return self._forward(method, path, headers, body)
@@ -108,8 +127,9 @@ class AuthProxy:
             self.last_error = f"{type(exc).__name__}: {str(exc)[:300]}"
             return 502, [("Content-Type", "text/plain")], f"proxy: {self.last_error}".encode()
 
-    def _forward(self, method: str, path: str, headers: dict[str, str], body: bytes) \
-            -> tuple[int, list[tuple[str, str]], bytes]:
+    def _forward(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
         for attempt in range(2):
             session = self._current(force=attempt == 1)
             client, cookie = self._client(session)
@@ -122,16 +142,24 @@ class AuthProxy:
             if method in UNSAFE and session is not None:
                 out.update(session.headers_for_write())
             try:
-                response = client.request(method, self.target_base + path, headers=out,
-                                          content=body or None, timeout=self._timeout)
+                response = client.request(
+                    method,
+                    self.target_base + path,
+                    headers=out,
+                    content=body or None,
+                    timeout=self._timeout,
+                )
             except httpx.HTTPError as exc:
                 self.failures += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 return 502, [("Content-Type", "text/plain")], f"proxy: {exc}".encode()
             if response.status_code != 401 or session is None or attempt == 1:
                 break
-        headers_out = [(k, self._rewrite(v)) for k, v in response.headers.multi_items()
-                       if k.lower() not in HOP_BY_HOP and k.lower() != "set-cookie"]
+        headers_out = [
+            (k, self._rewrite(v))
+            for k, v in response.headers.multi_items()
+            if k.lower() not in HOP_BY_HOP and k.lower() != "set-cookie"
+        ]
         content = response.content
         kind = response.headers.get("content-type", "")
         if kind.startswith(("text/", "application/json", "application/javascript")):
@@ -162,7 +190,8 @@ class AuthProxy:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
                 status, headers, content = proxy.forward(
-                    self.command, self.path, {k: v for k, v in self.headers.items()}, body)
+                    self.command, self.path, {k: v for k, v in self.headers.items()}, body
+                )
                 self.send_response(status)
                 for name, value in headers:
                     self.send_header(name, value)

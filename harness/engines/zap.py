@@ -26,10 +26,19 @@ from harness.scope import ScopeGuard
 RULES_FILE = Path(__file__).with_name("zap_rules.toml")
 Policy = Literal["IGNORE", "WARN", "FAIL"]
 
-RISK = {"high": Severity.HIGH, "medium": Severity.MEDIUM, "low": Severity.LOW,
-        "informational": Severity.INFO, "info": Severity.INFO}
-CONFIDENCE = {"confirmed": Confidence.CONFIRMED, "high": Confidence.HIGH,
-              "medium": Confidence.MEDIUM, "low": Confidence.LOW}
+RISK = {
+    "high": Severity.HIGH,
+    "medium": Severity.MEDIUM,
+    "low": Severity.LOW,
+    "informational": Severity.INFO,
+    "info": Severity.INFO,
+}
+CONFIDENCE = {
+    "confirmed": Confidence.CONFIRMED,
+    "high": Confidence.HIGH,
+    "medium": Confidence.MEDIUM,
+    "low": Confidence.LOW,
+}
 
 
 def load_rules(path: str | Path | None = None) -> dict[str, Policy]:
@@ -38,8 +47,10 @@ def load_rules(path: str | Path | None = None) -> dict[str, Policy]:
     for rule_id, value in (document.get("rules") or {}).items():
         policy = str(value.get("policy") if isinstance(value, dict) else value).upper()
         if policy not in ("IGNORE", "WARN", "FAIL"):
-            raise ValueError(f"{path or RULES_FILE}: rule {rule_id}: policy {policy!r} is not "
-                             "IGNORE, WARN or FAIL")
+            raise ValueError(
+                f"{path or RULES_FILE}: rule {rule_id}: policy {policy!r} is not "
+                "IGNORE, WARN or FAIL"
+            )
         rules[str(rule_id)] = policy  # type: ignore[assignment]
     return rules
 
@@ -72,10 +83,16 @@ def normalise(alert: dict[str, Any], policy: Policy | None) -> Finding:
 
 
 class ZapEngine:
-    def __init__(self, api_url: str, *, api_key: str | None = None, guard: ScopeGuard,
-                 rules: dict[str, Policy] | None = None,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        *,
+        api_key: str | None = None,
+        guard: ScopeGuard,
+        rules: dict[str, Policy] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         guard.check(api_url)  # the daemon itself must be in scope: it will receive requests
         self.api_url = api_url.rstrip("/")
         self.api_key = api_key
@@ -96,8 +113,13 @@ class ZapEngine:
         except Exception as exc:  # noqa: BLE001 - any failure means the daemon is unusable
             raise EngineUnavailable(f"no ZAP daemon answers at {self.api_url}: {exc}") from exc
 
-    def _wait(self, read: Callable[[], Any], done: Callable[[Any], bool], deadline: float,
-              poll_s: float = 2.0) -> bool:
+    def _wait(
+        self,
+        read: Callable[[], Any],
+        done: Callable[[Any], bool],
+        deadline: float,
+        poll_s: float = 2.0,
+    ) -> bool:
         while True:
             value = read()
             if done(value):
@@ -117,24 +139,32 @@ class ZapEngine:
         parts = urlsplit(base_url)
         include = re.escape(f"{parts.scheme}://{parts.netloc}") + "(/.*)?"
         self.zap.context.include_in_context(context, include)
-        spider_id = self.zap.spider.scan(url=base_url, recurse=True, contextname=context,
-                                         subtreeonly=True)
+        spider_id = self.zap.spider.scan(
+            url=base_url, recurse=True, contextname=context, subtreeonly=True
+        )
         spider_deadline = started + budget_s * 0.35
-        if not self._wait(lambda: self.zap.spider.status(spider_id),
-                          lambda s: str(s) == "100", spider_deadline):
+        if not self._wait(
+            lambda: self.zap.spider.status(spider_id), lambda s: str(s) == "100", spider_deadline
+        ):
             self.zap.spider.stop(spider_id)
             run.notes.append("spider stopped at its share of the budget")
         passive_deadline = started + budget_s * 0.5
-        if not self._wait(lambda: self.zap.pscan.records_to_scan,
-                          lambda n: str(n) == "0", passive_deadline, poll_s=1.0):
+        if not self._wait(
+            lambda: self.zap.pscan.records_to_scan,
+            lambda n: str(n) == "0",
+            passive_deadline,
+            poll_s=1.0,
+        ):
             run.notes.append("passive scan still had records queued at its deadline")
         if active:
-            scan_id = self.zap.ascan.scan(url=base_url, recurse=True, inscopeonly=True,
-                                          contextid=context_id)
+            scan_id = self.zap.ascan.scan(
+                url=base_url, recurse=True, inscopeonly=True, contextid=context_id
+            )
             if not str(scan_id).isdigit():
                 run.notes.append(f"active scan did not start: {scan_id}")
-            elif not self._wait(lambda: self.zap.ascan.status(scan_id),
-                                lambda s: str(s) == "100", deadline):
+            elif not self._wait(
+                lambda: self.zap.ascan.status(scan_id), lambda s: str(s) == "100", deadline
+            ):
                 self.zap.ascan.stop(scan_id)
                 run.notes.append(f"active scan stopped at the {budget_s:.0f}s budget")
         alerts = self._alerts(base_url)

@@ -53,11 +53,18 @@ class Call(BaseModel):
     response_excerpt: str = ""
 
 
-def send(client: httpx.Client, spec: RequestSpec, headers: dict[str, str] | None = None,
-         timeout_s: float = 10.0) -> httpx.Response:
+def send(
+    client: httpx.Client,
+    spec: RequestSpec,
+    headers: dict[str, str] | None = None,
+    timeout_s: float = 10.0,
+) -> httpx.Response:
     """One bounded request (total time) for a spec; streaming bodies are cut off."""
-    kwargs: dict[str, Any] = {"params": spec.params or None, "headers": headers or None,
-                              "timeout": httpx.Timeout(timeout_s)}
+    kwargs: dict[str, Any] = {
+        "params": spec.params or None,
+        "headers": headers or None,
+        "timeout": httpx.Timeout(timeout_s),
+    }
     if spec.has_body:
         kwargs["json"] = spec.json_body
     elif spec.form is not None:
@@ -69,10 +76,14 @@ def send(client: httpx.Client, spec: RequestSpec, headers: dict[str, str] | None
             if len(body) > 256_000 or "event-stream" in response.headers.get("content-type", ""):
                 break
     # The body is decoded already: drop the headers that would make httpx decode it again.
-    kept = [(k, v) for k, v in response.headers.multi_items()
-            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
-    return httpx.Response(response.status_code, headers=kept, content=body,
-                          request=response.request)
+    kept = [
+        (k, v)
+        for k, v in response.headers.multi_items()
+        if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(
+        response.status_code, headers=kept, content=body, request=response.request
+    )
 
 
 def _excerpt(response: httpx.Response) -> str:
@@ -96,6 +107,7 @@ def is_login_redirect(response: httpx.Response, login_paths: Iterable[str]) -> b
 
 # -- anonymous calls (AUTH-11) ---------------------------------------------------------------
 
+
 class AnonymousReport(BaseModel):
     calls: list[Call] = Field(default_factory=list)
     public: list[str] = Field(default_factory=list, description="operations the profile allows")
@@ -118,8 +130,7 @@ def protected_operations(ops: Iterable[Operation]) -> list[Operation]:
     return [op for op in ops if op.declared_secured or op.state_changing]
 
 
-def classify_anonymous(response: httpx.Response, login_paths: Iterable[str]) -> tuple[Verdict,
-                                                                                       str]:
+def classify_anonymous(response: httpx.Response, login_paths: Iterable[str]) -> tuple[Verdict, str]:
     status = response.status_code
     if status in (401, 403):
         return "rejected", f"HTTP {status}"
@@ -132,12 +143,19 @@ def classify_anonymous(response: httpx.Response, login_paths: Iterable[str]) -> 
     return "inconclusive", f"HTTP {status}: refused, but not by authentication"
 
 
-def probe_anonymous(client: httpx.Client, doc: dict[str, Any], ops: Iterable[Operation], *,
-                    public: Iterable[str] = (), login_paths: Iterable[str] = (),
-                    pool: ValuePool | None = None) -> AnonymousReport:
+def probe_anonymous(
+    client: httpx.Client,
+    doc: dict[str, Any],
+    ops: Iterable[Operation],
+    *,
+    public: Iterable[str] = (),
+    login_paths: Iterable[str] = (),
+    pool: ValuePool | None = None,
+) -> AnonymousReport:
     """Call each protected operation once with no credentials (deletes last)."""
-    allowed = {p.strip().upper().split(" ", 1)[0] + " " + p.strip().split(" ", 1)[-1]
-               for p in public}
+    allowed = {
+        p.strip().upper().split(" ", 1)[0] + " " + p.strip().split(" ", 1)[-1] for p in public
+    }
     report = AnonymousReport()
     login_paths = list(login_paths)
     for op in sorted(protected_operations(ops), key=lambda o: _ORDER.get(o.method, 1)):
@@ -149,16 +167,24 @@ def probe_anonymous(client: httpx.Client, doc: dict[str, Any], ops: Iterable[Ope
             continue
         response = send(client, spec)
         verdict, reason = classify_anonymous(response, login_paths)
-        report.calls.append(Call(
-            operation=op.key, method=op.method, path=spec.path, status=response.status_code,
-            verdict=verdict, reason=reason, location=response.headers.get("location"),
-            request_body=spec.json_body if spec.has_body else spec.form,
-            response_excerpt=_excerpt(response),
-        ))
+        report.calls.append(
+            Call(
+                operation=op.key,
+                method=op.method,
+                path=spec.path,
+                status=response.status_code,
+                verdict=verdict,
+                reason=reason,
+                location=response.headers.get("location"),
+                request_body=spec.json_body if spec.has_body else spec.form,
+                response_excerpt=_excerpt(response),
+            )
+        )
     return report
 
 
 # -- two-user matrix (AUTH-10) ---------------------------------------------------------------
+
 
 class Discovery(BaseModel):
     """What user A owns after the discovery rounds."""
@@ -180,9 +206,14 @@ def _fillable(op: Operation, pool: ValuePool) -> list[dict[str, Any]]:
     return combos[:COMBINATIONS_PER_OPERATION]
 
 
-def discover_objects(send_as_owner: Sender, doc: dict[str, Any], ops: list[Operation], *,
-                     exclude: Callable[[Operation], bool] = lambda op: False,
-                     rounds: int = 3) -> Discovery:
+def discover_objects(
+    send_as_owner: Sender,
+    doc: dict[str, Any],
+    ops: list[Operation],
+    *,
+    exclude: Callable[[Operation], bool] = lambda op: False,
+    rounds: int = 3,
+) -> Discovery:
     """Let the owner list every collection and create through every POST it can fill.
 
     Later rounds use what earlier ones found (a playlist id makes its tracks creatable, a
@@ -206,8 +237,15 @@ def discover_objects(send_as_owner: Sender, doc: dict[str, Any], ops: list[Opera
                 # /things lists things; /things/{id} is one thing of /things.
                 where = op.path if not op.path.endswith("}") else op.collection
                 found.pool.harvest(_items(data), where)
-                found.listed.append(Call(operation=op.key, method="GET", path=spec.path,
-                                         status=response.status_code, verdict="skipped"))
+                found.listed.append(
+                    Call(
+                        operation=op.key,
+                        method="GET",
+                        path=spec.path,
+                        status=response.status_code,
+                        verdict="skipped",
+                    )
+                )
         for op in ops:
             if op.method != "POST" or op.key in created_ops or exclude(op):
                 continue
@@ -216,10 +254,17 @@ def discover_objects(send_as_owner: Sender, doc: dict[str, Any], ops: list[Opera
                 if spec is None:
                     continue
                 response = send_as_owner(spec)
-                found.created.append(Call(
-                    operation=op.key, method="POST", path=spec.path,
-                    status=response.status_code, verdict="skipped",
-                    request_body=spec.json_body, response_excerpt=_excerpt(response)))
+                found.created.append(
+                    Call(
+                        operation=op.key,
+                        method="POST",
+                        path=spec.path,
+                        status=response.status_code,
+                        verdict="skipped",
+                        request_body=spec.json_body,
+                        response_excerpt=_excerpt(response),
+                    )
+                )
                 data = _json(response)
                 if response.is_success:
                     created_ops.add(op.key)  # once is enough, with or without a body
@@ -255,11 +300,13 @@ class AccessMatrix(BaseModel):
     owner: str
     other: str
     objects: dict[str, list[Any]] = Field(default_factory=dict)
-    shared: dict[str, list[Any]] = Field(default_factory=dict,
-                                         description="ids the other user lists too: not private")
+    shared: dict[str, list[Any]] = Field(
+        default_factory=dict, description="ids the other user lists too: not private"
+    )
     cells: list[MatrixCell] = Field(default_factory=list)
-    untested: list[str] = Field(default_factory=list,
-                                description="object routes with no owned object to try")
+    untested: list[str] = Field(
+        default_factory=list, description="object routes with no owned object to try"
+    )
 
     @property
     def violations(self) -> list[MatrixCell]:
@@ -270,8 +317,9 @@ class AccessMatrix(BaseModel):
         return [c for c in self.cells if c.verdict == "inconclusive"]
 
 
-def classify_cross(response: httpx.Response, owner_status: int | None,
-                   login_paths: Iterable[str]) -> tuple[Verdict, str]:
+def classify_cross(
+    response: httpx.Response, owner_status: int | None, login_paths: Iterable[str]
+) -> tuple[Verdict, str]:
     status = response.status_code
     if status in (403, 404):
         if owner_status is not None and not 200 <= owner_status < 300:
@@ -284,10 +332,19 @@ def classify_cross(response: httpx.Response, owner_status: int | None,
     return "inconclusive", f"HTTP {status}"
 
 
-def cross_access(owner_name: str, other_name: str, send_as_owner: Sender, send_as_other: Sender,
-                 doc: dict[str, Any], ops: list[Operation], owned: ValuePool,
-                 other_pool: ValuePool, *, login_paths: Iterable[str] = (),
-                 exclude: Callable[[Operation], bool] = lambda op: False) -> AccessMatrix:
+def cross_access(
+    owner_name: str,
+    other_name: str,
+    send_as_owner: Sender,
+    send_as_other: Sender,
+    doc: dict[str, Any],
+    ops: list[Operation],
+    owned: ValuePool,
+    other_pool: ValuePool,
+    *,
+    login_paths: Iterable[str] = (),
+    exclude: Callable[[Operation], bool] = lambda op: False,
+) -> AccessMatrix:
     """The other user calls every object route with the owner's private ids."""
     login_paths = list(login_paths)
     private = ValuePool(by_name=dict(owned.by_name))
@@ -316,10 +373,18 @@ def cross_access(owner_name: str, other_name: str, send_as_owner: Sender, send_a
                 owner_status = send_as_owner(spec).status_code
             response = send_as_other(spec)
             verdict, reason = classify_cross(response, owner_status, login_paths)
-            matrix.cells.append(MatrixCell(
-                operation=op.key, method=op.method, path=fill_path(op.path, values),
-                owner_status=owner_status, other_status=response.status_code, verdict=verdict,
-                reason=reason, response_excerpt=_excerpt(response)))
+            matrix.cells.append(
+                MatrixCell(
+                    operation=op.key,
+                    method=op.method,
+                    path=fill_path(op.path, values),
+                    owner_status=owner_status,
+                    other_status=response.status_code,
+                    verdict=verdict,
+                    reason=reason,
+                    response_excerpt=_excerpt(response),
+                )
+            )
     return matrix
 
 

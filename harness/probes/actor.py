@@ -24,9 +24,13 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 class Actor:
-    def __init__(self, login: Callable[[], Any], *,
-                 client_factory: Callable[[str], httpx.Client] | None = None,
-                 addresses: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        login: Callable[[], Any],
+        *,
+        client_factory: Callable[[str], httpx.Client] | None = None,
+        addresses: Sequence[str] = (),
+    ) -> None:
         # ``login`` returns a harness.auth.Session (kept untyped: auth is a sibling package).
         self._login = login
         self.session = login()
@@ -47,8 +51,9 @@ class Actor:
         client.cookies = self.session.client.cookies  # the session travels with the actor
         return client
 
-    def send(self, method: str, path: str, *, total_s: float = 8.0, auth: bool = True,
-             **kwargs: Any) -> Fetched:
+    def send(
+        self, method: str, path: str, *, total_s: float = 8.0, auth: bool = True, **kwargs: Any
+    ) -> Fetched:
         method = method.upper()
         response: Fetched | None = None
         relogged = False

@@ -52,8 +52,9 @@ class Operation(BaseModel):
         return dict(self.body_schema.get("properties") or {})
 
 
-def resolve(document: dict[str, Any], schema: dict[str, Any] | None, depth: int = 0) -> \
-        dict[str, Any]:
+def resolve(
+    document: dict[str, Any], schema: dict[str, Any] | None, depth: int = 0
+) -> dict[str, Any]:
     """Inline local $refs and merge allOf (bounded depth: documents can be recursive)."""
     if not schema or depth > 8:
         return schema or {}
@@ -81,8 +82,9 @@ def resolve(document: dict[str, Any], schema: dict[str, Any] | None, depth: int 
             base = {k: v for k, v in out.items() if k != combiner}
             out = {**concrete[0], **base} if concrete else base
     if isinstance(out.get("properties"), dict):
-        out["properties"] = {k: resolve(document, v, depth + 1)
-                             for k, v in out["properties"].items()}
+        out["properties"] = {
+            k: resolve(document, v, depth + 1) for k, v in out["properties"].items()
+        }
     if isinstance(out.get("items"), dict):
         out["items"] = resolve(document, out["items"], depth + 1)
     return out
@@ -100,23 +102,37 @@ def operations(document: dict[str, Any]) -> list[Operation]:
             params = []
             for raw in [*shared, *(spec.get("parameters") or [])]:
                 raw = resolve(document, raw)
-                params.append(Param(name=raw.get("name", ""), location=raw.get("in", "query"),
-                                    schema=resolve(document, raw.get("schema") or {}),
-                                    required=bool(raw.get("required"))))
+                params.append(
+                    Param(
+                        name=raw.get("name", ""),
+                        location=raw.get("in", "query"),
+                        schema=resolve(document, raw.get("schema") or {}),
+                        required=bool(raw.get("required")),
+                    )
+                )
             body_schema = None
             body_required = False
             body = resolve(document, spec.get("requestBody"))
             if body:
                 content = body.get("content") or {}
                 media: dict[str, Any] = content.get("application/json") or next(
-                    iter(content.values()), {})
+                    iter(content.values()), {}
+                )
                 body_schema = resolve(document, media.get("schema") or {})
                 body_required = bool(body.get("required"))
             security = spec.get("security", global_security)
-            ops.append(Operation(method=method.upper(), path=path,
-                                 operation_id=spec.get("operationId"), params=params,
-                                 body_schema=body_schema, body_required=body_required,
-                                 secured=bool(security), tags=list(spec.get("tags") or [])))
+            ops.append(
+                Operation(
+                    method=method.upper(),
+                    path=path,
+                    operation_id=spec.get("operationId"),
+                    params=params,
+                    body_schema=body_schema,
+                    body_required=body_required,
+                    secured=bool(security),
+                    tags=list(spec.get("tags") or []),
+                )
+            )
     return ops
 
 
@@ -184,15 +200,17 @@ def points(ops: list[Operation], *, include_path: bool = True) -> list[Point]:
     for op in ops:
         for param in op.params:
             if param.location == "query" or (param.location == "path" and include_path):
-                out.append(Point(op=op, location=param.location, name=param.name,
-                                 schema=param.schema_))
+                out.append(
+                    Point(op=op, location=param.location, name=param.name, schema=param.schema_)
+                )
         for name, schema in op.body_fields().items():
             out.append(Point(op=op, location="body", name=name, schema=schema))
     return out
 
 
-def build_request(op: Operation, ids: dict[str, Any], override: tuple[str, str, Any] | None
-                  = None) -> tuple[str, str, dict[str, Any]]:
+def build_request(
+    op: Operation, ids: dict[str, Any], override: tuple[str, str, Any] | None = None
+) -> tuple[str, str, dict[str, Any]]:
     """(method, path, httpx kwargs) with example values, one input replaced by ``override``."""
     path_values: dict[str, Any] = {}
     for param in op.path_params:
@@ -211,8 +229,7 @@ def build_request(op: Operation, ids: dict[str, Any], override: tuple[str, str, 
         elif location == "body":
             body = dict(body) if isinstance(body, dict) else {}
             body[name] = value
-    path = re.sub(r"\{([^}]+)\}", lambda m: _path_segment(path_values.get(m.group(1), 1)),
-                  op.path)
+    path = re.sub(r"\{([^}]+)\}", lambda m: _path_segment(path_values.get(m.group(1), 1)), op.path)
     kwargs: dict[str, Any] = {}
     if query:
         kwargs["params"] = query
@@ -271,8 +288,10 @@ def discover_ids(send: Any, ops: list[Operation], *, create: bool = True) -> dic
             except ValueError:
                 found = None
         if found is None and create:
-            creator = next((o for o in ops if o.method == "POST" and o.path == listing.path
-                            and o.body_schema), None)
+            creator = next(
+                (o for o in ops if o.method == "POST" and o.path == listing.path and o.body_schema),
+                None,
+            )
             if creator is not None:
                 method, path, kwargs = build_request(creator, ids)
                 created = send(method, path, **kwargs)

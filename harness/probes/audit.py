@@ -55,13 +55,20 @@ def parse(lines: list[str], offset: int = 0) -> list[AuditRecord]:
             name = next((a for a in aliases if record.get(a) not in (None, "")), None)
             if name:
                 present[field] = name
-        out.append(AuditRecord(line=offset + index, fields=record, present=present,
-                               missing=[f for f in REQUIRED if f not in present]))
+        out.append(
+            AuditRecord(
+                line=offset + index,
+                fields=record,
+                present=present,
+                missing=[f for f in REQUIRED if f not in present],
+            )
+        )
     return out
 
 
-def matching(records: list[AuditRecord], *, correlation_id: str | None = None,
-             words: tuple[str, ...] = ()) -> list[AuditRecord]:
+def matching(
+    records: list[AuditRecord], *, correlation_id: str | None = None, words: tuple[str, ...] = ()
+) -> list[AuditRecord]:
     """Records of one request (by correlation id) whose action mentions one of ``words``."""
     found = []
     for record in records:

@@ -14,13 +14,23 @@ from urllib.parse import urlsplit
 
 from harness.verdicts import NotEvaluated
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 def chromium_path() -> str | None:
-    for candidate in (os.environ.get("HARNESS_CHROMIUM"), "/usr/bin/chromium",
-                      shutil.which("chromium"), shutil.which("chromium-browser")):
+    for candidate in (
+        os.environ.get("HARNESS_CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if candidate and os.path.exists(candidate):
             return candidate
     return None
@@ -43,8 +53,9 @@ def browser_context(cookies: list[dict[str, Any]] | None = None) -> Iterator[Any
         raise NotEvaluated(f"playwright could not start: {exc}") from exc
     try:
         try:
-            browser = manager.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS,
-                                              headless=True, timeout=30_000)
+            browser = manager.chromium.launch(
+                executable_path=executable, args=CHROMIUM_ARGS, headless=True, timeout=30_000
+            )
         except PlaywrightError as exc:
             raise NotEvaluated(f"Chromium did not start: {exc}") from exc
         # ignore_https_errors: the stack's CA is a file Chromium cannot be handed per context
@@ -67,7 +78,15 @@ def cookies_for(client: Any, base_url: str) -> list[dict[str, Any]]:
     parts = urlsplit(base_url)
     out: list[dict[str, Any]] = []
     for cookie in client.cookies.jar:
-        out.append({"name": cookie.name, "value": cookie.value,
-                    "domain": parts.hostname or "127.0.0.1", "path": cookie.path or "/",
-                    "secure": parts.scheme == "https", "httpOnly": True, "sameSite": "Lax"})
+        out.append(
+            {
+                "name": cookie.name,
+                "value": cookie.value,
+                "domain": parts.hostname or "127.0.0.1",
+                "path": cookie.path or "/",
+                "secure": parts.scheme == "https",
+                "httpOnly": True,
+                "sameSite": "Lax",
+            }
+        )
     return out

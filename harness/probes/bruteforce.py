@@ -43,27 +43,31 @@ class BruteForce(BaseModel):
         return right[-1] if right else None
 
 
-def _attempt(target: Target, user: User, password: str, source: str) -> tuple[int, str | None,
-                                                                                bool]:
+def _attempt(
+    target: Target, user: User, password: str, source: str
+) -> tuple[int, str | None, bool]:
     auth = target.profile.auth
     with target.client(local_address=source) as client:
         if auth.api_login_path:
-            response = client.post(auth.api_login_path, json={
-                auth.username_field: user.name, auth.password_field: password})
-            return (response.status_code, response.headers.get("retry-after"),
-                    response.is_success)
+            response = client.post(
+                auth.api_login_path,
+                json={auth.username_field: user.name, auth.password_field: password},
+            )
+            return (response.status_code, response.headers.get("retry-after"), response.is_success)
         page = client.get(auth.login_path)
         form = next((f for f in parse_page(page.text).forms if f.has_password()), None)
         data = form.values() if form else {}
         data.update({auth.username_field: user.name, auth.password_field: password})
         response = client.post(auth.login_path, data=data)
         logged_in = any(c.name == auth.session_cookie for c in client.cookies.jar) and (
-            client.get(auth.me_path).status_code == 200 if auth.me_path else True)
+            client.get(auth.me_path).status_code == 200 if auth.me_path else True
+        )
         return response.status_code, response.headers.get("retry-after"), logged_in
 
 
-def guess(target: Target, user: User, *, attempts: int, sources: list[str],
-          pause_s: float = 0.05) -> BruteForce:
+def guess(
+    target: Target, user: User, *, attempts: int, sources: list[str], pause_s: float = 0.05
+) -> BruteForce:
     """``attempts`` wrong passwords, round-robin over ``sources``; then the right one."""
     auth = target.profile.auth
     result = BruteForce(user=user.name, endpoint=auth.api_login_path or auth.login_path)
@@ -71,16 +75,29 @@ def guess(target: Target, user: User, *, attempts: int, sources: list[str],
         source = sources[(number - 1) % len(sources)]
         wrong = "wrong-" + secrets.token_urlsafe(8)
         status, retry, ok = _attempt(target, user, wrong, source)
-        result.attempts.append(Attempt(number=number, source=source, password="wrong",
-                                       status=status, retry_after=retry, logged_in=ok))
+        result.attempts.append(
+            Attempt(
+                number=number,
+                source=source,
+                password="wrong",
+                status=status,
+                retry_after=retry,
+                logged_in=ok,
+            )
+        )
         if status in STOPPED:
             break
         time.sleep(pause_s)
     source = sources[len(result.attempts) % len(sources)]
     status, retry, ok = _attempt(target, user, user.password, source)
-    result.attempts.append(Attempt(number=len(result.attempts) + 1, source=source,
-                                   password="right", status=status, retry_after=retry,
-                                   logged_in=ok))
+    result.attempts.append(
+        Attempt(
+            number=len(result.attempts) + 1,
+            source=source,
+            password="right",
+            status=status,
+            retry_after=retry,
+            logged_in=ok,
+        )
+    )
     return result
-
-

@@ -33,8 +33,11 @@ class SetCookie(BaseModel):
     @property
     def deletes(self) -> bool:
         """A Set-Cookie that clears the cookie (logout), not one that sets a session."""
-        return (not self.value or self.attributes.get("max-age") == "0"
-                or "1970" in self.attributes.get("expires", ""))
+        return (
+            not self.value
+            or self.attributes.get("max-age") == "0"
+            or "1970" in self.attributes.get("expires", "")
+        )
 
 
 def parse_set_cookie(header: str) -> SetCookie:
@@ -45,8 +48,9 @@ def parse_set_cookie(header: str) -> SetCookie:
         key, _, val = part.strip().partition("=")
         if key:
             attributes[key.strip().lower()] = val.strip().strip('"')
-    return SetCookie(name=name.strip(), value=value.strip().strip('"'), attributes=attributes,
-                     raw=header)
+    return SetCookie(
+        name=name.strip(), value=value.strip().strip('"'), attributes=attributes, raw=header
+    )
 
 
 def cookie_problems(cookie: SetCookie, *, https: bool = True) -> list[str]:
@@ -61,8 +65,9 @@ def cookie_problems(cookie: SetCookie, *, https: bool = True) -> list[str]:
         problems.append("SameSite missing (older browsers then send it cross-site)")
     elif samesite not in ("Lax", "Strict"):
         problems.append(f"SameSite={samesite}: sent on cross-site requests")
-    if cookie.name.startswith("__Host-") and (cookie.attributes.get("path") != "/"
-                                              or "domain" in cookie.attributes):
+    if cookie.name.startswith("__Host-") and (
+        cookie.attributes.get("path") != "/" or "domain" in cookie.attributes
+    ):
         problems.append("__Host- prefix without Path=/ and without Domain")
     return problems
 

@@ -48,14 +48,14 @@ class Echo(BaseModel):
         """The invalid value (or its bulk) came back: it was not replaced."""
         if not self.sent or not self.received:
             return False
-        return self.sent in self.received or self.received in self.sent and len(
-            self.received
-        ) > 16
+        return self.sent in self.received or self.received in self.sent and len(self.received) > 16
 
 
 def echo(response: httpx.Response, header: str, sent: str | None) -> Echo:
     return Echo(
-        sent=sent, received=response.headers.get(header), url=str(response.request.url),
+        sent=sent,
+        received=response.headers.get(header),
+        url=str(response.request.url),
         status=response.status_code,
     )
 

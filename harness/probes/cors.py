@@ -58,8 +58,15 @@ def hostile_origins(allowed: list[str]) -> list[str]:
     return seen
 
 
-def observe(client: httpx.Client, url: str, origin: str, *, preflight: bool,
-            method: str = "POST", headers: dict[str, str] | None = None) -> CorsObservation:
+def observe(
+    client: httpx.Client,
+    url: str,
+    origin: str,
+    *,
+    preflight: bool,
+    method: str = "POST",
+    headers: dict[str, str] | None = None,
+) -> CorsObservation:
     request_headers = {"Origin": origin, **(headers or {})}
     if preflight:
         request_headers["Access-Control-Request-Method"] = method
@@ -74,7 +81,9 @@ def observe(client: httpx.Client, url: str, origin: str, *, preflight: bool,
         status=response.status,
         allow_origin=response.header("access-control-allow-origin"),
         allow_credentials=(response.header("access-control-allow-credentials") or "")
-        .strip().lower() == "true",
+        .strip()
+        .lower()
+        == "true",
         allow_methods=response.header("access-control-allow-methods"),
         response=response,
     )
@@ -89,13 +98,17 @@ def judge_unlisted(obs: CorsObservation) -> list[CorsIssue]:
 
     acao = (obs.allow_origin or "").strip()
     if acao and acao.lower() == obs.origin.lower():
-        add(f"origin reflected in Access-Control-Allow-Origin ({acao!r})"
-            + (" with credentials" if obs.allow_credentials else ""))
+        add(
+            f"origin reflected in Access-Control-Allow-Origin ({acao!r})"
+            + (" with credentials" if obs.allow_credentials else "")
+        )
     elif acao == "*" and obs.allow_credentials:
         add("Access-Control-Allow-Origin '*' together with Allow-Credentials true")
     elif obs.allow_credentials:
-        add("Access-Control-Allow-Credentials: true sent to an unlisted origin"
-            + (f" (ACAO {acao!r})" if acao else " (without ACAO)"))
+        add(
+            "Access-Control-Allow-Credentials: true sent to an unlisted origin"
+            + (f" (ACAO {acao!r})" if acao else " (without ACAO)")
+        )
     return issues
 
 
@@ -103,6 +116,8 @@ def judge_listed(obs: CorsObservation) -> str | None:
     """Positive control: a listed origin is granted (else the probe may be blind)."""
     acao = (obs.allow_origin or "").strip()
     if acao.lower() != obs.origin.lower():
-        return (f"{obs.kind} {obs.url}: listed origin {obs.origin!r} was not granted "
-                f"(Access-Control-Allow-Origin {acao or 'absent'!r}, HTTP {obs.status})")
+        return (
+            f"{obs.kind} {obs.url}: listed origin {obs.origin!r} was not granted "
+            f"(Access-Control-Allow-Origin {acao or 'absent'!r}, HTTP {obs.status})"
+        )
     return None

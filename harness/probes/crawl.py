@@ -131,8 +131,10 @@ def crawl(
     """Breadth-first over same-origin GET links from ``start_paths``; assets fetched once."""
     deadline = time.monotonic() + total_s
     origin = origin_of(base_url)
-    queue = [urljoin(base_url + "/", p.lstrip("/")) if not p.startswith("http") else p
-             for p in start_paths]
+    queue = [
+        urljoin(base_url + "/", p.lstrip("/")) if not p.startswith("http") else p
+        for p in start_paths
+    ]
     seen: set[str] = set()
     result = CrawlResult()
     asset_urls: list[str] = []

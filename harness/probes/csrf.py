@@ -27,22 +27,38 @@ class CsrfCase(BaseModel):
 def cases(csrf_header: str | None, token: str | None, own_origin: str) -> list[CsrfCase]:
     wrong = "0" * max(len(token or ""), 16)
     out = [
-        CsrfCase(name="cross-site, no token", headers={"Origin": EVIL_ORIGIN,
-                                                       "Referer": EVIL_ORIGIN + "/x"}),
-        CsrfCase(name="cross-site form post, no token", form=True,
-                 headers={"Origin": EVIL_ORIGIN, "Referer": EVIL_ORIGIN + "/x"}),
+        CsrfCase(
+            name="cross-site, no token",
+            headers={"Origin": EVIL_ORIGIN, "Referer": EVIL_ORIGIN + "/x"},
+        ),
+        CsrfCase(
+            name="cross-site form post, no token",
+            form=True,
+            headers={"Origin": EVIL_ORIGIN, "Referer": EVIL_ORIGIN + "/x"},
+        ),
         CsrfCase(name="same-origin, no token", headers={"Origin": own_origin}),
     ]
     if csrf_header:
-        out.append(CsrfCase(name="cross-site, wrong token",
-                            headers={"Origin": EVIL_ORIGIN, csrf_header: wrong}))
+        out.append(
+            CsrfCase(
+                name="cross-site, wrong token", headers={"Origin": EVIL_ORIGIN, csrf_header: wrong}
+            )
+        )
         if token:
-            out.append(CsrfCase(name="cross-site with the victim's real token",
-                                headers={"Origin": EVIL_ORIGIN, csrf_header: token},
-                                informational=True))
-            out.append(CsrfCase(name="same-origin with token (positive control)",
-                                headers={"Origin": own_origin, csrf_header: token},
-                                expect_success=True))
+            out.append(
+                CsrfCase(
+                    name="cross-site with the victim's real token",
+                    headers={"Origin": EVIL_ORIGIN, csrf_header: token},
+                    informational=True,
+                )
+            )
+            out.append(
+                CsrfCase(
+                    name="same-origin with token (positive control)",
+                    headers={"Origin": own_origin, csrf_header: token},
+                    expect_success=True,
+                )
+            )
     return out
 
 

@@ -13,27 +13,59 @@ from pydantic import BaseModel
 from harness.probes.bounded import Fetched
 
 BODY_RULES: list[tuple[str, re.Pattern[str]]] = [
-    ("python traceback", re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\.py\", "
-                                    r"line \d+")),
-    ("java/.NET stack trace", re.compile(
-        r"\bat [\w$.]+\([\w]+\.java:\d+\)|System\.\w+Exception|"
-        r"\bat \w+\.\w+\(.*\) in .*:line \d+")),
+    (
+        "python traceback",
+        re.compile(
+            r"Traceback \(most recent call last\)|File \"[^\"]+\.py\", "
+            r"line \d+"
+        ),
+    ),
+    (
+        "java/.NET stack trace",
+        re.compile(
+            r"\bat [\w$.]+\([\w]+\.java:\d+\)|System\.\w+Exception|"
+            r"\bat \w+\.\w+\(.*\) in .*:line \d+"
+        ),
+    ),
     ("node stack trace", re.compile(r"\bat .+ \((/|node:)[^)]+:\d+:\d+\)")),
     ("php error", re.compile(r"<b>(Fatal error|Warning|Parse error)</b>:|\.php on line \d+")),
-    ("SQL text or driver error", re.compile(
-        r"\b(SELECT\s+[\w.*, ]+\s+FROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b|"
-        r"psycopg|sqlalchemy\.exc|SQLSTATE|syntax error at or near|ProgrammingError|"
-        r"IntegrityError|DataError|you have an error in your sql syntax", re.IGNORECASE)),
-    ("debug page", re.compile(r"Werkzeug Debugger|Django Version:|Whoops!|<title>.*Traceback|"
-                              r"DEBUG\s*=\s*True|Exception Value:|starlette\.exceptions|"
-                              r"uvicorn\.protocols", re.IGNORECASE)),
-    ("filesystem path of the code", re.compile(r"(/usr/lib/python3|/site-packages/|"
-                                               r"/home/\w+/|[A-Z]:\\\\(Users|inetpub))")),
+    (
+        "SQL text or driver error",
+        re.compile(
+            r"\b(SELECT\s+[\w.*, ]+\s+FROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b|"
+            r"psycopg|sqlalchemy\.exc|SQLSTATE|syntax error at or near|ProgrammingError|"
+            r"IntegrityError|DataError|you have an error in your sql syntax",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "debug page",
+        re.compile(
+            r"Werkzeug Debugger|Django Version:|Whoops!|<title>.*Traceback|"
+            r"DEBUG\s*=\s*True|Exception Value:|starlette\.exceptions|"
+            r"uvicorn\.protocols",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "filesystem path of the code",
+        re.compile(
+            r"(/usr/lib/python3|/site-packages/|"
+            r"/home/\w+/|[A-Z]:\\\\(Users|inetpub))"
+        ),
+    ),
 ]
 # Version numbers in banners: "nginx/1.22.1", "uvicorn 0.30", "Python/3.11", "PHP/8.2".
 VERSION = re.compile(r"[A-Za-z][\w.-]*[/ ]v?\d+(\.\d+)+")
-BANNER_HEADERS = ("server", "x-powered-by", "x-aspnet-version", "x-aspnetmvc-version",
-                  "x-runtime", "x-generator", "x-version")
+BANNER_HEADERS = (
+    "server",
+    "x-powered-by",
+    "x-aspnet-version",
+    "x-aspnetmvc-version",
+    "x-runtime",
+    "x-generator",
+    "x-version",
+)
 
 
 class Disclosure(BaseModel):
@@ -45,8 +77,10 @@ class Disclosure(BaseModel):
     excerpt: str
 
     def describe(self) -> str:
-        return (f"{self.method} {self.url} [{self.status}] {self.rule} in {self.where}: "
-                f"{self.excerpt!r}")
+        return (
+            f"{self.method} {self.url} [{self.status}] {self.rule} in {self.where}: "
+            f"{self.excerpt!r}"
+        )
 
 
 def disclosures(response: Fetched) -> list[Disclosure]:
@@ -55,17 +89,30 @@ def disclosures(response: Fetched) -> list[Disclosure]:
         match = pattern.search(response.body or "")
         if match:
             start = max(match.start() - 60, 0)
-            found.append(Disclosure(url=response.url, method=response.method,
-                                    status=response.status, where="body", rule=rule,
-                                    excerpt=response.body[start:match.end() + 120]))
+            found.append(
+                Disclosure(
+                    url=response.url,
+                    method=response.method,
+                    status=response.status,
+                    where="body",
+                    rule=rule,
+                    excerpt=response.body[start : match.end() + 120],
+                )
+            )
     for name in BANNER_HEADERS:
         value = response.header(name)
         if value is None:
             continue
         # A bare product name ("nginx") is tolerated; a version or a framework name is not.
         if VERSION.search(value) or name != "server":
-            found.append(Disclosure(url=response.url, method=response.method,
-                                    status=response.status, where=name,
-                                    rule="version banner" if VERSION.search(value)
-                                    else "framework banner", excerpt=value))
+            found.append(
+                Disclosure(
+                    url=response.url,
+                    method=response.method,
+                    status=response.status,
+                    where=name,
+                    rule="version banner" if VERSION.search(value) else "framework banner",
+                    excerpt=value,
+                )
+            )
     return found

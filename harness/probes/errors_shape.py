@@ -16,12 +16,40 @@ from pydantic import BaseModel, Field
 
 from harness import logs
 
-_WARNING_LEVELS = {"warning", "warn", "error", "err", "critical", "fatal", "crit", "alert",
-                   "emergency", "severe"}
-_EXCEPTION_FIELDS = ("exc_info", "exception", "exc", "stack", "stack_trace", "stacktrace",
-                     "traceback", "error.stack", "error.stack_trace", "exc_text")
-_ROUTE_FIELDS = ("route", "path", "url", "uri", "endpoint", "http.route", "http.target",
-                 "request_path")
+_WARNING_LEVELS = {
+    "warning",
+    "warn",
+    "error",
+    "err",
+    "critical",
+    "fatal",
+    "crit",
+    "alert",
+    "emergency",
+    "severe",
+}
+_EXCEPTION_FIELDS = (
+    "exc_info",
+    "exception",
+    "exc",
+    "stack",
+    "stack_trace",
+    "stacktrace",
+    "traceback",
+    "error.stack",
+    "error.stack_trace",
+    "exc_text",
+)
+_ROUTE_FIELDS = (
+    "route",
+    "path",
+    "url",
+    "uri",
+    "endpoint",
+    "http.route",
+    "http.target",
+    "request_path",
+)
 
 
 class ErrorSample(BaseModel):

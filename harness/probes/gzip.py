@@ -17,9 +17,17 @@ import zlib
 import httpx
 from pydantic import BaseModel, Field
 
-COMPRESSIBLE = ("text/", "application/json", "application/javascript", "application/xml",
-                "application/problem+json", "image/svg+xml", "application/x-javascript",
-                "application/ld+json", "application/manifest+json")
+COMPRESSIBLE = (
+    "text/",
+    "application/json",
+    "application/javascript",
+    "application/xml",
+    "application/problem+json",
+    "image/svg+xml",
+    "application/x-javascript",
+    "application/ld+json",
+    "application/manifest+json",
+)
 _MAX_BYTES = 4_000_000
 
 
@@ -45,8 +53,9 @@ def compressible(content_type: str) -> bool:
     return kind.startswith(COMPRESSIBLE) or kind.endswith(("+json", "+xml"))
 
 
-def _raw(client: httpx.Client, url: str, accept: str, total_s: float) -> tuple[
-        httpx.Response, bytes]:
+def _raw(
+    client: httpx.Client, url: str, accept: str, total_s: float
+) -> tuple[httpx.Response, bytes]:
     """The response and its body bytes exactly as sent (no decoding), bounded in time/size."""
     deadline = time.monotonic() + total_s
     with client.stream("GET", url, headers={"Accept-Encoding": accept}) as response:
@@ -84,7 +93,8 @@ def check(client: httpx.Client, url: str, min_bytes: int, total_s: float = 10.0)
     result.vary = zipped.headers.get("vary")
     result.wire_bytes = len(zipped_body)
     result.applies = (
-        plain.status_code == 200 and compressible(result.content_type)
+        plain.status_code == 200
+        and compressible(result.content_type)
         and result.plain_bytes >= min_bytes
     )
     if not result.applies:

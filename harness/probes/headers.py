@@ -56,8 +56,9 @@ def csp_problems(value: str) -> list[str]:
         problems.append("neither script-src nor default-src restricts scripts")
         return problems
     # 'unsafe-inline' is ignored by browsers when a nonce or hash is present (CSP2+).
-    has_nonce_or_hash = any(t.startswith(("'nonce-", "'sha256-", "'sha384-", "'sha512-"))
-                            for t in script)
+    has_nonce_or_hash = any(
+        t.startswith(("'nonce-", "'sha256-", "'sha384-", "'sha512-")) for t in script
+    )
     if "'unsafe-inline'" in script and not has_nonce_or_hash:
         problems.append(f"{source_name} allows 'unsafe-inline'")
     if "'unsafe-eval'" in script:
@@ -81,8 +82,15 @@ def check_security_headers(response: Fetched, *, https: bool = True) -> list[Hea
     issues: list[HeaderIssue] = []
 
     def issue(header: str, problem: str, value: str | None = None) -> None:
-        issues.append(HeaderIssue(url=response.url, status=response.status, header=header,
-                                  problem=problem, value=value))
+        issues.append(
+            HeaderIssue(
+                url=response.url,
+                status=response.status,
+                header=header,
+                problem=problem,
+                value=value,
+            )
+        )
 
     csp = h.get("content-security-policy")
     if csp is None:
@@ -99,11 +107,17 @@ def check_security_headers(response: Fetched, *, https: bool = True) -> list[Hea
             if not match:
                 issue("Strict-Transport-Security", "no max-age", hsts)
             elif int(match.group(1)) < MIN_HSTS_MAX_AGE:
-                issue("Strict-Transport-Security",
-                      f"max-age {match.group(1)} is below {MIN_HSTS_MAX_AGE} (one year)", hsts)
+                issue(
+                    "Strict-Transport-Security",
+                    f"max-age {match.group(1)} is below {MIN_HSTS_MAX_AGE} (one year)",
+                    hsts,
+                )
     if not frame_protected(h):
-        issue("X-Frame-Options", "no frame protection (X-Frame-Options DENY/SAMEORIGIN or "
-              "CSP frame-ancestors)", h.get("x-frame-options"))
+        issue(
+            "X-Frame-Options",
+            "no frame protection (X-Frame-Options DENY/SAMEORIGIN or CSP frame-ancestors)",
+            h.get("x-frame-options"),
+        )
     nosniff = h.get("x-content-type-options")
     if (nosniff or "").strip().lower() != "nosniff":
         issue("X-Content-Type-Options", "not 'nosniff'" if nosniff else "missing", nosniff)

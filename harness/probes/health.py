@@ -18,8 +18,19 @@ from pydantic import BaseModel, Field
 
 HEALTHY = {"ok", "up", "healthy", "pass", "passing", "green", "true", "available", "ready"}
 UNHEALTHY = {
-    "fail", "failed", "failing", "down", "error", "unhealthy", "critical", "red", "false",
-    "unavailable", "unreachable", "not_ready", "out_of_service",
+    "fail",
+    "failed",
+    "failing",
+    "down",
+    "error",
+    "unhealthy",
+    "critical",
+    "red",
+    "false",
+    "unavailable",
+    "unreachable",
+    "not_ready",
+    "out_of_service",
 }
 _CONTAINERS = ("checks", "dependencies", "components", "details", "services")
 _VERSION_KEYS = ("version", "server_version", "serverVersion")
@@ -48,7 +59,8 @@ class Readiness(BaseModel):
 
     def unhealthy(self, required_only: bool = True) -> list[Dependency]:
         return [
-            dep for dep in self.dependencies
+            dep
+            for dep in self.dependencies
             if dep.healthy is False and (not required_only or dep.required is not False)
         ]
 
@@ -130,7 +142,8 @@ def parse_readiness(url: str, status_code: int, body: Any) -> Readiness:
         if isinstance(container, list) and container:
             result.dependencies = [
                 _dependency(str(item.get("name", item.get("component", i))), item)
-                if isinstance(item, Mapping) else _dependency(str(i), item)
+                if isinstance(item, Mapping)
+                else _dependency(str(i), item)
                 for i, item in enumerate(container)
             ]
             break

@@ -81,21 +81,29 @@ def _is_numeric(point: Point) -> bool:
 
 
 class SqliProbe:
-    def __init__(self, send: Send, ids: dict[str, Any], *, sleep_s: float = 2.0,
-                 request_s: float = 8.0) -> None:
+    def __init__(
+        self, send: Send, ids: dict[str, Any], *, sleep_s: float = 2.0, request_s: float = 8.0
+    ) -> None:
         self.send = send
         self.ids = ids
         self.sleep_s = sleep_s
         self.request_s = request_s
 
     def _try(self, point: Point, value: Any, label: str, result: PointResult) -> Fetched:
-        method, path, kwargs = build_request(point.op, self.ids, (point.location, point.name,
-                                                                  value))
+        method, path, kwargs = build_request(
+            point.op, self.ids, (point.location, point.name, value)
+        )
         response = self.send(method, path, total_s=self.request_s, **kwargs)
-        result.attempts.append(Attempt(label=label, value=str(value), status=response.status,
-                                       length=len(response.body),
-                                       elapsed_s=round(response.elapsed_s, 3),
-                                       excerpt=response.body[:300]))
+        result.attempts.append(
+            Attempt(
+                label=label,
+                value=str(value),
+                status=response.status,
+                length=len(response.body),
+                elapsed_s=round(response.elapsed_s, 3),
+                excerpt=response.body[:300],
+            )
+        )
         return response
 
     def run(self, point: Point) -> PointResult:
@@ -113,16 +121,27 @@ class SqliProbe:
         return result
 
     # -- techniques ------------------------------------------------------------------------
-    def _finding(self, point: Point, rule: str, title: str, evidence: str,
-                 confidence: Confidence) -> Finding:
+    def _finding(
+        self, point: Point, rule: str, title: str, evidence: str, confidence: Confidence
+    ) -> Finding:
         method, path, _ = build_request(point.op, self.ids)
-        return Finding(rule=f"probe:{rule}", title=title, severity=Severity.HIGH,
-                       confidence=confidence, control="SEC-05", cwe=89, owasp="A03",
-                       url=path, method=method, parameter=f"{point.location}:{point.name}",
-                       evidence=evidence[:2000])
+        return Finding(
+            rule=f"probe:{rule}",
+            title=title,
+            severity=Severity.HIGH,
+            confidence=confidence,
+            control="SEC-05",
+            cwe=89,
+            owasp="A03",
+            url=path,
+            method=method,
+            parameter=f"{point.location}:{point.name}",
+            evidence=evidence[:2000],
+        )
 
-    def _error_based(self, point: Point, base: str, baseline: Fetched,
-                     result: PointResult) -> Finding | None:
+    def _error_based(
+        self, point: Point, base: str, baseline: Fetched, result: PointResult
+    ) -> Finding | None:
         if baseline.status >= 500:
             return None  # the operation fails anyway: a quote cannot be told apart
         broken = self._try(point, base + "'", "single quote", result)
@@ -136,15 +155,19 @@ class SqliProbe:
         if balanced.status >= 500 and not text_hit:
             return None  # '' fails too: more likely a length/charset effect than SQL
         return self._finding(
-            point, "sqli-error", "SQL injection (error-based)",
+            point,
+            "sqli-error",
+            "SQL injection (error-based)",
             f"{point.label}: {base + chr(39)!r} -> HTTP {broken.status} "
             f"{'with database error text ' if text_hit else ''}({broken.body[:200]!r}); "
             f"benign {base + 'x'!r} -> HTTP {control.status}; balanced {base + chr(39) * 2!r} "
             f"-> HTTP {balanced.status}",
-            Confidence.HIGH if text_hit or balanced.status < 500 else Confidence.MEDIUM)
+            Confidence.HIGH if text_hit or balanced.status < 500 else Confidence.MEDIUM,
+        )
 
-    def _boolean_based(self, point: Point, base: str, baseline: Fetched,
-                       result: PointResult) -> Finding | None:
+    def _boolean_based(
+        self, point: Point, base: str, baseline: Fetched, result: PointResult
+    ) -> Finding | None:
         pairs = NUMBER_PAIRS if _is_numeric(point) else STRING_PAIRS
         prefix = "1" if _is_numeric(point) else base
         confirmed: list[str] = []
@@ -161,45 +184,64 @@ class SqliProbe:
             if 429 in (a.status, b.status, true.status, false.status):
                 return None  # throttled: the answers say nothing about the query
             same_false = (false.status, normalise(false.body)) == (a.status, normalise(a.body))
-            differs = (true.status, normalise(true.body)) != (false.status,
-                                                              normalise(false.body))
+            differs = (true.status, normalise(true.body)) != (false.status, normalise(false.body))
             if not (same_false and differs):
                 return None
-            confirmed.append(f"{prefix + true_tail!r} -> HTTP {true.status}, "
-                             f"{len(true.body)} bytes; {prefix + false_tail!r} -> HTTP "
-                             f"{false.status}, {len(false.body)} bytes (= benign controls)")
-        return self._finding(point, "sqli-boolean", "SQL injection (boolean-based)",
-                             f"{point.label}: " + " | ".join(confirmed), Confidence.HIGH)
+            confirmed.append(
+                f"{prefix + true_tail!r} -> HTTP {true.status}, "
+                f"{len(true.body)} bytes; {prefix + false_tail!r} -> HTTP "
+                f"{false.status}, {len(false.body)} bytes (= benign controls)"
+            )
+        return self._finding(
+            point,
+            "sqli-boolean",
+            "SQL injection (boolean-based)",
+            f"{point.label}: " + " | ".join(confirmed),
+            Confidence.HIGH,
+        )
 
-    def _time_based(self, point: Point, base: str, baseline: Fetched,
-                    result: PointResult) -> Finding | None:
+    def _time_based(
+        self, point: Point, base: str, baseline: Fetched, result: PointResult
+    ) -> Finding | None:
         threshold = baseline.elapsed_s + self.sleep_s * 0.8
         for dialect, template in SLEEPS:
             if dialect.endswith("numeric") != _is_numeric(point):
                 continue
             prefix = "1" if _is_numeric(point) else base
-            first = self._try(point, prefix + template.format(s=self.sleep_s),
-                              f"sleep {dialect}", result)
+            first = self._try(
+                point, prefix + template.format(s=self.sleep_s), f"sleep {dialect}", result
+            )
             if first.elapsed_s < threshold:
                 continue
             # Confirm: a benign value of the same length is fast, and the sleep repeats.
-            control = self._try(point, prefix + _rand(len(template.format(s=self.sleep_s))),
-                                "length-matched benign", result)
-            second = self._try(point, prefix + template.format(s=self.sleep_s),
-                               f"sleep {dialect} again", result)
+            control = self._try(
+                point,
+                prefix + _rand(len(template.format(s=self.sleep_s))),
+                "length-matched benign",
+                result,
+            )
+            second = self._try(
+                point, prefix + template.format(s=self.sleep_s), f"sleep {dialect} again", result
+            )
             if control.elapsed_s < threshold and second.elapsed_s >= threshold:
                 return self._finding(
-                    point, "sqli-time", "SQL injection (time-based)",
+                    point,
+                    "sqli-time",
+                    "SQL injection (time-based)",
                     f"{point.label}: {dialect} sleep {self.sleep_s}s -> {first.elapsed_s:.2f}s "
                     f"and {second.elapsed_s:.2f}s; baseline {baseline.elapsed_s:.2f}s, benign "
-                    f"control {control.elapsed_s:.2f}s", Confidence.HIGH)
+                    f"control {control.elapsed_s:.2f}s",
+                    Confidence.HIGH,
+                )
         return None
 
 
 def summarise(results: list[PointResult]) -> dict[str, Any]:
-    return {"points": len(results),
-            "requests": sum(len(r.attempts) for r in results),
-            "findings": [r.finding.model_dump(mode="json") for r in results if r.finding]}
+    return {
+        "points": len(results),
+        "requests": sum(len(r.attempts) for r in results),
+        "findings": [r.finding.model_dump(mode="json") for r in results if r.finding],
+    }
 
 
 def dumps(results: list[PointResult]) -> str:

@@ -38,8 +38,14 @@ class Payloads(BaseModel):
     @property
     def crlf_record(self) -> str:
         """A line break followed by a complete JSON record."""
-        record = json.dumps({"time": "2001-01-01T00:00:00Z", "level": FORGED_LEVEL,
-                             "logger": "forged", "message": self.forged})
+        record = json.dumps(
+            {
+                "time": "2001-01-01T00:00:00Z",
+                "level": FORGED_LEVEL,
+                "logger": "forged",
+                "message": self.forged,
+            }
+        )
         return f"{self.marker}\r\n{record}"
 
     @property
@@ -49,11 +55,14 @@ class Payloads(BaseModel):
 
     @property
     def lf_only(self) -> str:
-        return f"{self.marker}\n{{\"level\": \"{FORGED_LEVEL}\", \"message\": \"{self.forged}\"}}"
+        return f'{self.marker}\n{{"level": "{FORGED_LEVEL}", "message": "{self.forged}"}}'
 
     def all(self) -> dict[str, str]:
-        return {"crlf+record": self.crlf_record, "quote-break": self.quote_break,
-                "lf+record": self.lf_only}
+        return {
+            "crlf+record": self.crlf_record,
+            "quote-break": self.quote_break,
+            "lf+record": self.lf_only,
+        }
 
     def header_safe(self) -> dict[str, str]:
         """Payloads that can travel in a header value (no CR/LF)."""
@@ -111,27 +120,35 @@ def judge(lines: Sequence[str], sent: Payloads) -> InjectionVerdict:
             if record is not None:
                 verdict.marker_records += 1
         if record is None:
-            verdict.forgeries.append(Forgery(
-                index=index, line=line[:500],
-                reason="a line carrying the payload is not a JSON record (the input broke it)",
-            ))
+            verdict.forgeries.append(
+                Forgery(
+                    index=index,
+                    line=line[:500],
+                    reason="a line carrying the payload is not a JSON record (the input broke it)",
+                )
+            )
             continue
         forged = _forged_value(record, sent.forged)
         if forged:
-            verdict.forgeries.append(Forgery(
-                index=index, line=line[:500],
-                reason=f"the payload became a field of its own: {forged}",
-            ))
+            verdict.forgeries.append(
+                Forgery(
+                    index=index,
+                    line=line[:500],
+                    reason=f"the payload became a field of its own: {forged}",
+                )
+            )
             continue
     return verdict
-
 
 
 def _structured(lines: Sequence[str], sent: Payloads) -> bool:
     """Is this a JSON-lines log? Judged on the lines the payloads did not touch (they may be
     broken on purpose); without such lines, on whether the touched ones look like JSON."""
-    other = [line for line in lines
-             if line.strip() and sent.marker not in line and sent.forged not in line]
+    other = [
+        line
+        for line in lines
+        if line.strip() and sent.marker not in line and sent.forged not in line
+    ]
     if other:
         return sum(1 for line in other if logs.parse_record(line) is not None) * 2 >= len(other)
     return any(line.lstrip().startswith("{") for line in lines)
@@ -147,8 +164,11 @@ def _judge_plain(lines: Sequence[str], sent: Payloads) -> InjectionVerdict:
             verdict.marker_lines += 1
             verdict.marker_records += 1
         else:
-            verdict.forgeries.append(Forgery(
-                index=index, line=line[:500],
-                reason="the payload's line break started a log line of its own",
-            ))
+            verdict.forgeries.append(
+                Forgery(
+                    index=index,
+                    line=line[:500],
+                    reason="the payload's line break started a log line of its own",
+                )
+            )
     return verdict

@@ -82,7 +82,8 @@ def parse_exposition(text: str) -> tuple[dict[str, str], dict[str, float]]:
 def scrape(client: httpx.Client, path: str) -> Scrape:
     response = client.get(path, headers={"Accept": "text/plain"})
     result = Scrape(
-        url=str(response.url), status=response.status_code,
+        url=str(response.url),
+        status=response.status_code,
         content_type=response.headers.get("content-type", ""),
     )
     if response.status_code != 200:
@@ -188,7 +189,7 @@ def bucket_problems(scrape_: Scrape, family: str, paths: set[str]) -> list[str]:
         if any(later < earlier for earlier, later in zip(values, values[1:], strict=False)):
             problems.append(f"{where}: bucket counts decrease as le grows: {values}")
         if not buckets or buckets[-1][0] != math.inf:
-            problems.append(f"{where}: no le=\"+Inf\" bucket")
+            problems.append(f'{where}: no le="+Inf" bucket')
         elif rest in counts and buckets[-1][1] != counts[rest]:
             problems.append(
                 f"{where}: +Inf bucket {buckets[-1][1]} differs from _count {counts[rest]}"

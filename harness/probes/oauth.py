@@ -45,8 +45,9 @@ class AuthorizeCheck(BaseModel):
     problems: list[str] = Field(default_factory=list)
 
 
-def check_authorize(url: str, params: dict[str, str],
-                    other: dict[str, str] | None = None) -> AuthorizeCheck:
+def check_authorize(
+    url: str, params: dict[str, str], other: dict[str, str] | None = None
+) -> AuthorizeCheck:
     """PKCE S256 with a well-formed challenge, a high-entropy state, both fresh per login."""
     problems = []
     method = params.get("code_challenge_method")
@@ -56,8 +57,9 @@ def check_authorize(url: str, params: dict[str, str],
     if not challenge:
         problems.append("no code_challenge: PKCE is not used")
     elif not CHALLENGE.match(challenge):
-        problems.append(f"code_challenge is {len(challenge)} chars, not 43 base64url chars of a "
-                        "SHA-256 digest")
+        problems.append(
+            f"code_challenge is {len(challenge)} chars, not 43 base64url chars of a SHA-256 digest"
+        )
     state = params.get("state", "")
     bits = entropy_bits(state)
     if not state:
@@ -81,7 +83,8 @@ class CallbackReplay(BaseModel):
     me_status: int
     accepted: bool
     control_status: int | None = Field(
-        default=None, description="the untampered callback afterwards: proves the code was good")
+        default=None, description="the untampered callback afterwards: proves the code was good"
+    )
     control_accepted: bool | None = None
 
 
@@ -95,8 +98,9 @@ def _tamper(url: str, variant: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def replay_callback(target: Target, user_name: str, variant: str, *,
-                    local_address: str | None = None) -> CallbackReplay:
+def replay_callback(
+    target: Target, user_name: str, variant: str, *, local_address: str | None = None
+) -> CallbackReplay:
     """Run the flow to the provider's answer, deliver it with a tampered ``state``.
 
     Then deliver the genuine answer: if that one logs in, the code itself was valid and only
@@ -110,8 +114,11 @@ def replay_callback(target: Target, user_name: str, variant: str, *,
         response = steps.complete(client, tampered)
         me_status = client.get(auth.me_path).status_code
         result = CallbackReplay(
-            variant=variant, callback_url=tampered, status=response.status_code,
-            location=response.headers.get("location"), me_status=me_status,
+            variant=variant,
+            callback_url=tampered,
+            status=response.status_code,
+            location=response.headers.get("location"),
+            me_status=me_status,
             accepted=response.status_code < 400 and me_status == 200,
         )
         if not result.accepted:
@@ -122,6 +129,7 @@ def replay_callback(target: Target, user_name: str, variant: str, *,
 
 
 # -- the provider's own view (a mock that records what it issued and received) -------------
+
 
 class IssuedToken(BaseModel):
     access_token: str
@@ -152,8 +160,10 @@ def _provider_get(target: Target, path: str) -> Any:
     with target.client(base=provider) as client:
         response = client.get(path)
     if response.status_code != 200:
-        raise NotApplicable(f"the OAuth provider has no inspection route {provider}{path} "
-                            f"(HTTP {response.status_code})")
+        raise NotApplicable(
+            f"the OAuth provider has no inspection route {provider}{path} "
+            f"(HTTP {response.status_code})"
+        )
     return response.json()
 
 

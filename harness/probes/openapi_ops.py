@@ -20,8 +20,17 @@ from pydantic import BaseModel, Field
 METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PARAM = re.compile(r"{([^}/]+)}")
-_STRING_CANDIDATES = ("harness", "Harness1", "h1", "1", "a", "abc123", "harness-probe",
-                      "harness_probe", "h@example.test")
+_STRING_CANDIDATES = (
+    "harness",
+    "Harness1",
+    "h1",
+    "1",
+    "a",
+    "abc123",
+    "harness-probe",
+    "harness_probe",
+    "h@example.test",
+)
 
 
 class Operation(BaseModel):
@@ -78,23 +87,26 @@ def operations(doc: dict[str, Any]) -> list[Operation]:
             op = item.get(method)
             if not isinstance(op, dict):
                 continue
-            params = {(p.get("in"), p.get("name")): p for p in map(lambda x: resolve(x, doc),
-                                                                   [*shared,
-                                                                    *op.get("parameters", [])])}
+            params = {
+                (p.get("in"), p.get("name")): p
+                for p in map(lambda x: resolve(x, doc), [*shared, *op.get("parameters", [])])
+            }
             body = resolve(op.get("requestBody") or {}, doc)
             content = body.get("content") or {}
             media = next((m for m in content if "json" in m), next(iter(content), None))
-            found.append(Operation(
-                method=method.upper(),
-                path=path,
-                operation_id=op.get("operationId"),
-                tags=list(op.get("tags") or []),
-                parameters=list(params.values()),
-                body_schema=(content.get(media) or {}).get("schema") if media else None,
-                body_media_type=media,
-                body_required=bool(body.get("required")),
-                security=op.get("security", default_security),
-            ))
+            found.append(
+                Operation(
+                    method=method.upper(),
+                    path=path,
+                    operation_id=op.get("operationId"),
+                    tags=list(op.get("tags") or []),
+                    parameters=list(params.values()),
+                    body_schema=(content.get(media) or {}).get("schema") if media else None,
+                    body_media_type=media,
+                    body_required=bool(body.get("required")),
+                    security=op.get("security", default_security),
+                )
+            )
     return found
 
 
@@ -106,8 +118,11 @@ def resolve(node: Any, doc: dict[str, Any], depth: int = 0) -> Any:
             return {}
         target: Any = doc
         for part in ref[2:].split("/"):
-            target = target.get(part.replace("~1", "/").replace("~0", "~"), {}) if isinstance(
-                target, dict) else {}
+            target = (
+                target.get(part.replace("~1", "/").replace("~0", "~"), {})
+                if isinstance(target, dict)
+                else {}
+            )
         node = target
         depth += 1
     return node
@@ -121,8 +136,11 @@ class ValuePool(BaseModel):
 
     def add(self, name: str, value: Any) -> None:
         values = self.by_name.setdefault(name, [])
-        if value not in values and isinstance(value, str | int | float) and not isinstance(
-                value, bool):
+        if (
+            value not in values
+            and isinstance(value, str | int | float)
+            and not isinstance(value, bool)
+        ):
             values.append(value)
 
     def harvest(self, data: Any, collection: str | None = None, id_field: str = "id") -> None:
@@ -181,8 +199,12 @@ def fill_path(path: str, values: dict[str, Any]) -> str:
     return _PARAM.sub(lambda m: str(values.get(m.group(1), m.group(0))), path)
 
 
-def build_request(op: Operation, doc: dict[str, Any], pool: ValuePool | None = None,
-                  path_values: dict[str, Any] | None = None) -> RequestSpec | None:
+def build_request(
+    op: Operation,
+    doc: dict[str, Any],
+    pool: ValuePool | None = None,
+    path_values: dict[str, Any] | None = None,
+) -> RequestSpec | None:
     """A schema-valid request; None when a path parameter has no value to use."""
     pool = pool or ValuePool()
     values = dict(path_values or {})
@@ -210,8 +232,13 @@ def build_request(op: Operation, doc: dict[str, Any], pool: ValuePool | None = N
     return spec
 
 
-def example(schema: Any, doc: dict[str, Any], name: str | None = None,
-            pool: ValuePool | None = None, depth: int = 0) -> Any:
+def example(
+    schema: Any,
+    doc: dict[str, Any],
+    name: str | None = None,
+    pool: ValuePool | None = None,
+    depth: int = 0,
+) -> Any:
     """A value that validates against ``schema``; pool values win when their type fits."""
     schema = resolve(schema, doc)
     if not isinstance(schema, dict) or depth > 8:
@@ -227,8 +254,17 @@ def example(schema: Any, doc: dict[str, Any], name: str | None = None,
                 part = resolve(part, doc)
                 merged["properties"].update(part.get("properties", {}))
                 merged["required"] += part.get("required", [])
-                for extra in ("type", "format", "minimum", "maximum", "minLength", "maxLength",
-                              "pattern", "items", "enum"):
+                for extra in (
+                    "type",
+                    "format",
+                    "minimum",
+                    "maximum",
+                    "minLength",
+                    "maxLength",
+                    "pattern",
+                    "items",
+                    "enum",
+                ):
                     if extra in part:
                         merged[extra] = part[extra]
             return example(merged, doc, name, pool, depth + 1)
@@ -257,8 +293,7 @@ def example(schema: Any, doc: dict[str, Any], name: str | None = None,
         count = max(1, int(schema.get("minItems", 1)))
         if "maxItems" in schema:
             count = min(count, int(schema["maxItems"]))
-        return [example(schema.get("items", {}), doc, name, pool, depth + 1)
-                for _ in range(count)]
+        return [example(schema.get("items", {}), doc, name, pool, depth + 1) for _ in range(count)]
     if kind in ("integer", "number"):
         return _number(schema, name, pool, kind)
     if kind == "boolean":
@@ -271,8 +306,12 @@ def example(schema: Any, doc: dict[str, Any], name: str | None = None,
     return None
 
 
-def _from_pool(name: str | None, pool: ValuePool | None, allowed: list[Any] | None = None,
-               kind: type | tuple[type, ...] | None = None) -> Any:
+def _from_pool(
+    name: str | None,
+    pool: ValuePool | None,
+    allowed: list[Any] | None = None,
+    kind: type | tuple[type, ...] | None = None,
+) -> Any:
     if not name or pool is None:
         return None
     for value in pool.lookup(name):

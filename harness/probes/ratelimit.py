@@ -33,12 +33,16 @@ class BurstResult(BaseModel):
         out: list[str] = []
         where = f"{self.method} {self.url}"
         if self.first_429_at is None:
-            out.append(f"{where}: no 429 after {self.sent} requests (limit {self.limit}); "
-                       f"statuses seen: {sorted(set(self.statuses))}")
+            out.append(
+                f"{where}: no 429 after {self.sent} requests (limit {self.limit}); "
+                f"statuses seen: {sorted(set(self.statuses))}"
+            )
             return out
         if self.first_429_at > self.limit + margin:
-            out.append(f"{where}: first 429 only at request {self.first_429_at}, beyond the "
-                       f"limit {self.limit} + margin {margin}")
+            out.append(
+                f"{where}: first 429 only at request {self.first_429_at}, beyond the "
+                f"limit {self.limit} + margin {margin}"
+            )
         if not self.retry_after:
             out.append(f"{where}: the 429 carries no Retry-After header")
         else:
@@ -48,8 +52,10 @@ class BurstResult(BaseModel):
             except ValueError:
                 pass  # an HTTP-date is allowed (RFC 9110 §10.2.3)
         if self.recovered is False:
-            out.append(f"{where}: still limited after waiting {self.recovery_wait_s:.1f}s "
-                       f"(HTTP {self.recovery_status})")
+            out.append(
+                f"{where}: still limited after waiting {self.recovery_wait_s:.1f}s "
+                f"(HTTP {self.recovery_status})"
+            )
         return out
 
 
@@ -88,8 +94,9 @@ def burst(
     return result
 
 
-def request_factory(client: httpx.Client, method: str, url: str, **kwargs: object) \
-        -> Callable[[], Fetched]:
+def request_factory(
+    client: httpx.Client, method: str, url: str, **kwargs: object
+) -> Callable[[], Fetched]:
     def send() -> Fetched:
         return fetch(client, method, url, total_s=5, **kwargs)  # type: ignore[arg-type]
 

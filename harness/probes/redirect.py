@@ -21,8 +21,20 @@ PAYLOADS = [
     "/%09/evil.test/",
     "javascript:alert(1)//",
 ]
-PARAM_NAMES = ["next", "redirect", "redirect_uri", "redirect_url", "return_to", "returnTo",
-               "return", "url", "continue", "dest", "destination", "goto"]
+PARAM_NAMES = [
+    "next",
+    "redirect",
+    "redirect_uri",
+    "redirect_url",
+    "return_to",
+    "returnTo",
+    "return",
+    "url",
+    "continue",
+    "dest",
+    "destination",
+    "goto",
+]
 
 
 class RedirectOutcome(BaseModel):
@@ -35,8 +47,10 @@ class RedirectOutcome(BaseModel):
     escaped: bool
 
     def describe(self) -> str:
-        return (f"{self.url} with {self.param}={self.payload!r} -> HTTP {self.status} "
-                f"Location {str(self.location)[:160]!r}")
+        return (
+            f"{self.url} with {self.param}={self.payload!r} -> HTTP {self.status} "
+            f"Location {str(self.location)[:160]!r}"
+        )
 
 
 def leaves_origin(request_url: str, location: str | None) -> tuple[bool, str | None]:
@@ -47,8 +61,7 @@ def leaves_origin(request_url: str, location: str | None) -> tuple[bool, str | N
     if stripped.lower().startswith(("javascript:", "data:", "vbscript:")):
         return True, stripped
     # Browsers treat backslashes as slashes and drop tabs/newlines in special URLs (WHATWG).
-    normalised = stripped.replace("\\", "/").replace("\t", "").replace("\n", "").replace("\r",
-                                                                                       "")
+    normalised = stripped.replace("\\", "/").replace("\t", "").replace("\n", "").replace("\r", "")
     resolved = urljoin(request_url, normalised)
     host = (urlsplit(resolved).hostname or "").lower()
     # Only the attacker's host counts: a fixed redirect to a known third party (the OAuth
@@ -65,5 +78,12 @@ def judge(url: str, param: str, payload: str, response: Fetched) -> RedirectOutc
         for marker in ('http-equiv="refresh"', "window.location", "location.href"):
             if marker in body and EVIL_HOST in body.split(marker, 1)[1][:300]:
                 escaped, resolved = True, f"{marker} in the body"
-    return RedirectOutcome(url=url, param=param, payload=payload, status=response.status,
-                           location=location, resolved=resolved, escaped=escaped)
+    return RedirectOutcome(
+        url=url,
+        param=param,
+        payload=payload,
+        status=response.status,
+        location=location,
+        resolved=resolved,
+        escaped=escaped,
+    )

@@ -87,8 +87,10 @@ class SecretScanner:
     """``SecretScanner({"alice access token": "...", ...})`` or ``SecretScanner([...])``."""
 
     def __init__(self, secrets: Mapping[str, str] | Iterable[str]) -> None:
-        items = secrets.items() if isinstance(secrets, Mapping) else (
-            (f"secret#{index}", value) for index, value in enumerate(secrets)
+        items = (
+            secrets.items()
+            if isinstance(secrets, Mapping)
+            else ((f"secret#{index}", value) for index, value in enumerate(secrets))
         )
         self.secrets: dict[str, str] = {}
         self.skipped: list[str] = []
@@ -122,8 +124,9 @@ class SecretScanner:
         return bool(self.secrets)
 
     # -- text ------------------------------------------------------------------------------
-    def scan_text(self, text: str, location: str = "text", *, store: Store = "text",
-                  **where: str | None) -> list[SecretHit]:
+    def scan_text(
+        self, text: str, location: str = "text", *, store: Store = "text", **where: str | None
+    ) -> list[SecretHit]:
         """Every known secret in ``text`` (first hit per secret and encoding)."""
         hits: list[SecretHit] = []
         if not text:
@@ -136,11 +139,16 @@ class SecretScanner:
             for haystack, lower in zip(candidates, lowered, strict=True):
                 index = (lower if variant.case_insensitive else haystack).find(variant.needle)
                 if index >= 0:
-                    hits.append(SecretHit(
-                        label=variant.label, encoding=variant.encoding, store=store,
-                        location=location, excerpt=_mask(haystack, index, len(variant.needle)),
-                        **where,
-                    ))
+                    hits.append(
+                        SecretHit(
+                            label=variant.label,
+                            encoding=variant.encoding,
+                            store=store,
+                            location=location,
+                            excerpt=_mask(haystack, index, len(variant.needle)),
+                            **where,
+                        )
+                    )
                     break
         return _first_per_label(hits)
 
@@ -164,7 +172,8 @@ class SecretScanner:
         from psycopg import sql
 
         dsn = url.replace("postgresql+psycopg://", "postgresql://", 1).replace(
-            "postgresql+psycopg2://", "postgresql://", 1)
+            "postgresql+psycopg2://", "postgresql://", 1
+        )
         hits: list[SecretHit] = []
         with psycopg.connect(dsn, connect_timeout=10, autocommit=True) as conn:
             conn.execute("SET statement_timeout = '30s'")
@@ -175,11 +184,15 @@ class SecretScanner:
             ).fetchall()
             for schema, table in tables:
                 query = sql.SQL("SELECT ctid::text, row_to_json(t)::text FROM {}.{} t LIMIT {}")
-                rows = conn.execute(query.format(
-                    sql.Identifier(schema), sql.Identifier(table), sql.Literal(ROW_LIMIT)))
+                rows = conn.execute(
+                    query.format(
+                        sql.Identifier(schema), sql.Identifier(table), sql.Literal(ROW_LIMIT)
+                    )
+                )
                 for ctid, row_json in rows:
-                    hits.extend(self._scan_row(f"{schema}.{table}", str(ctid),
-                                               json.loads(row_json)))
+                    hits.extend(
+                        self._scan_row(f"{schema}.{table}", str(ctid), json.loads(row_json))
+                    )
         return hits
 
     def _scan_sqlite(self, url: str) -> list[SecretHit]:
@@ -188,12 +201,19 @@ class SecretScanner:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
         try:
             conn.row_factory = sqlite3.Row
-            tables = [r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT name FROM sqlite_master"
+                    " WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                )
+            ]
             for table in tables:
                 quoted = '"' + table.replace('"', '""') + '"'
-                cursor = conn.execute(f"SELECT rowid AS _rowid_, * FROM {quoted} LIMIT ?",  # noqa: S608 - quoted identifier
-                                      (ROW_LIMIT,))
+                cursor = conn.execute(
+                    f"SELECT rowid AS _rowid_, * FROM {quoted} LIMIT ?",  # noqa: S608 - quoted identifier
+                    (ROW_LIMIT,),
+                )
                 for row in cursor:
                     values = dict(row)
                     rowid = str(values.pop("_rowid_", "?"))
@@ -232,8 +252,7 @@ class SecretScanner:
         for db in sorted(set(databases)):
             # The URL's path names a database and wins over a db= argument: rewrite it.
             parts = urlsplit(url)
-            client = redis.Redis.from_url(parts._replace(path=f"/{db}").geturl(),
-                                          socket_timeout=10)
+            client = redis.Redis.from_url(parts._replace(path=f"/{db}").geturl(), socket_timeout=10)
             try:
                 hits.extend(self._scan_redis_db(client, db))
             finally:
@@ -281,7 +300,7 @@ def _redis_values(client: Any, key: bytes) -> Iterator[tuple[str, bytes]]:
 def _mask(text: str, index: int, length: int, context: int = 24) -> str:
     start = max(0, index - context)
     end = min(len(text), index + length + context)
-    return (text[start:index] + "[SECRET]" + text[index + length:end]).replace("\n", " ")
+    return (text[start:index] + "[SECRET]" + text[index + length : end]).replace("\n", " ")
 
 
 def _first_per_label(hits: list[SecretHit]) -> list[SecretHit]:

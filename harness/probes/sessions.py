@@ -28,24 +28,36 @@ class Replay(BaseModel):
     note: str = ""
 
 
-def replay(target: Target, cookie_value: str, *, note: str = "", started: float | None = None,
-           local_address: str | None = None) -> Replay:
+def replay(
+    target: Target,
+    cookie_value: str,
+    *,
+    note: str = "",
+    started: float | None = None,
+    local_address: str | None = None,
+) -> Replay:
     path = target.profile.auth.me_path
     with with_cookie(target, cookie_value, local_address=local_address) as client:
         response = client.get(path)
     return Replay(
         at_s=round(time.monotonic() - started, 2) if started is not None else 0.0,
-        url=str(response.request.url), status=response.status_code,
-        authenticated=response.status_code == 200, note=note,
+        url=str(response.request.url),
+        status=response.status_code,
+        authenticated=response.status_code == 200,
+        note=note,
     )
 
 
 def touch(session: Session, *, started: float, note: str = "") -> Replay:
     """A request in the session's own client (the way a browser keeps a session busy)."""
     response = session.me()
-    return Replay(at_s=round(time.monotonic() - started, 2), url=str(response.request.url),
-                  status=response.status_code, authenticated=response.status_code == 200,
-                  note=note)
+    return Replay(
+        at_s=round(time.monotonic() - started, 2),
+        url=str(response.request.url),
+        status=response.status_code,
+        authenticated=response.status_code == 200,
+        note=note,
+    )
 
 
 class Timeline(BaseModel):
@@ -91,8 +103,13 @@ def anonymous_cookie(target: Target, client: httpx.Client) -> tuple[str | None, 
     return None, None
 
 
-def check_fixation(target: Target, user_name: str | None, flow: str | None = None, *,
-                   local_address: str | None = None) -> Fixation:
+def check_fixation(
+    target: Target,
+    user_name: str | None,
+    flow: str | None = None,
+    *,
+    local_address: str | None = None,
+) -> Fixation:
     """The victim logs in on a jar holding the attacker's anonymous session id.
 
     An app that keeps the id at login hands the attacker an authenticated session: the
@@ -117,12 +134,14 @@ def check_fixation(target: Target, user_name: str | None, flow: str | None = Non
     result.pre_login = planted
     with login(target, user_name, flow, client=victim, local_address=local_address) as session:
         result.post_login = session.cookie_value
-    result.planted_replay = replay(target, planted, note="attacker replays the planted id",
-                                   local_address=local_address)
+    result.planted_replay = replay(
+        target, planted, note="attacker replays the planted id", local_address=local_address
+    )
     if result.post_login == planted:
         result.problems.append("the session id did not change at login")
     if result.planted_replay.authenticated:
         result.problems.append(
             f"the planted pre-login id is authenticated after the victim's login "
-            f"(GET {result.planted_replay.url} -> HTTP {result.planted_replay.status})")
+            f"(GET {result.planted_replay.url} -> HTTP {result.planted_replay.status})"
+        )
     return result

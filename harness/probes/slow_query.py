@@ -123,8 +123,13 @@ def find_slow_records(
                 if isinstance(value, int | float):
                     duration = float(value)
                     break
-        verdict.matches.append(SlowQueryRecord(
-            index=index, line=line[:2000], record=record, duration_ms=duration,
-            carries_request_id=bool(request_id and request_id in line),
-        ))
+        verdict.matches.append(
+            SlowQueryRecord(
+                index=index,
+                line=line[:2000],
+                record=record,
+                duration_ms=duration,
+                carries_request_id=bool(request_id and request_id in line),
+            )
+        )
     return verdict

@@ -27,17 +27,34 @@ def check_resources(resources: list[Resource]) -> list[SriIssue]:
         if res.same_origin:
             continue  # same-origin files are covered by the deployment, not by SRI
         if not res.integrity:
-            issues.append(SriIssue(page=res.page, tag=res.tag, url=res.url,
-                                   problem="cross-origin resource without integrity"))
+            issues.append(
+                SriIssue(
+                    page=res.page,
+                    tag=res.tag,
+                    url=res.url,
+                    problem="cross-origin resource without integrity",
+                )
+            )
             continue
         tokens = res.integrity.split()
         if not any(_SRI.match(t.split("?")[0]) for t in tokens):
-            issues.append(SriIssue(page=res.page, tag=res.tag, url=res.url,
-                                   problem=f"integrity {res.integrity!r} has no valid "
-                                   "sha256/384/512 digest"))
+            issues.append(
+                SriIssue(
+                    page=res.page,
+                    tag=res.tag,
+                    url=res.url,
+                    problem=f"integrity {res.integrity!r} has no valid sha256/384/512 digest",
+                )
+            )
         elif res.crossorigin is None:
             # Without crossorigin the browser cannot check the hash of a CORS response and
             # blocks the resource: a broken page, not a bypass; reported all the same.
-            issues.append(SriIssue(page=res.page, tag=res.tag, url=res.url,
-                                   problem="integrity without a crossorigin attribute"))
+            issues.append(
+                SriIssue(
+                    page=res.page,
+                    tag=res.tag,
+                    url=res.url,
+                    problem="integrity without a crossorigin attribute",
+                )
+            )
     return issues

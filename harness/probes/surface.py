@@ -56,8 +56,14 @@ def from_crawl(surface: Surface, crawl: CrawlResult) -> None:
         surface.add("static" if asset.status < 300 else classify(asset), asset)
 
 
-def probe_errors(client: httpx.Client, document: dict[str, Any], *, write_headers: dict[str, str],
-                 me_path: str | None, anonymous: httpx.Client | None = None) -> Surface:
+def probe_errors(
+    client: httpx.Client,
+    document: dict[str, Any],
+    *,
+    write_headers: dict[str, str],
+    me_path: str | None,
+    anonymous: httpx.Client | None = None,
+) -> Surface:
     """Provoke the error classes with harmless requests."""
     surface = Surface()
     missing = f"/harness-missing-{secrets.token_hex(4)}"
@@ -71,20 +77,39 @@ def probe_errors(client: httpx.Client, document: dict[str, Any], *, write_header
         surface.add("405", fetch(client, method, path, total_s=5, headers=write_headers))
     else:
         surface.notes.append("no path without some method found for a 405")
-    writer = next((o for o in ops if o.method in ("POST", "PUT", "PATCH") and o.body_schema
-                   and not o.path_params and "login" not in o.path and "logout" not in o.path),
-                  None)
+    writer = next(
+        (
+            o
+            for o in ops
+            if o.method in ("POST", "PUT", "PATCH")
+            and o.body_schema
+            and not o.path_params
+            and "login" not in o.path
+            and "logout" not in o.path
+        ),
+        None,
+    )
     if writer is not None:
-        surface.add("400/422 malformed JSON", fetch(
-            client, writer.method, writer.path, total_s=5,
-            headers={**write_headers, "Content-Type": "application/json"}, content=b'{"a": '))
+        surface.add(
+            "400/422 malformed JSON",
+            fetch(
+                client,
+                writer.method,
+                writer.path,
+                total_s=5,
+                headers={**write_headers, "Content-Type": "application/json"},
+                content=b'{"a": ',
+            ),
+        )
         method, path, kwargs = build_request(writer, {})
         body = kwargs.get("json")
         if isinstance(body, dict) and body:
             first = next(iter(body))
             wrong = {**body, first: {"nested": [1, 2, 3]}}
-            surface.add("400/422 wrong type", fetch(client, method, path, total_s=5,
-                                                    headers=write_headers, json=wrong))
+            surface.add(
+                "400/422 wrong type",
+                fetch(client, method, path, total_s=5, headers=write_headers, json=wrong),
+            )
     if me_path and anonymous is not None:
         surface.add("401", fetch(anonymous, "GET", me_path, total_s=5))
     return surface
@@ -102,8 +127,14 @@ def _method_not_allowed(ops: list[Operation]) -> tuple[str, str] | None:
     return None
 
 
-def provoke_5xx(send: Any, document: dict[str, Any], ids: dict[str, Any], *,
-                budget: int = 30, csrf_header: str | None = None) -> list[Fetched]:
+def provoke_5xx(
+    send: Any,
+    document: dict[str, Any],
+    ids: dict[str, Any],
+    *,
+    budget: int = 30,
+    csrf_header: str | None = None,
+) -> list[Fetched]:
     """Harmless inputs that commonly crash unhardened handlers: NUL bytes, out-of-range ids.
 
     ``send(method, path, **kwargs)`` returns a Fetched. Returns every 5xx seen (maybe none).

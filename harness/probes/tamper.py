@@ -36,7 +36,7 @@ def _flip(value: str, index: int) -> str:
     # can be padding that decoders ignore, so a +1 change there may not change the bytes.
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     replacement = alphabet[(alphabet.find(ch) + 32) % 64] if ch in alphabet else "A"
-    return value[:index] + replacement + value[index + 1:]
+    return value[:index] + replacement + value[index + 1 :]
 
 
 def identity_claims(user_ids: list[int | str], names: list[str]) -> list[dict[str, object]]:
@@ -44,9 +44,20 @@ def identity_claims(user_ids: list[int | str], names: list[str]) -> list[dict[st
     claims: list[dict[str, object]] = []
     for uid in user_ids:
         for name in names or ["admin"]:
-            claims.append({"user_id": uid, "uid": uid, "id": uid, "sub": str(uid),
-                           "user": name, "username": name, "role": "admin",
-                           "is_admin": True, "authenticated": True, "csrf": "x"})
+            claims.append(
+                {
+                    "user_id": uid,
+                    "uid": uid,
+                    "id": uid,
+                    "sub": str(uid),
+                    "user": name,
+                    "username": name,
+                    "role": "admin",
+                    "is_admin": True,
+                    "authenticated": True,
+                    "csrf": "x",
+                }
+            )
     return claims
 
 
@@ -67,17 +78,26 @@ def variants(valid: str, user_ids: list[int | str], names: list[str]) -> list[Va
         if sep in valid:
             payload = valid.rsplit(sep, 1)[0]
             out.append(Variant(name=f"unsigned (signature after {sep!r} removed)", value=payload))
-            out.append(Variant(name=f"signature replaced ({sep!r})",
-                               value=payload + sep + _b64(secrets.token_bytes(20))))
+            out.append(
+                Variant(
+                    name=f"signature replaced ({sep!r})",
+                    value=payload + sep + _b64(secrets.token_bytes(20)),
+                )
+            )
     for index, claim in enumerate(identity_claims(user_ids, names)):
         raw = json.dumps(claim).encode()
         out.append(Variant(name=f"unsigned base64-JSON #{index + 1}", value=_b64(raw)))
-        out.append(Variant(name=f"unsigned JWT alg=none #{index + 1}",
-                           value=_b64(b'{"alg":"none","typ":"JWT"}') + "." + _b64(raw) + "."))
+        out.append(
+            Variant(
+                name=f"unsigned JWT alg=none #{index + 1}",
+                value=_b64(b'{"alg":"none","typ":"JWT"}') + "." + _b64(raw) + ".",
+            )
+        )
         # A pickle of plain data: detects that the server unpickles cookies, without running
         # anything on it (no __reduce__ payload).
-        out.append(Variant(name=f"pickled dict #{index + 1}",
-                           value=_b64(pickle.dumps(claim, protocol=2))))
+        out.append(
+            Variant(name=f"pickled dict #{index + 1}", value=_b64(pickle.dumps(claim, protocol=2)))
+        )
     seen: set[str] = {valid}
     unique: list[Variant] = []
     for variant in out:
@@ -103,9 +123,15 @@ class TamperOutcome(BaseModel):
 def judge(variant: Variant, response: Fetched, login_path: str) -> TamperOutcome:
     location = response.header("location")
     rejected = response.status in (401, 403) or (
-        response.status in (301, 302, 303, 307, 308) and location is not None
-        and login_path in location)
-    return TamperOutcome(variant=variant.name, value_excerpt=variant.value[:60],
-                         status=response.status, location=location,
-                         accepted=not rejected and 200 <= response.status < 400,
-                         server_error=response.status >= 500 or response.status == 0)
+        response.status in (301, 302, 303, 307, 308)
+        and location is not None
+        and login_path in location
+    )
+    return TamperOutcome(
+        variant=variant.name,
+        value_excerpt=variant.value[:60],
+        status=response.status,
+        location=location,
+        accepted=not rejected and 200 <= response.status < 400,
+        server_error=response.status >= 500 or response.status == 0,
+    )

@@ -38,19 +38,24 @@ class TlsReport(BaseModel):
         out: list[str] = []
         for version in LEGACY:
             if self.accepted.get(version):
-                out.append(f"{where} accepts {_label(version)} "
-                           f"({len(self.accepted[version])} cipher suites, e.g. "
-                           f"{self.accepted[version][0]})")
+                out.append(
+                    f"{where} accepts {_label(version)} "
+                    f"({len(self.accepted[version])} cipher suites, e.g. "
+                    f"{self.accepted[version][0]})"
+                )
         if not any(self.accepted.get(v) for v in MODERN):
             out.append(f"{where} accepts neither TLS 1.2 nor TLS 1.3")
         for version in MODERN:
             outside = [c for c in self.accepted.get(version, []) if c not in allowed_ciphers]
             if outside:
-                out.append(f"{where} {version}: cipher suites outside Mozilla intermediate: "
-                           f"{', '.join(outside[:8])}")
+                out.append(
+                    f"{where} {version}: cipher suites outside Mozilla intermediate: "
+                    f"{', '.join(outside[:8])}"
+                )
         if self.chain_trusted is False:
-            out.append(f"{where}: certificate chain not trusted by the stack CA "
-                       f"({self.chain_detail})")
+            out.append(
+                f"{where}: certificate chain not trusted by the stack CA ({self.chain_detail})"
+            )
         return out
 
 
@@ -81,56 +86,75 @@ def scan(url: str, ca_file: str | None, *, sni: str | None = None) -> TlsReport:
     host = parts.hostname or "127.0.0.1"
     port = parts.port or 443
     report = TlsReport(host=host, port=port, sni=sni or host)
-    location = ServerNetworkLocation(hostname=host, port=port, ip_address=host
-                                     if host.replace(".", "").isdigit() else None)
+    location = ServerNetworkLocation(
+        hostname=host, port=port, ip_address=host if host.replace(".", "").isdigit() else None
+    )
     extra = ScanCommandsExtraArguments()
     if ca_file:
         extra = ScanCommandsExtraArguments(
-            certificate_info=CertificateInfoExtraArgument(custom_ca_file=Path(ca_file)))
-    commands = {ScanCommand.SSL_2_0_CIPHER_SUITES, ScanCommand.SSL_3_0_CIPHER_SUITES,
-                ScanCommand.TLS_1_0_CIPHER_SUITES, ScanCommand.TLS_1_1_CIPHER_SUITES,
-                ScanCommand.TLS_1_2_CIPHER_SUITES, ScanCommand.TLS_1_3_CIPHER_SUITES,
-                ScanCommand.CERTIFICATE_INFO}
+            certificate_info=CertificateInfoExtraArgument(custom_ca_file=Path(ca_file))
+        )
+    commands = {
+        ScanCommand.SSL_2_0_CIPHER_SUITES,
+        ScanCommand.SSL_3_0_CIPHER_SUITES,
+        ScanCommand.TLS_1_0_CIPHER_SUITES,
+        ScanCommand.TLS_1_1_CIPHER_SUITES,
+        ScanCommand.TLS_1_2_CIPHER_SUITES,
+        ScanCommand.TLS_1_3_CIPHER_SUITES,
+        ScanCommand.CERTIFICATE_INFO,
+    }
     request = ServerScanRequest(
         server_location=location,
         network_configuration=ServerNetworkConfiguration(
-            tls_server_name_indication=sni or host, network_timeout=5,
-            network_max_retries=1),
+            tls_server_name_indication=sni or host, network_timeout=5, network_max_retries=1
+        ),
         scan_commands=commands,
         scan_commands_extra_arguments=extra,
     )
-    scanner = Scanner(per_server_concurrent_connections_limit=4,
-                      concurrent_server_scans_limit=1)
+    scanner = Scanner(per_server_concurrent_connections_limit=4, concurrent_server_scans_limit=1)
     scanner.queue_scans([request])
     result = next(iter(scanner.get_results()))
     if result.scan_status != ServerScanStatusEnum.COMPLETED:
-        raise RuntimeError(f"sslyze could not connect to {host}:{port}: "
-                           f"{result.connectivity_error_trace or result.connectivity_status}")
+        raise RuntimeError(
+            f"sslyze could not connect to {host}:{port}: "
+            f"{result.connectivity_error_trace or result.connectivity_status}"
+        )
     attempts: Any = result.scan_result
     for version in (*LEGACY, *MODERN):
         attempt = getattr(attempts, f"{version}_cipher_suites")
         if attempt.status != ScanCommandAttemptStatusEnum.COMPLETED:
             report.errors.append(f"{version}: {attempt.error_reason} {attempt.error_trace}"[:300])
             continue
-        report.accepted[version] = [c.cipher_suite.name
-                                    for c in attempt.result.accepted_cipher_suites]
+        report.accepted[version] = [
+            c.cipher_suite.name for c in attempt.result.accepted_cipher_suites
+        ]
     cert = attempts.certificate_info
     if cert.status == ScanCommandAttemptStatusEnum.COMPLETED:
         deployments = cert.result.certificate_deployments
         validations = [v for d in deployments for v in d.path_validation_results]
-        custom = [v for v in validations if "custom" in v.trust_store.name.lower()
-                  or (ca_file and str(v.trust_store.path) == str(Path(ca_file)))]
+        custom = [
+            v
+            for v in validations
+            if "custom" in v.trust_store.name.lower()
+            or (ca_file and str(v.trust_store.path) == str(Path(ca_file)))
+        ]
         relevant = custom or validations
         report.chain_trusted = any(v.was_validation_successful for v in relevant)
         report.chain_detail = "; ".join(
             f"{v.trust_store.name}: {'ok' if v.was_validation_successful else v.validation_error}"
-            for v in relevant)[:600]
-        if not report.chain_trusted and "subjectAltName" in report.chain_detail and \
-                host.replace(".", "").replace(":", "").isalnum() and not host[0].isalpha():
+            for v in relevant
+        )[:600]
+        if (
+            not report.chain_trusted
+            and "subjectAltName" in report.chain_detail
+            and host.replace(".", "").replace(":", "").isalnum()
+            and not host[0].isalpha()
+        ):
             report.chain_trusted, detail = verify_with_python(host, port, ca_file)
             report.chain_detail += f"; sslyze cannot match IP SANs, so: {detail}"
         report.hostname_matches = any(
-            getattr(d, "leaf_certificate_subject_matches_hostname", True) for d in deployments)
+            getattr(d, "leaf_certificate_subject_matches_hostname", True) for d in deployments
+        )
     else:
         report.errors.append(f"certificate_info: {cert.error_reason}")
     return report
@@ -142,11 +166,14 @@ def verify_with_python(host: str, port: int, ca_file: str | None) -> tuple[bool,
     import socket
     import ssl
 
-    context = ssl.create_default_context(cafile=ca_file) if ca_file else \
-        ssl.create_default_context()
+    context = (
+        ssl.create_default_context(cafile=ca_file) if ca_file else ssl.create_default_context()
+    )
     try:
-        with socket.create_connection((host, port), timeout=5) as raw, \
-                context.wrap_socket(raw, server_hostname=host) as tls:
+        with (
+            socket.create_connection((host, port), timeout=5) as raw,
+            context.wrap_socket(raw, server_hostname=host) as tls,
+        ):
             cipher = tls.cipher()
             return True, f"verified by Python ssl ({tls.version()}, {cipher[0] if cipher else '?'})"
     except (ssl.SSLError, OSError) as exc:

@@ -77,23 +77,56 @@ def field_mutations(location: str, name: str, schema: dict[str, Any]) -> list[Mu
     # In a query string or path everything is text: "wrong type" only means something for
     # parameters declared as numbers or booleans.
     if location == "body" or kind in ("integer", "number", "boolean"):
-        out.append(Mutation(name=f"{name}: wrong type", location=location, field=name,
-                            value=_wrong_type(schema), violates=bool(kind)))
+        out.append(
+            Mutation(
+                name=f"{name}: wrong type",
+                location=location,
+                field=name,
+                value=_wrong_type(schema),
+                violates=bool(kind),
+            )
+        )
     if kind == "string" or (not kind and not schema.get("enum")):
         declared = schema.get("maxLength")
         # URLs stay below common front-end limits (8 KiB lines): the app must see the value.
         length = LONG if location == "body" else 4_000
-        out.append(Mutation(name=f"{name}: over-long string ({length} chars)",
-                            location=location, field=name, value="A" * length,
-                            violates=declared is not None and int(declared) < length))
+        out.append(
+            Mutation(
+                name=f"{name}: over-long string ({length} chars)",
+                location=location,
+                field=name,
+                value="A" * length,
+                violates=declared is not None and int(declared) < length,
+            )
+        )
     if kind in ("integer", "number"):
-        out.append(Mutation(name=f"{name}: out of range (2**70)", location=location, field=name,
-                            value=2**70, violates="maximum" in schema))
-        out.append(Mutation(name=f"{name}: negative", location=location, field=name, value=-1,
-                            violates="minimum" in schema and float(schema["minimum"]) > -1))
+        out.append(
+            Mutation(
+                name=f"{name}: out of range (2**70)",
+                location=location,
+                field=name,
+                value=2**70,
+                violates="maximum" in schema,
+            )
+        )
+        out.append(
+            Mutation(
+                name=f"{name}: negative",
+                location=location,
+                field=name,
+                value=-1,
+                violates="minimum" in schema and float(schema["minimum"]) > -1,
+            )
+        )
     if schema.get("enum"):
-        out.append(Mutation(name=f"{name}: value outside the enum", location=location,
-                            field=name, value="not-in-enum-\u2603"))
+        out.append(
+            Mutation(
+                name=f"{name}: value outside the enum",
+                location=location,
+                field=name,
+                value="not-in-enum-\u2603",
+            )
+        )
     return out
 
 
@@ -101,18 +134,35 @@ def mutations(op: Operation, *, csrf_header: str | None = None) -> list[Mutation
     out: list[Mutation] = []
     if csrf_header and op.method in ("POST", "PUT", "PATCH", "DELETE"):
         # Headers are input too: a token compared as text must not crash on non-ASCII bytes.
-        out.append(Mutation(name=f"{csrf_header}: non-ASCII bytes", location="header",
-                            field=csrf_header, value="tok\u00bf\u00e9".encode("latin-1"),
-                            violates=False))
+        out.append(
+            Mutation(
+                name=f"{csrf_header}: non-ASCII bytes",
+                location="header",
+                field=csrf_header,
+                value="tok\u00bf\u00e9".encode("latin-1"),
+                violates=False,
+            )
+        )
     if op.body_schema is not None:
         out.append(Mutation(name="malformed JSON", location="raw", raw=b'{"unterminated": '))
         out.append(Mutation(name="body is a JSON array", location="raw", raw=b"[1, 2, 3]"))
-        out.append(Mutation(name=f"oversized body ({HUGE // 1000} kB)", location="raw",
-                            raw=json.dumps({"padding": "A" * HUGE}).encode(), violates=False))
+        out.append(
+            Mutation(
+                name=f"oversized body ({HUGE // 1000} kB)",
+                location="raw",
+                raw=json.dumps({"padding": "A" * HUGE}).encode(),
+                violates=False,
+            )
+        )
         required = list(op.body_schema.get("required") or [])
         if required:
-            out.append(Mutation(name=f"required field {required[0]!r} missing",
-                                location="drop", field=required[0]))
+            out.append(
+                Mutation(
+                    name=f"required field {required[0]!r} missing",
+                    location="drop",
+                    field=required[0],
+                )
+            )
         for name, schema in op.body_fields().items():
             out.extend(field_mutations("body", name, schema))
     for param in op.params:
@@ -130,9 +180,16 @@ def is_structured(response: Fetched) -> bool:
         return False
 
 
-def run(send: Send, ops: list[Operation], ids: dict[str, Any], *, per_op: int = 12,
-        total_s: float = 45.0, skip: Callable[[Operation], bool] | None = None,
-        csrf_header: str | None = None) -> Report:
+def run(
+    send: Send,
+    ops: list[Operation],
+    ids: dict[str, Any],
+    *,
+    per_op: int = 12,
+    total_s: float = 45.0,
+    skip: Callable[[Operation], bool] | None = None,
+    csrf_header: str | None = None,
+) -> Report:
     report = Report()
     started = time.monotonic()
     for op in ops:
@@ -147,9 +204,13 @@ def run(send: Send, ops: list[Operation], ids: dict[str, Any], *, per_op: int = 
                 report.skipped.append(f"{op.key} and later: total time budget {total_s}s spent")
                 report.elapsed_s = time.monotonic() - started
                 return report
-            method, path, kwargs = build_request(op, ids, None if mutation.location in (
-                "raw", "drop", "header") else (mutation.location, mutation.field or "",
-                                               mutation.value))
+            method, path, kwargs = build_request(
+                op,
+                ids,
+                None
+                if mutation.location in ("raw", "drop", "header")
+                else (mutation.location, mutation.field or "", mutation.value),
+            )
             if mutation.location == "header":
                 kwargs["headers"] = {mutation.field or "": mutation.value}
             if mutation.location == "raw":
@@ -159,16 +220,26 @@ def run(send: Send, ops: list[Operation], ids: dict[str, Any], *, per_op: int = 
             elif mutation.location == "drop" and isinstance(kwargs.get("json"), dict):
                 kwargs["json"] = {k: v for k, v in kwargs["json"].items() if k != mutation.field}
             response = send(method, path, **kwargs)
-            outcome = Outcome(op=op.key, mutation=mutation.name, status=response.status,
-                              structured=is_structured(response), excerpt=response.body[:300])
+            outcome = Outcome(
+                op=op.key,
+                mutation=mutation.name,
+                status=response.status,
+                structured=is_structured(response),
+                excerpt=response.body[:300],
+            )
             if response.status == 0:
                 outcome.problem = f"no answer ({response.error})"
             elif response.status >= 500:
                 outcome.problem = f"server error HTTP {response.status}"
-            elif 400 <= response.status < 500 and not outcome.structured \
-                    and response.status not in FRONT_LIMITS:
-                outcome.problem = (f"HTTP {response.status} without a structured error "
-                                   f"(content-type {response.content_type or 'none'})")
+            elif (
+                400 <= response.status < 500
+                and not outcome.structured
+                and response.status not in FRONT_LIMITS
+            ):
+                outcome.problem = (
+                    f"HTTP {response.status} without a structured error "
+                    f"(content-type {response.content_type or 'none'})"
+                )
             elif 200 <= response.status < 300 and mutation.violates:
                 outcome.problem = f"schema-violating input accepted (HTTP {response.status})"
             report.outcomes.append(outcome)

@@ -34,7 +34,7 @@ def payloads(max_length: int | None = None) -> list[Payload]:
     made: list[Payload] = []
     templates = [
         ("<img src=x onerror={call}>", "<img src=x onerror="),
-        ("\"><svg onload={call}>", "<svg onload="),
+        ('"><svg onload={call}>', "<svg onload="),
         ("<script>{call}</script>", "<script>"),
         ("'><details open ontoggle={call}>", "<details open ontoggle="),
     ]
@@ -64,10 +64,12 @@ def find_unescaped(html: str, url: str, payloads_: list[Payload]) -> list[Reflec
         if payload.marker not in html:
             continue
         index = html.find(payload.marker)
-        window = html[index:index + len(payload.value) + 40]
+        window = html[index : index + len(payload.value) + 40]
         # The markup (tag start + handler) must come out escaped (&lt; ...) wherever it lands.
-        raw = any(payload.markup in html[i:i + len(payload.value) + 40]
-                  for i in _positions(html, payload.marker))
+        raw = any(
+            payload.markup in html[i : i + len(payload.value) + 40]
+            for i in _positions(html, payload.marker)
+        )
         out.append(Reflection(url=url, payload_id=payload.id, raw=raw, excerpt=window[:200]))
     return out
 
@@ -81,8 +83,9 @@ class Execution(BaseModel):
     error: str | None = None
 
 
-def load_and_watch(context: Any, url: str, *, wait_s: float = 1.0,
-                   screenshot: bool = False) -> Execution:
+def load_and_watch(
+    context: Any, url: str, *, wait_s: float = 1.0, screenshot: bool = False
+) -> Execution:
     """Open ``url``; record every call of the binding and every dialog."""
     result = Execution(url=url)
     page = context.new_page()

@@ -21,6 +21,7 @@ BAD = frozenset({Verdict.FAIL, Verdict.ERROR})
 AREA_TITLES = {
     "auth": "Authentication and sessions",
     "hardening": "Security hardening",
+    "api": "API",
     "observability": "Observability",
     "performance": "Performance",
     "operations": "Operations and resilience",

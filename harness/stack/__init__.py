@@ -70,9 +70,7 @@ def open_stack(
         )
     from harness.stack.local import LocalStack
 
-    return LocalStack.create(
-        profile, config_dir=config_dir, owner_pid=owner_pid, progress=progress
-    )
+    return LocalStack.create(profile, config_dir=config_dir, owner_pid=owner_pid, progress=progress)
 
 
 def attach(state_path: str | os.PathLike[str], *, progress: Progress | None = None) -> Stack:

@@ -75,8 +75,13 @@ IMAGE_OF = {
     "app": "app",
     "nginx": "nginx",
 }
-INTERNAL_PORT = {"postgres": 5432, "redis": 6379, "spotify_mock": 8000, "slskd_mock": 8000,
-                 "app": 8000}
+INTERNAL_PORT = {
+    "postgres": 5432,
+    "redis": 6379,
+    "spotify_mock": 8000,
+    "slskd_mock": 8000,
+    "app": 8000,
+}
 # Hardening (SC-04) that also keeps a runaway test from starving the machine.
 LIMITS = {
     "postgres": {"mem_limit": "512m", "nano_cpus": 1_000_000_000},
@@ -86,8 +91,12 @@ LIMITS = {
     "app": {"mem_limit": "512m", "nano_cpus": 1_000_000_000},
     "nginx": {"mem_limit": "128m", "nano_cpus": 500_000_000},
 }
-VOLUMES = {"postgres": "/var/lib/postgresql/data", "redis": "/data", "app": "/var/lib/bridge",
-           "nginx": "/etc/harness/nginx"}
+VOLUMES = {
+    "postgres": "/var/lib/postgresql/data",
+    "redis": "/data",
+    "app": "/var/lib/bridge",
+    "nginx": "/etc/harness/nginx",
+}
 NGINX_DIR = "/etc/harness/nginx"
 NGINX_UID = 10101  # harness-nginx in fixtures/stack/containers/nginx.Containerfile
 NGINX_RUNTIME = "/tmp/nginx"  # noqa: S108 - a tmpfs inside the container
@@ -95,8 +104,14 @@ SLSKD_API_KEY = "harness-slskd-key"
 LOG_TAIL_LINES = 30
 STOP_TIMEOUT_S = 10
 # Container starts are slower than processes (and the first app start migrates): be generous.
-MIN_READY_TIMEOUT_S = {"postgres": 60.0, "redis": 30.0, "spotify_mock": 60.0,
-                       "slskd_mock": 60.0, "app": 120.0, "nginx": 30.0}
+MIN_READY_TIMEOUT_S = {
+    "postgres": 60.0,
+    "redis": 30.0,
+    "spotify_mock": 60.0,
+    "slskd_mock": 60.0,
+    "app": 120.0,
+    "nginx": 30.0,
+}
 
 
 def _quiet(_: str) -> None:
@@ -254,9 +269,9 @@ class ContainersStack(StateBacked):
         return cls(profile, **kwargs)
 
     @classmethod
-    def attach(cls, state_path: str | os.PathLike[str], *, progress: Progress | None = None) -> (
-        ContainersStack
-    ):
+    def attach(
+        cls, state_path: str | os.PathLike[str], *, progress: Progress | None = None
+    ) -> ContainersStack:
         state = read_state(Path(state_path).resolve())
         if state.provider != PROVIDER:
             raise StackError(f"{state_path}: a {state.provider!r} stack, not a containers one")
@@ -296,8 +311,11 @@ class ContainersStack(StateBacked):
         return f"harness-{self.run_id}-{service}-data"
 
     def _labels(self, service: str | None = None) -> dict[str, str]:
-        labels = {LABEL_RUN: self.run_id, LABEL_RUN_DIR: str(self.run_dir),
-                  LABEL_PROFILE: self.name}
+        labels = {
+            LABEL_RUN: self.run_id,
+            LABEL_RUN_DIR: str(self.run_dir),
+            LABEL_PROFILE: self.name,
+        }
         if service:
             labels[LABEL_SERVICE] = service
         return labels
@@ -308,7 +326,6 @@ class ContainersStack(StateBacked):
                 f"stack {self.name!r} has no service {service!r} (known: {', '.join(SERVICES)})"
             )
         return service
-
 
     def _container(self, service: str) -> Any | None:
         import docker.errors
@@ -385,11 +402,17 @@ class ContainersStack(StateBacked):
             env.update(state.profile_env)
             return env
         if service == "spotify_mock":
-            return {"BRIDGE_FAULTS": faults, "PYTHONUNBUFFERED": "1",
-                    "HEALTHCHECK_PATH": "/_mock/requests"}
+            return {
+                "BRIDGE_FAULTS": faults,
+                "PYTHONUNBUFFERED": "1",
+                "HEALTHCHECK_PATH": "/_mock/requests",
+            }
         if service == "slskd_mock":
-            return {"PYTHONUNBUFFERED": "1", "HEALTHCHECK_PATH": "/_mock/requests",
-                    "SLSKD_API_KEY": SLSKD_API_KEY}
+            return {
+                "PYTHONUNBUFFERED": "1",
+                "HEALTHCHECK_PATH": "/_mock/requests",
+                "SLSKD_API_KEY": SLSKD_API_KEY,
+            }
         if service == "nginx":
             return {"NGINX_HTTPS_PORT": str(state.ports["nginx.https"])}
         return {}
@@ -399,8 +422,16 @@ class ContainersStack(StateBacked):
             return ["python3", "-m", service, "--host", "0.0.0.0", "--port", "8000"]
         if service == "postgres":
             # A throwaway test database: durability buys nothing and costs time.
-            return ["-c", "fsync=off", "-c", "synchronous_commit=off",
-                    "-c", "full_page_writes=off", "-c", "max_connections=100"]
+            return [
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=100",
+            ]
         return None  # the image's CMD
 
     def _nginx_config(self) -> bytes:
@@ -410,9 +441,7 @@ class ContainersStack(StateBacked):
         text = render_nginx_config(
             http_port=ports["nginx.http"],
             https_port=ports["nginx.https"],
-            upstream_servers=[
-                f"127.0.0.1:{ports['app']}" if self._nginx_on_host else "app:8000"
-            ],
+            upstream_servers=[f"127.0.0.1:{ports['app']}" if self._nginx_on_host else "app:8000"],
             cert=f"{NGINX_DIR}/tls/server.pem",
             key=f"{NGINX_DIR}/tls/server.key",
             runtime_dir=NGINX_RUNTIME,
@@ -466,8 +495,10 @@ class ContainersStack(StateBacked):
         self._allocate()
         write_state(self.state)
         self.timings["prepare"] = time.monotonic() - started
-        self.progress(f"harness: starting stack {self.name!r} ({self.state.extra['engine']}) "
-                      f"in {self.run_dir}")
+        self.progress(
+            f"harness: starting stack {self.name!r} ({self.state.extra['engine']}) "
+            f"in {self.run_dir}"
+        )
         try:
             began = time.monotonic()
             built = image_tools.ensure_images(engine)
@@ -510,8 +541,9 @@ class ContainersStack(StateBacked):
             ipam = docker.types.IPAMConfig(
                 pool_configs=[docker.types.IPAMPool(subnet=str(subnet), gateway=str(hosts[0]))]
             )
-            network = Network(docker_network_kw={"labels": self._labels(), "ipam": ipam,
-                                                 "driver": "bridge"})
+            network = Network(
+                docker_network_kw={"labels": self._labels(), "ipam": ipam, "driver": "bridge"}
+            )
             network.name = self.state.extra["network"]
             try:
                 network.create()
@@ -631,8 +663,9 @@ class ContainersStack(StateBacked):
             state.services[service].ready_s = round(elapsed, 3)
         if service == "app":
             self._reload_nginx()
-        self.progress(f"harness: ready: {service:<13} {elapsed:5.2f} s  "
-                      f"{self.state.services[service].url}")
+        self.progress(
+            f"harness: ready: {service:<13} {elapsed:5.2f} s  {self.state.services[service].url}"
+        )
 
     def _reload_nginx(self) -> None:
         """nginx resolves ``app`` when it loads its config: after the app container changed
@@ -797,13 +830,19 @@ class ContainersStack(StateBacked):
             )
         env = None
         if service == "postgres":
-            env = {"PGHOST": "127.0.0.1", "PGPORT": "5432", "PGUSER": "bridge",
-                   "PGDATABASE": "bridge"}
+            env = {
+                "PGHOST": "127.0.0.1",
+                "PGPORT": "5432",
+                "PGUSER": "bridge",
+                "PGDATABASE": "bridge",
+            }
         result = container.exec_run(list(argv), demux=True, environment=env)
         out, err = result.output if isinstance(result.output, tuple) else (result.output, b"")
         return subprocess.CompletedProcess(
-            list(argv), int(result.exit_code if result.exit_code is not None else 125),
-            (out or b"").decode("utf-8", "replace"), (err or b"").decode("utf-8", "replace"),
+            list(argv),
+            int(result.exit_code if result.exit_code is not None else 125),
+            (out or b"").decode("utf-8", "replace"),
+            (err or b"").decode("utf-8", "replace"),
         )
 
     def swap(self, service: str, release: str) -> None:
@@ -817,8 +856,9 @@ class ContainersStack(StateBacked):
                 state.services[service].desired = "stopped"
             self._remove(service)
             if _release_key(release) < _release_key(old):
-                done = self._one_off(service, ["python3", "-m", "bridge", "downgrade",
-                                               "--release", release])
+                done = self._one_off(
+                    service, ["python3", "-m", "bridge", "downgrade", "--release", release]
+                )
                 if done.returncode != 0:
                     self._start_one(service)
                     raise StackError(
@@ -842,7 +882,8 @@ class ContainersStack(StateBacked):
             labels=self._labels(service),
             network=network,
             volumes={self._volume_name(service): {"bind": VOLUMES[service], "mode": "rw"}}
-            if service in VOLUMES else None,
+            if service in VOLUMES
+            else None,
             read_only=True,
             tmpfs={"/tmp": "size=64m"},  # noqa: S108 - in the container
         )
@@ -914,7 +955,9 @@ class ContainersStack(StateBacked):
             if record.faults:
                 detail_parts.append(f"faults: {','.join(record.faults)}")
             result[name] = ServiceStatus(
-                url=record.url, state=current, pid=pid if running else None,
+                url=record.url,
+                state=current,
+                pid=pid if running else None,
                 detail="; ".join(detail_parts),
             )
         return result
@@ -924,15 +967,15 @@ class ContainersStack(StateBacked):
 # module-level entry points (harness/stack/__init__.py looks these up)
 
 
-def open_stack(profile: Profile, *, progress: Progress | None = None, **kwargs: Any) -> (
-    ContainersStack
-):
+def open_stack(
+    profile: Profile, *, progress: Progress | None = None, **kwargs: Any
+) -> ContainersStack:
     return ContainersStack(profile, progress=progress, **kwargs)
 
 
-def attach(state_path: str | os.PathLike[str], *, progress: Progress | None = None) -> (
-    ContainersStack
-):
+def attach(
+    state_path: str | os.PathLike[str], *, progress: Progress | None = None
+) -> ContainersStack:
     return ContainersStack.attach(state_path, progress=progress)
 
 
@@ -988,12 +1031,13 @@ def reap_orphans(
             return []
     client = engine.client
     runs: dict[str, str | None] = {}
-    for kind in (client.containers.list(all=True, sparse=True, filters={"label": LABEL_RUN}),
-                 client.networks.list(filters={"label": LABEL_RUN}),
-                 client.volumes.list(filters={"label": LABEL_RUN})):
+    for kind in (
+        client.containers.list(all=True, sparse=True, filters={"label": LABEL_RUN}),
+        client.networks.list(filters={"label": LABEL_RUN}),
+        client.volumes.list(filters={"label": LABEL_RUN}),
+    ):
         for item in kind:
-            labels = (item.attrs.get("Labels") or item.attrs.get("Config", {}).get("Labels")
-                      or {})
+            labels = item.attrs.get("Labels") or item.attrs.get("Config", {}).get("Labels") or {}
             run_id = labels.get(LABEL_RUN)
             if run_id and (run_id not in runs or runs[run_id] is None):
                 runs[run_id] = labels.get(LABEL_RUN_DIR)
@@ -1026,8 +1070,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     bench = sub.add_parser("bench", help="measure `up` (and `down`) of the containers stack")
     bench.add_argument("--profile", default="reference-containers")
-    bench.add_argument("--cold", action="store_true",
-                       help="remove the stack's images and wheel cache first (base image stays)")
+    bench.add_argument(
+        "--cold",
+        action="store_true",
+        help="remove the stack's images and wheel cache first (base image stays)",
+    )
     bench.add_argument("--warm-runs", type=int, default=1, help="warm runs after the first")
     reap = sub.add_parser("reap", help="remove containers of runs whose owner died")
     reap.add_argument("--all", action="store_true", help="also detached runs")
@@ -1044,8 +1091,10 @@ def main(argv: list[str] | None = None) -> int:
     engine = image_tools.connect()
     if args.command == "images":
         for image, built in image_tools.ensure_images(engine).items():
-            print(f"{image:<9} {built.tag} {'built' if built.built else 'cached'} "
-                  f"{built.seconds:.1f} s")
+            print(
+                f"{image:<9} {built.tag} {'built' if built.built else 'cached'} "
+                f"{built.seconds:.1f} s"
+            )
         return 0
     from harness.profile import load_profile
 
@@ -1064,9 +1113,11 @@ def main(argv: list[str] | None = None) -> int:
         stack.down()
         down_s = time.monotonic() - began
         results.append((kind, up_s, stack.timings.get("images", 0.0), down_s))
-        print(f"run {run + 1}: {kind} up {up_s:.1f} s (images {results[-1][2]:.1f} s, "
-              f"containers {stack.timings.get('containers', 0.0):.1f} s), down {down_s:.1f} s",
-              flush=True)
+        print(
+            f"run {run + 1}: {kind} up {up_s:.1f} s (images {results[-1][2]:.1f} s, "
+            f"containers {stack.timings.get('containers', 0.0):.1f} s), down {down_s:.1f} s",
+            flush=True,
+        )
     return 0
 
 

@@ -42,8 +42,13 @@ def _binary(name: str, argv: list[str], package: str, required: bool = True) -> 
     if not path or not os.access(path, os.X_OK):
         return Check(name, False, "not found", required, APT.format(package=package))
     version = _version([path, *argv[1:]])
-    return Check(name, version is not None, f"{version or 'does not run'}  ({path})", required,
-                 None if version else APT.format(package=package))
+    return Check(
+        name,
+        version is not None,
+        f"{version or 'does not run'}  ({path})",
+        required,
+        None if version else APT.format(package=package),
+    )
 
 
 def _postgres() -> Check:
@@ -59,8 +64,9 @@ def _postgres() -> Check:
 def _module(name: str, required: bool = True, package: str | None = None) -> Check:
     found = importlib.util.find_spec(name) is not None
     fix = None if found else f".venv/bin/pip install {package or name}   (or run scripts/setup)"
-    return Check(f"python: {name}", found, "importable" if found else "not installed", required,
-                 fix)
+    return Check(
+        f"python: {name}", found, "importable" if found else "not installed", required, fix
+    )
 
 
 def _free_ports() -> Check:
@@ -88,9 +94,9 @@ def _service_user() -> Check:
 
 def _docker_socket() -> Check:
     host = os.environ.get("DOCKER_HOST", "")
-    candidates = [host] if host else [
-        "unix:///var/run/docker.sock", "unix:///run/podman/podman.sock"
-    ]
+    candidates = (
+        [host] if host else ["unix:///var/run/docker.sock", "unix:///run/podman/podman.sock"]
+    )
     for candidate in candidates:
         if not candidate.startswith("unix://"):
             return Check("container engine", True, f"DOCKER_HOST={candidate} (not probed)", True)
@@ -104,20 +110,37 @@ def _docker_socket() -> Check:
                 sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
                 reply = sock.recv(256)
         except OSError as exc:
-            return Check("container engine", False, f"{path}: {exc}", True,
-                         "start the engine: podman system service (scripts/setup-containers)")
+            return Check(
+                "container engine",
+                False,
+                f"{path}: {exc}",
+                True,
+                "start the engine: podman system service (scripts/setup-containers)",
+            )
         if b" 200 " in reply.split(b"\r\n", 1)[0]:
-            return Check("container engine", True, f"{candidate} answers /_ping"
-                         + ("" if host else f"  (export DOCKER_HOST={candidate})"))
+            return Check(
+                "container engine",
+                True,
+                f"{candidate} answers /_ping"
+                + ("" if host else f"  (export DOCKER_HOST={candidate})"),
+            )
     where = host or " or ".join(candidates)
-    return Check("container engine", False, f"no Docker API at {where}", True,
-                 "HARNESS_CONTAINERS=1 scripts/setup (Podman's API service), then set DOCKER_HOST")
+    return Check(
+        "container engine",
+        False,
+        f"no Docker API at {where}",
+        True,
+        "HARNESS_CONTAINERS=1 scripts/setup (Podman's API service), then set DOCKER_HOST",
+    )
 
 
 def run_checks(profile: Profile) -> list[Check]:
     """Every prerequisite of ``profile``'s provider, required ones first."""
     checks: list[Check] = [
-        _module("pydantic"), _module("httpx"), _module("click"), _module("filelock"),
+        _module("pydantic"),
+        _module("httpx"),
+        _module("click"),
+        _module("filelock"),
         _module("jinja2"),
     ]
     if profile.provider == "local":
@@ -134,20 +157,32 @@ def run_checks(profile: Profile) -> list[Check]:
     if profile.provider == "containers":
         engine = shutil.which("podman") or shutil.which("docker")
         checks += [
-            Check("engine client", engine is not None, engine or "neither podman nor docker",
-                  False, APT.format(package="podman")),
+            Check(
+                "engine client",
+                engine is not None,
+                engine or "neither podman nor docker",
+                False,
+                APT.format(package="podman"),
+            ),
             _docker_socket(),
             _module("testcontainers"),
             _module("docker"),
             _free_ports(),
         ]
     if profile.provider in ("local", "containers") and profile.stack == "bundled":
-        checks += [_module("bridge", package="-e fixtures"),
-                   _module("spotify_mock", package="-e fixtures"),
-                   _module("slskd_mock", package="-e fixtures")]
+        checks += [
+            _module("bridge", package="-e fixtures"),
+            _module("spotify_mock", package="-e fixtures"),
+            _module("slskd_mock", package="-e fixtures"),
+        ]
     if profile.provider == "external":
-        checks.append(Check("target.base_url", bool(profile.target.base_url),
-                            profile.target.base_url or "not set"))
+        checks.append(
+            Check(
+                "target.base_url",
+                bool(profile.target.base_url),
+                profile.target.base_url or "not set",
+            )
+        )
     checks += [
         _binary("chromium", ["chromium", "--version"], "chromium", required=False),
         _binary("sslscan", ["sslscan", "--version"], "sslscan", required=False),

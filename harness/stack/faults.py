@@ -28,9 +28,9 @@ class FaultInfo(BaseModel):
 _REGISTRY = TypeAdapter(list[FaultInfo])
 
 
-def load_registry(python: str, cache: Path | None = None, env: dict[str, str] | None = None) -> (
-    dict[str, FaultInfo]
-):
+def load_registry(
+    python: str, cache: Path | None = None, env: dict[str, str] | None = None
+) -> dict[str, FaultInfo]:
     """Fault name -> info, from the cache file when present, else from the app."""
     if cache is not None and cache.is_file():
         try:
@@ -39,7 +39,11 @@ def load_registry(python: str, cache: Path | None = None, env: dict[str, str] | 
             cache.unlink(missing_ok=True)
     done = subprocess.run(
         [python, "-m", "bridge", "faults", "--json"],
-        capture_output=True, text=True, timeout=60, check=False, env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
     )
     if done.returncode != 0:
         raise StackError(f"`bridge faults --json` failed: {(done.stderr or done.stdout).strip()}")
@@ -59,9 +63,7 @@ def validate(names: Iterable[str], registry: dict[str, FaultInfo]) -> list[str]:
     ordered = list(dict.fromkeys(n.strip() for n in names if n.strip()))
     unknown = [n for n in ordered if n not in registry]
     if unknown:
-        raise StackError(
-            f"unknown fault {unknown[0]!r} (known: {', '.join(sorted(registry))})"
-        )
+        raise StackError(f"unknown fault {unknown[0]!r} (known: {', '.join(sorted(registry))})")
     return ordered
 
 

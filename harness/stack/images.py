@@ -220,8 +220,11 @@ def _complete_for_container_python(wheels: Path, constraints: Path) -> None:
     from packaging.utils import canonicalize_name
 
     host: dict[str, str] = {key: str(value) for key, value in default_environment().items()}
-    target = dict(host, python_full_version=CONTAINER_PYTHON,
-                  python_version=".".join(CONTAINER_PYTHON.split(".")[:2]))
+    target = dict(
+        host,
+        python_full_version=CONTAINER_PYTHON,
+        python_version=".".join(CONTAINER_PYTHON.split(".")[:2]),
+    )
     for _ in range(5):
         present = set()
         requires: list[Requirement] = []
@@ -234,14 +237,16 @@ def _complete_for_container_python(wheels: Path, constraints: Path) -> None:
                 if line.startswith("Requires-Dist:"):
                     with contextlib.suppress(InvalidRequirement):
                         requires.append(Requirement(line.split(":", 1)[1].strip()))
-        missing = sorted({
-            str(req).split(";")[0].strip()
-            for req in requires
-            if req.marker is not None
-            and req.marker.evaluate(dict(target, extra=""))
-            and not req.marker.evaluate(dict(host, extra=""))
-            and canonicalize_name(req.name) not in present
-        })
+        missing = sorted(
+            {
+                str(req).split(";")[0].strip()
+                for req in requires
+                if req.marker is not None
+                and req.marker.evaluate(dict(target, extra=""))
+                and not req.marker.evaluate(dict(host, extra=""))
+                and canonicalize_name(req.name) not in present
+            }
+        )
         if not missing:
             return
         _pip("wheel", "--quiet", "--wheel-dir", str(wheels), "-c", str(constraints), *missing)
@@ -263,8 +268,16 @@ def _deps_wheels() -> Path:
     try:
         (staging / "requirements.in").write_text(requirements)
         (staging / "constraints.txt").write_text(constraints)
-        _pip("wheel", "--quiet", "--wheel-dir", str(staging),
-             "-r", str(staging / "requirements.in"), "-c", str(staging / "constraints.txt"))
+        _pip(
+            "wheel",
+            "--quiet",
+            "--wheel-dir",
+            str(staging),
+            "-r",
+            str(staging / "requirements.in"),
+            "-c",
+            str(staging / "constraints.txt"),
+        )
         _complete_for_container_python(staging, staging / "constraints.txt")
         (staging / "constraints.txt").unlink()
         (staging / "requirements.in").rename(staging / "requirements.txt")
@@ -393,8 +406,10 @@ def ensure_image(engine: Engine, image: str, base: str | None = None) -> BuiltIm
                     pull=False,
                 )
             except docker.errors.BuildError as exc:
-                lines = [str(chunk.get("stream") or chunk.get("error") or "").rstrip()
-                         for chunk in exc.build_log]
+                lines = [
+                    str(chunk.get("stream") or chunk.get("error") or "").rstrip()
+                    for chunk in exc.build_log
+                ]
                 tail = "\n".join(line for line in lines if line)[-3000:]
                 raise StackError(f"building {tag} failed: {exc.msg}\n{tail}") from None
             except docker.errors.APIError as exc:

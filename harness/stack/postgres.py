@@ -66,7 +66,12 @@ def _run_as(argv: list[str], user: ServiceUser, cwd: Path) -> None:
     if not user.is_current:
         kwargs = {"user": user.uid, "group": user.gid, "extra_groups": []}
     done = subprocess.run(
-        argv, cwd=cwd, capture_output=True, text=True, check=False, **kwargs  # type: ignore[call-overload]
+        argv,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        **kwargs,  # type: ignore[call-overload]
     )
     if done.returncode != 0:
         raise StackError(f"{' '.join(argv[:2])} failed: {(done.stderr or done.stdout).strip()}")
@@ -102,22 +107,48 @@ def _build_template(final: Path, user: str, database: str) -> None:
         sock.mkdir()
         chown_tree(build, owner)
         _run_as(
-            [str(bin_dir / "initdb"), "-D", str(data), "-U", user, "--auth=trust",
-             "-E", "UTF8", "--no-locale", "--no-sync",
-             # Copied on every start: 1 MB WAL segments instead of 16 keep the copy small.
-             "--wal-segsize=1"],
-            owner, build,
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                user,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+                # Copied on every start: 1 MB WAL segments instead of 16 keep the copy small.
+                "--wal-segsize=1",
+            ],
+            owner,
+            build,
         )
         port = _free_port()
-        argv = [str(bin_dir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sock),
-                "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]
+        argv = [
+            str(bin_dir / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-k",
+            str(sock),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+        ]
         kwargs: dict[str, object] = {}
         if not owner.is_current:
             kwargs = {"user": owner.uid, "group": owner.gid, "extra_groups": []}
         with open(build / "postgres.log", "wb") as log_file:
             server = subprocess.Popen(
-                argv, cwd=build, stdout=log_file, stderr=subprocess.STDOUT,
-                start_new_session=True, **kwargs,  # type: ignore[call-overload]
+                argv,
+                cwd=build,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                **kwargs,  # type: ignore[call-overload]
             )
         try:
             _create_database(port, user, database, build / "postgres.log")
@@ -149,7 +180,8 @@ def _create_database(port: int, user: str, database: str, log_path: Path) -> Non
             ) as connection:
                 connection.execute(f'CREATE DATABASE "{database}"')
             with psycopg.connect(
-                f"postgresql://{user}@127.0.0.1:{port}/{database}", autocommit=True,
+                f"postgresql://{user}@127.0.0.1:{port}/{database}",
+                autocommit=True,
                 connect_timeout=2,
             ) as connection:
                 # Nothing uses the default "postgres" database: one copy less per start.

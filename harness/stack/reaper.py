@@ -33,14 +33,15 @@ def kill_run(run_dir: Path, state: StackState | None) -> None:
     """Stop every process of a run (its groups, then any stray naming the run dir) and
     remove the run dir."""
     records = [r.process for r in (state.services.values() if state else []) if r.process]
-    signals = {r.process.pid: r.stop_signal for r in (state.services.values() if state else [])
-               if r.process}
+    signals = {
+        r.process.pid: r.stop_signal
+        for r in (state.services.values() if state else [])
+        if r.process
+    }
     for record in records:
         supervisor.signal_group(record, signals.get(record.pid, signal.SIGTERM))
     deadline = time.monotonic() + 5.0
-    while time.monotonic() < deadline and any(
-        supervisor.group_members(r.pgid) for r in records
-    ):
+    while time.monotonic() < deadline and any(supervisor.group_members(r.pgid) for r in records):
         time.sleep(0.05)
     for record in records:
         for pid in supervisor.group_members(record.pgid):

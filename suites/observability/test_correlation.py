@@ -44,9 +44,11 @@ def test_request_id_is_echoed_logged_and_forwarded(target, obs, app_log, evidenc
     echoes = []
     marker = f"obs04-missing-{secrets.token_hex(6)}"
     with target.client(local_address=SOURCE, headers={"User-Agent": agent}) as client:
-        for label, path in (("readiness", target.profile.target.ready_path),
-                            ("unknown route", f"/{marker}"),
-                            ("liveness", target.profile.target.live_path)):
+        for label, path in (
+            ("readiness", target.profile.target.ready_path),
+            ("unknown route", f"/{marker}"),
+            ("liveness", target.profile.target.live_path),
+        ):
             rid = correlation.new_id("obs04")
             ids[label] = rid
             response = client.get(path, headers={header: rid})
@@ -55,8 +57,9 @@ def test_request_id_is_echoed_logged_and_forwarded(target, obs, app_log, evidenc
     # A login makes the app call its identity provider (token exchange, profile).
     login_rid = correlation.new_id("obs04login")
     if target.profile.auth.flow != "none":
-        client = target.client(local_address=SOURCE,
-                               headers={"User-Agent": agent, header: login_rid})
+        client = target.client(
+            local_address=SOURCE, headers={"User-Agent": agent, header: login_rid}
+        )
         try:
             auth_login(target, client=client)
             ids["login"] = login_rid
@@ -67,37 +70,56 @@ def test_request_id_is_echoed_logged_and_forwarded(target, obs, app_log, evidenc
 
     records = logs.records(app_log.lines())
     # Only the unknown-route request has a marker of its own (its path) to find its records by.
-    coverage = {label: correlation.log_coverage(
-                    records, rid, marker=marker if label == "unknown route" else None)
-                for label, rid in ids.items()}
+    coverage = {
+        label: correlation.log_coverage(
+            records, rid, marker=marker if label == "unknown route" else None
+        )
+        for label, rid in ids.items()
+    }
     forwarded = []
     app_calls = 0
     recorders = _recorders(target, obs)
     with target.client(local_address=SOURCE) as plain:
         for service, base in recorders:
             recorded = correlation.fetch_recorded(plain, base + obs.outbound_requests_path)
-            app_calls += len(correlation.app_requests(recorded, since=started,
-                                                      exclude_user_agent=agent))
-            for item in correlation.forwarded(recorded, header, ids.values(), since=started,
-                                              exclude_user_agent=agent):
+            app_calls += len(
+                correlation.app_requests(recorded, since=started, exclude_user_agent=agent)
+            )
+            for item in correlation.forwarded(
+                recorded, header, ids.values(), since=started, exclude_user_agent=agent
+            ):
                 forwarded.append({"service": service, **item})
     evidence.json("echo per request", [e.model_dump() for e in echoes])
-    evidence.json("log records per request id", {
-        label: {"id": c.request_id, "records": len(c.records), "fields": c.fields,
-                "records of the same request without the id": c.unmarked}
-        for label, c in coverage.items()})
-    evidence.log([line for line in app_log.lines() if any(r in line for r in ids.values())
-                  or marker in line], "app log records carrying the harness's request ids")
+    evidence.json(
+        "log records per request id",
+        {
+            label: {
+                "id": c.request_id,
+                "records": len(c.records),
+                "fields": c.fields,
+                "records of the same request without the id": c.unmarked,
+            }
+            for label, c in coverage.items()
+        },
+    )
+    evidence.log(
+        [
+            line
+            for line in app_log.lines()
+            if any(r in line for r in ids.values()) or marker in line
+        ],
+        "app log records carrying the harness's request ids",
+    )
     evidence.json("outbound requests carrying a harness request id", forwarded)
 
     not_echoed = [e for e in echoes if not e.echoed]
     assert not not_echoed, "; ".join(
         f"GET {e.url}: sent {header}: {e.sent}, the response carries {e.received!r}"
-        for e in not_echoed)
+        for e in not_echoed
+    )
     missing = [label for label, c in coverage.items() if not c.records]
-    assert not missing, (
-        "no app log record carries the request id of: "
-        + ", ".join(f"{label} ({ids[label]})" for label in missing)
+    assert not missing, "no app log record carries the request id of: " + ", ".join(
+        f"{label} ({ids[label]})" for label in missing
     )
     unmarked = coverage["unknown route"].unmarked
     assert not unmarked, (
@@ -152,6 +174,6 @@ def test_invalid_request_id_is_replaced(target, evidence):
                 problems.append(f"{label}: the response carries no {header} at all")
             elif echo.echoed or echo.leaked:
                 problems.append(
-                    f"{label}: {header} {value[:60]!r} came back as {echo.received[:80]!r}")
-    assert not problems, f"GET {target.url(path)}: invalid ids not replaced: " + "; ".join(
-        problems)
+                    f"{label}: {header} {value[:60]!r} came back as {echo.received[:80]!r}"
+                )
+    assert not problems, f"GET {target.url(path)}: invalid ids not replaced: " + "; ".join(problems)

@@ -36,9 +36,16 @@ _SESSION_ROUTE = re.compile(r"(^|/)(login|logout|auth)(/|$)")
 
 def _sample(label, fetched, rid, header, route=None):
     return ErrorSample(
-        label=label, method=fetched.method, url=fetched.url, path=urlsplit(fetched.url).path,
-        route=route, status=fetched.status, content_type=fetched.content_type,
-        body=parse_body(fetched.body), request_id=rid, echoed_id=fetched.header(header),
+        label=label,
+        method=fetched.method,
+        url=fetched.url,
+        path=urlsplit(fetched.url).path,
+        route=route,
+        status=fetched.status,
+        content_type=fetched.content_type,
+        body=parse_body(fetched.body),
+        request_id=rid,
+        echoed_id=fetched.header(header),
     )
 
 
@@ -63,8 +70,15 @@ def test_client_errors_share_one_shape(target, login, evidence):
     write = session.headers_for_write()
     with target.client(local_address=SOURCE) as anonymous:
         _send(anonymous, "unknown route", "GET", missing, header, samples, responses)
-        _send(anonymous, "unknown API route", "GET", api_prefix(ops) + missing, header,
-              samples, responses)
+        _send(
+            anonymous,
+            "unknown API route",
+            "GET",
+            api_prefix(ops) + missing,
+            header,
+            samples,
+            responses,
+        )
         plain = {}
         for op in ops:
             if not op.path_params:
@@ -74,32 +88,77 @@ def test_client_errors_share_one_shape(target, login, evidence):
                 continue
             absent = next((m for m in ("DELETE", "PUT", "PATCH") if m not in methods), None)
             if absent:
-                _send(session.client, "method not allowed", absent, path, header, samples,
-                      responses, headers=write)
+                _send(
+                    session.client,
+                    "method not allowed",
+                    absent,
+                    path,
+                    header,
+                    samples,
+                    responses,
+                    headers=write,
+                )
                 break
         if target.profile.auth.me_path:
-            _send(anonymous, "authentication required", "GET", target.profile.auth.me_path,
-                  header, samples, responses)
-    writer = next((op for op in ops if op.method in ("POST", "PUT", "PATCH") and op.body_schema
-                   and not op.path_params
-                   and not _SESSION_ROUTE.search(op.path)), None)
+            _send(
+                anonymous,
+                "authentication required",
+                "GET",
+                target.profile.auth.me_path,
+                header,
+                samples,
+                responses,
+            )
+    writer = next(
+        (
+            op
+            for op in ops
+            if op.method in ("POST", "PUT", "PATCH")
+            and op.body_schema
+            and not op.path_params
+            and not _SESSION_ROUTE.search(op.path)
+        ),
+        None,
+    )
     if writer is not None:
-        _send(session.client, "malformed JSON body", writer.method, writer.path, header,
-              samples, responses, route=writer.path,
-              headers={**write, "Content-Type": "application/json"}, content=b'{"a": ')
+        _send(
+            session.client,
+            "malformed JSON body",
+            writer.method,
+            writer.path,
+            header,
+            samples,
+            responses,
+            route=writer.path,
+            headers={**write, "Content-Type": "application/json"},
+            content=b'{"a": ',
+        )
         method, path, kwargs = build_request(writer, {})
         body = kwargs.get("json")
         if isinstance(body, dict) and body:
             first = next(iter(body))
-            _send(session.client, "validation error (wrong type)", method, path, header,
-                  samples, responses, route=writer.path, headers=write,
-                  json={**body, first: {"nested": [1, 2, 3]}})
+            _send(
+                session.client,
+                "validation error (wrong type)",
+                method,
+                path,
+                header,
+                samples,
+                responses,
+                route=writer.path,
+                headers=write,
+                json={**body, first: {"nested": [1, 2, 3]}},
+            )
     for fetched in responses:
         evidence.http(as_response(fetched))
     verdict = judge_shapes(samples)
-    evidence.json("error shape verdict", {
-        "samples": [{"label": s.label, "status": s.status, "url": s.url} for s in samples],
-        **verdict.model_dump()})
+    evidence.json(
+        "error shape verdict",
+        {
+            "samples": [{"label": s.label, "status": s.status, "url": s.url} for s in samples],
+            **verdict.model_dump(),
+        },
+    )
     labels = {s.label for s in samples}
     assert "unknown route" in labels, f"GET {missing} did not answer with an error status"
     assert not verdict.problems, "; ".join(verdict.problems)
@@ -117,18 +176,29 @@ def _dependencies(target, stack, obs):
 def test_server_errors_are_structured_and_logged(target, stack, obs, app_log, login, evidence):
     header = target.profile.target.request_id_header
     settings = target.profile.target
-    skip = {settings.live_path, settings.ready_path, settings.metrics_path,
-            settings.openapi_path}
-    ops = [op for op in operations(target.openapi)
-           if op.method == "GET" and not op.path_params and op.path not in skip
-           and not _SESSION_ROUTE.search(op.path)]
+    skip = {settings.live_path, settings.ready_path, settings.metrics_path, settings.openapi_path}
+    ops = [
+        op
+        for op in operations(target.openapi)
+        if op.method == "GET"
+        and not op.path_params
+        and op.path not in skip
+        and not _SESSION_ROUTE.search(op.path)
+    ]
     samples: list[ErrorSample] = []
     responses = []
     timeline = []
     # The first error sets the shape every 5xx must follow.
     with target.client(local_address=SOURCE) as anonymous:
-        _send(anonymous, "unknown route", "GET", f"/harness-missing-{secrets.token_hex(4)}",
-              header, samples, responses)
+        _send(
+            anonymous,
+            "unknown route",
+            "GET",
+            f"/harness-missing-{secrets.token_hex(4)}",
+            header,
+            samples,
+            responses,
+        )
         for service in _dependencies(target, stack, obs):
             # One dependency down at a time, everything else as after a fresh login: restarting
             # the previous one may have invalidated sessions or provider tokens.
@@ -137,15 +207,27 @@ def test_server_errors_are_structured_and_logged(target, stack, obs, app_log, lo
             try:
                 for op in ops:
                     method, path, kwargs = build_request(op, {})
-                    _send(session.client, f"{service} stopped", method, path, header, samples,
-                          responses, route=op.path, **kwargs)
+                    _send(
+                        session.client,
+                        f"{service} stopped",
+                        method,
+                        path,
+                        header,
+                        samples,
+                        responses,
+                        route=op.path,
+                        **kwargs,
+                    )
             finally:
                 stack.start(service)
             recovered, took, _, _ = health.poll(
                 lambda: health.read(anonymous, settings.ready_path),
-                lambda r: r.status_code == 200, obs.ready_recovery_s)
-            timeline.append({"service": service, "ready again": recovered, "after_s": round(
-                took, 2)})
+                lambda r: r.status_code == 200,
+                obs.ready_recovery_s,
+            )
+            timeline.append(
+                {"service": service, "ready again": recovered, "after_s": round(took, 2)}
+            )
     lines = app_log.lines()
     server = [s for s in samples if s.status >= 500]
     shown = set()
@@ -153,15 +235,29 @@ def test_server_errors_are_structured_and_logged(target, stack, obs, app_log, lo
         # One request/response pair per (outage, status): the rest are in the table below.
         if sample.status >= 500 and (sample.label, sample.status) not in shown:
             shown.add((sample.label, sample.status))
-            evidence.http(as_response(fetched), f"{sample.label}: {sample.method} "
-                          f"{sample.path} -> {sample.status}")
+            evidence.http(
+                as_response(fetched),
+                f"{sample.label}: {sample.method} {sample.path} -> {sample.status}",
+            )
     evidence.json("outages", timeline)
-    evidence.json("error responses", [
-        {"provoked by": s.label, "method": s.method, "url": s.url, "status": s.status,
-         "request id": s.request_id} for s in samples])
+    evidence.json(
+        "error responses",
+        [
+            {
+                "provoked by": s.label,
+                "method": s.method,
+                "url": s.url,
+                "status": s.status,
+                "request id": s.request_id,
+            }
+            for s in samples
+        ],
+    )
     ids = [s.echoed_id or s.request_id for s in server]
-    evidence.log([line for line in lines if any(rid in line for rid in ids)],
-                 "app log records of the 5xx responses")
+    evidence.log(
+        [line for line in lines if any(rid in line for rid in ids)],
+        "app log records of the 5xx responses",
+    )
     if not server:
         raise NotEvaluated(
             f"no 5xx could be provoked: {len(ops)} GET operations answered below 500 while "
@@ -169,12 +265,23 @@ def test_server_errors_are_structured_and_logged(target, stack, obs, app_log, lo
         )
     shape = judge_shapes([samples[0], *server])
     logged = judge_5xx_logging(server, logs.records(lines))
-    evidence.json("5xx verdicts", {
-        "shape": shape.model_dump(),
-        "logging": [{"request": f"{v.sample.method} {v.sample.url} -> {v.sample.status}",
-                     "label": v.sample.label, "records": len(v.records), "problem": v.problem}
-                    for v in logged]})
+    evidence.json(
+        "5xx verdicts",
+        {
+            "shape": shape.model_dump(),
+            "logging": [
+                {
+                    "request": f"{v.sample.method} {v.sample.url} -> {v.sample.status}",
+                    "label": v.sample.label,
+                    "records": len(v.records),
+                    "problem": v.problem,
+                }
+                for v in logged
+            ],
+        },
+    )
     evidence.figure("5xx responses provoked", len(server), "responses")
     problems = shape.problems + [v.problem for v in logged if v.problem]
     assert not problems, f"{len(problems)} problem(s) with {len(server)} 5xx: " + "; ".join(
-        problems[:6])
+        problems[:6]
+    )

@@ -47,6 +47,7 @@ def test_readiness_follows_dependency_outage(kind, target, stack, obs, evidence)
     path = target.profile.target.ready_path
 
     with target.client(local_address=SOURCE, timeout=5.0) as client:
+
         def fetch():
             return health.read(client, path)
 
@@ -58,7 +59,8 @@ def test_readiness_follows_dependency_outage(kind, target, stack, obs, evidence)
         stack.stop(service)
         try:
             went_down, down_s, down_timeline, down_response = health.poll(
-                fetch, lambda r: r.status_code == 503, DETECT_S)
+                fetch, lambda r: r.status_code == 503, DETECT_S
+            )
             if down_response is not None:
                 evidence.http(down_response, f"readiness while {service} is stopped")
             # The last answer while down tells whether the body names the failing dependency.
@@ -66,14 +68,18 @@ def test_readiness_follows_dependency_outage(kind, target, stack, obs, evidence)
         finally:
             stack.start(service)
         recovered, up_s, up_timeline, up_response = health.poll(
-            fetch, lambda r: r.status_code == 200 and not _unhealthy(r, names),
-            obs.ready_recovery_s)
+            fetch, lambda r: r.status_code == 200 and not _unhealthy(r, names), obs.ready_recovery_s
+        )
         if up_response is not None:
             evidence.http(up_response, f"readiness after {service} was started again")
-    evidence.json(f"{service} outage timeline (seconds, HTTP status, body status)", {
-        "stopped": down_timeline, "restarted": up_timeline,
-        "readiness while down": during.model_dump(),
-    })
+    evidence.json(
+        f"{service} outage timeline (seconds, HTTP status, body status)",
+        {
+            "stopped": down_timeline,
+            "restarted": up_timeline,
+            "readiness while down": during.model_dump(),
+        },
+    )
     evidence.figure(f"readiness detection time ({service})", round(down_s, 2), "s")
     evidence.figure(f"readiness recovery time ({service})", round(up_s, 2), "s")
 

@@ -33,18 +33,40 @@ def test_input_cannot_forge_log_records(target, app_log, login, evidence):
     requests = []
     with target.client(local_address=SOURCE) as client:
         for name, payload in sent.all().items():
-            requests.append((f"path ({name})", fetch(
-                client, "GET", "/" + quote(payload, safe=""), total_s=5)))
-            requests.append((f"query ({name})", fetch(
-                client, "GET", settings.live_path, params={"q": payload}, total_s=5)))
+            requests.append(
+                (f"path ({name})", fetch(client, "GET", "/" + quote(payload, safe=""), total_s=5))
+            )
+            requests.append(
+                (
+                    f"query ({name})",
+                    fetch(client, "GET", settings.live_path, params={"q": payload}, total_s=5),
+                )
+            )
         for name, payload in sent.header_safe().items():
-            requests.append((f"User-Agent ({name})", fetch(
-                client, "GET", settings.live_path, headers={"User-Agent": payload}, total_s=5)))
-            requests.append((f"Referer ({name})", fetch(
-                client, "GET", settings.live_path, headers={"Referer": payload}, total_s=5)))
+            requests.append(
+                (
+                    f"User-Agent ({name})",
+                    fetch(
+                        client,
+                        "GET",
+                        settings.live_path,
+                        headers={"User-Agent": payload},
+                        total_s=5,
+                    ),
+                )
+            )
+            requests.append(
+                (
+                    f"Referer ({name})",
+                    fetch(
+                        client, "GET", settings.live_path, headers={"Referer": payload}, total_s=5
+                    ),
+                )
+            )
         for name, payload in sent.all().items():
-            requests.append((f"login username ({name})", _login_attempt(
-                client, target, auth, payload)))
+            requests.append(
+                (f"login username ({name})", _login_attempt(client, target, auth, payload))
+            )
     # Every string query parameter of the API's GET operations, as a logged-in user: search
     # terms and filters are what applications like to log.
     session = login(local_address=SOURCE)
@@ -56,16 +78,24 @@ def test_input_cannot_forge_log_records(target, app_log, login, evidence):
                 continue
             for name, payload in sent.all().items():
                 method, path, kwargs = build_request(op, {}, ("query", param.name, payload))
-                requests.append((f"{op.path} ?{param.name} ({name})", fetch(
-                    session.client, method, path, total_s=5, **kwargs)))
+                requests.append(
+                    (
+                        f"{op.path} ?{param.name} ({name})",
+                        fetch(session.client, method, path, total_s=5, **kwargs),
+                    )
+                )
     lines = app_log.lines()
     verdict = log_injection.judge(lines, sent)
     for label, fetched in requests:
         if not label.startswith(("query", "User-Agent", "Referer")) and "crlf" in label:
             evidence.http(as_response(fetched), label)
-    evidence.json("requests with payloads", [
-        {"input": label, "method": f.method, "url": f.url, "status": f.status}
-        for label, f in requests])
+    evidence.json(
+        "requests with payloads",
+        [
+            {"input": label, "method": f.method, "url": f.url, "status": f.status}
+            for label, f in requests
+        ],
+    )
     evidence.log(verdict.evidence, "app log lines carrying the payload's marker or forged token")
     evidence.json("verdict", verdict.model_dump(exclude={"evidence"}))
     assert verdict.marker_lines > 0 or verdict.forgeries, (
@@ -88,12 +118,17 @@ def test_input_cannot_forge_log_records(target, app_log, login, evidence):
 def _login_attempt(client, target, auth, username):
     """A failed login whose username is the payload (password wrong on purpose)."""
     if auth.api_login_path:
-        return fetch(client, "POST", auth.api_login_path, total_s=5,
-                     json={auth.username_field: username, auth.password_field: "wrong-pass-1"})
+        return fetch(
+            client,
+            "POST",
+            auth.api_login_path,
+            total_s=5,
+            json={auth.username_field: username, auth.password_field: "wrong-pass-1"},
+        )
     page = client.get(auth.login_path)
     form = next((f for f in parse_page(page.text).forms if f.has_password()), None)
     data = form.values() if form else {}
     data[auth.username_field] = username
     data[auth.password_field] = "wrong-pass-1"
-    action = (form.action if form and form.action else auth.login_path)
+    action = form.action if form and form.action else auth.login_path
     return fetch(client, "POST", action, total_s=5, data=data)

@@ -39,11 +39,15 @@ def test_metrics_move_with_traffic(target, obs, evidence):
     paths = {probe_path}
     counters = metrics.counter_movements(before, after, paths)
     histograms = metrics.histogram_movements(before, after, paths)
-    evidence.json("movement of series labelled with the probed route", {
-        "route": probe_path, "requests_sent": sent,
-        "counters": [m.model_dump() for m in counters],
-        "histograms": [m.model_dump() for m in histograms],
-    })
+    evidence.json(
+        "movement of series labelled with the probed route",
+        {
+            "route": probe_path,
+            "requests_sent": sent,
+            "counters": [m.model_dump() for m in counters],
+            "histograms": [m.model_dump() for m in histograms],
+        },
+    )
     best_counter = counters[0] if counters else None
     evidence.figure("request counter rise", best_counter.delta if best_counter else 0, "requests")
 

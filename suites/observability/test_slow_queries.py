@@ -38,8 +38,9 @@ def _database_url(target) -> str:
 def test_slow_query_is_logged(target, obs, login, evidence):
     threshold = obs.slow_query_ms
     if threshold is None:
-        raise NotApplicable("the profile gives no slow-query threshold "
-                            "(observability.slow_query_ms)")
+        raise NotApplicable(
+            "the profile gives no slow-query threshold (observability.slow_query_ms)"
+        )
     me_path = target.profile.auth.me_path
     if not me_path:
         raise NotApplicable("the profile names no database-backed read (auth.me_path)")
@@ -54,8 +55,9 @@ def test_slow_query_is_logged(target, obs, login, evidence):
     result = {}
 
     def slowed_request() -> None:
-        result["response"] = fetch(session.client, "GET", me_path, total_s=hold_s + 10,
-                                   headers={header: rid})
+        result["response"] = fetch(
+            session.client, "GET", me_path, total_s=hold_s + 10, headers={header: rid}
+        )
 
     try:
         with slow_query.tables_locked(dsn, hold_s) as tables:
@@ -69,20 +71,34 @@ def test_slow_query_is_logged(target, obs, login, evidence):
     response = result.get("response")
     assert response is not None, f"GET {me_path} did not finish within {hold_s + 12:.0f} s"
     evidence.http(as_response(response), f"GET {me_path} while the tables were locked")
-    evidence.json("slowed request", {
-        "threshold_ms": threshold, "lock_held_s": hold_s, "locked_tables": tables,
-        "request_ms": round(elapsed_ms, 1), "status": response.status, "request_id": rid})
+    evidence.json(
+        "slowed request",
+        {
+            "threshold_ms": threshold,
+            "lock_held_s": hold_s,
+            "locked_tables": tables,
+            "request_ms": round(elapsed_ms, 1),
+            "status": response.status,
+            "request_id": rid,
+        },
+    )
     evidence.figure("slowed request duration", round(elapsed_ms), "ms")
     if response.status != 200:
-        raise NotEvaluated(f"GET {me_path} answered {response.status} while the tables were "
-                           "locked: no slow query to look for")
+        raise NotEvaluated(
+            f"GET {me_path} answered {response.status} while the tables were "
+            "locked: no slow query to look for"
+        )
     if elapsed_ms < threshold:
-        raise NotEvaluated(f"GET {me_path} took {elapsed_ms:.0f} ms, under the {threshold:g} ms "
-                           "threshold: the lock did not slow its query")
+        raise NotEvaluated(
+            f"GET {me_path} took {elapsed_ms:.0f} ms, under the {threshold:g} ms "
+            "threshold: the lock did not slow its query"
+        )
     lines = target.log_lines(mark)
     verdict = slow_query.find_slow_records(lines, obs.slow_query_pattern, request_id=rid)
-    evidence.log([m.line for m in verdict.matches] or lines[-50:],
-                 "slow-query records" if verdict.found else "app log during the slowed request")
+    evidence.log(
+        [m.line for m in verdict.matches] or lines[-50:],
+        "slow-query records" if verdict.found else "app log during the slowed request",
+    )
     assert verdict.found, (
         f"GET {target.url(me_path)} waited {elapsed_ms:.0f} ms on locked tables (threshold "
         f"{threshold:g} ms), yet none of the {len(lines)} app log lines written since matches "

@@ -22,8 +22,13 @@ def test_log_lines_are_structured(target, obs, app_log, login, evidence):
     settings = target.profile.target
     exercised = []
     with target.client(local_address=SOURCE) as client:
-        paths = [*settings.pages[:4], *settings.static_paths[:1], settings.live_path,
-                 settings.ready_path, f"/harness-missing-{secrets.token_hex(4)}"]
+        paths = [
+            *settings.pages[:4],
+            *settings.static_paths[:1],
+            settings.live_path,
+            settings.ready_path,
+            f"/harness-missing-{secrets.token_hex(4)}",
+        ]
         for path in paths:
             exercised.append(fetch(client, "GET", path, total_s=5))
         # API calls, success and failure, anonymous: 401s, 404s, 405s and validation errors.
@@ -41,14 +46,20 @@ def test_log_lines_are_structured(target, obs, app_log, login, evidence):
     fields = {name: tuple(aliases) for name, aliases in obs.log_fields.items()} or None
     check = logs.check_lines(lines, fields)
     if len(lines) != len(captured):
-        evidence.text("lines left to OBS-06", f"{len(captured) - len(lines)} line(s) carrying a "
-                      "log-injection payload were not judged here")
-    evidence.json("requests sent", [{"method": r.method, "url": r.url, "status": r.status}
-                                    for r in exercised])
+        evidence.text(
+            "lines left to OBS-06",
+            f"{len(captured) - len(lines)} line(s) carrying a "
+            "log-injection payload were not judged here",
+        )
+    evidence.json(
+        "requests sent", [{"method": r.method, "url": r.url, "status": r.status} for r in exercised]
+    )
     evidence.log(logs.excerpt(lines), f"app log since the test began ({check.total} lines)")
     if check.bad:
-        evidence.json("lines that are not structured records",
-                      [verdict.model_dump() for verdict in check.bad[:50]])
+        evidence.json(
+            "lines that are not structured records",
+            [verdict.model_dump() for verdict in check.bad[:50]],
+        )
     evidence.figure("unstructured log lines", len(check.bad), "lines")
     assert check.total > 0, (
         f"no log lines were captured from {target.profile.logs.source} "

@@ -31,8 +31,11 @@ _SESSION_ENDING = re.compile(r"log-?out|sign-?out|log-?in|sign-?in", re.IGNORECA
 
 def _sender(session: Session) -> Sender:
     def go(spec: RequestSpec) -> httpx.Response:
-        headers = session.headers_for_write() if spec.method in ("POST", "PUT", "PATCH",
-                                                                  "DELETE") else None
+        headers = (
+            session.headers_for_write()
+            if spec.method in ("POST", "PUT", "PATCH", "DELETE")
+            else None
+        )
         return send(session.client, spec, headers)
 
     return go
@@ -62,8 +65,9 @@ def _login_paths(profile: Profile) -> list[str]:
 
 
 @pytest.mark.control("AUTH-10")
-def test_users_cannot_reach_each_others_objects(profile: Profile, target: Target,
-                                                login: LoginFactory, evidence: Evidence) -> None:
+def test_users_cannot_reach_each_others_objects(
+    profile: Profile, target: Target, login: LoginFactory, evidence: Evidence
+) -> None:
     names = _users(profile)
     if len(names) < 2:
         raise NotApplicable("the profile lists fewer than two users (auth.users)")
@@ -74,40 +78,58 @@ def test_users_cannot_reach_each_others_objects(profile: Profile, target: Target
     found = discover_objects(_sender(owner), doc, ops, exclude=excluded)
     # The other user logs in only now: sessions idle out while the owner is busy.
     other = login(names[1])
-    others = discover_objects(_sender(other), doc, [op for op in ops if op.method == "GET"],
-                              exclude=excluded, rounds=1)
-    matrix = cross_access(names[0], names[1], _sender(owner), _sender(other), doc, ops,
-                          found.pool, others.pool, login_paths=_login_paths(profile),
-                          exclude=excluded)
+    others = discover_objects(
+        _sender(other), doc, [op for op in ops if op.method == "GET"], exclude=excluded, rounds=1
+    )
+    matrix = cross_access(
+        names[0],
+        names[1],
+        _sender(owner),
+        _sender(other),
+        doc,
+        ops,
+        found.pool,
+        others.pool,
+        login_paths=_login_paths(profile),
+        exclude=excluded,
+    )
     evidence.json("objects the owner created", [c.model_dump() for c in found.created])
     evidence.json("access matrix", matrix.model_dump())
     for cell in matrix.violations:
-        evidence.finding(Finding(
-            rule="probe:idor", title=f"{names[1]} reached {names[0]}'s object",
-            severity=Severity.HIGH, confidence=Confidence.CONFIRMED, control="AUTH-10",
-            cwe=639, owasp="A01", method=cell.method, url=target.url(cell.path),
-            evidence=f"HTTP {cell.other_status}: {cell.response_excerpt[:200]}",
-        ))
+        evidence.finding(
+            Finding(
+                rule="probe:idor",
+                title=f"{names[1]} reached {names[0]}'s object",
+                severity=Severity.HIGH,
+                confidence=Confidence.CONFIRMED,
+                control="AUTH-10",
+                cwe=639,
+                owasp="A01",
+                method=cell.method,
+                url=target.url(cell.path),
+                evidence=f"HTTP {cell.other_status}: {cell.response_excerpt[:200]}",
+            )
+        )
     if not matrix.cells:
         raise NotEvaluated(
             f"{names[0]} owns no object to try: creating through the API failed "
             f"(POST results: {[(c.operation, c.status) for c in found.created]}); "
             f"object routes left untested: {matrix.untested}"
         )
-    assert not matrix.violations, (
-        f"{names[1]} reached {names[0]}'s objects: "
-        + "; ".join(f"{c.method} {c.path} -> HTTP {c.other_status}" for c in matrix.violations)
+    assert not matrix.violations, f"{names[1]} reached {names[0]}'s objects: " + "; ".join(
+        f"{c.method} {c.path} -> HTTP {c.other_status}" for c in matrix.violations
     )
     if not any(c.verdict == "rejected" for c in matrix.cells):
-        raise NotEvaluated("no cross-user call was conclusively refused: "
-                           + "; ".join(f"{c.method} {c.path}: {c.reason}"
-                                       for c in matrix.inconclusive[:10]))
+        raise NotEvaluated(
+            "no cross-user call was conclusively refused: "
+            + "; ".join(f"{c.method} {c.path}: {c.reason}" for c in matrix.inconclusive[:10])
+        )
 
 
 @pytest.mark.control("AUTH-11")
-def test_protected_operations_reject_anonymous_calls(profile: Profile, target: Target,
-                                                     login: LoginFactory,
-                                                     evidence: Evidence) -> None:
+def test_protected_operations_reject_anonymous_calls(
+    profile: Profile, target: Target, login: LoginFactory, evidence: Evidence
+) -> None:
     doc = target.openapi
     ops = operations(doc)
     pool = ValuePool()
@@ -115,33 +137,57 @@ def test_protected_operations_reject_anonymous_calls(profile: Profile, target: T
     if profile.auth.flow != "none" and names:
         # Real object ids, so object routes are asked about objects that exist.
         owner = login(names[0])
-        pool = discover_objects(_sender(owner), doc, ops, exclude=_exclusions(profile),
-                                rounds=2).pool
+        pool = discover_objects(
+            _sender(owner), doc, ops, exclude=_exclusions(profile), rounds=2
+        ).pool
     with target.client(local_address=ANON_SOURCE) as anonymous:
-        report = probe_anonymous(anonymous, doc, ops, public=profile.auth.public_operations,
-                                 login_paths=_login_paths(profile), pool=pool)
+        report = probe_anonymous(
+            anonymous,
+            doc,
+            ops,
+            public=profile.auth.public_operations,
+            login_paths=_login_paths(profile),
+            pool=pool,
+        )
     evidence.json("anonymous calls", report.model_dump())
     for call in report.accepted:
-        evidence.finding(Finding(
-            rule="probe:unauthenticated-operation", title="operation works without credentials",
-            severity=Severity.HIGH, confidence=Confidence.CONFIRMED, control="AUTH-11",
-            cwe=306, owasp="A01", method=call.method, url=target.url(call.path),
-            evidence=f"HTTP {call.status}: {call.response_excerpt[:200]}",
-        ))
+        evidence.finding(
+            Finding(
+                rule="probe:unauthenticated-operation",
+                title="operation works without credentials",
+                severity=Severity.HIGH,
+                confidence=Confidence.CONFIRMED,
+                control="AUTH-11",
+                cwe=306,
+                owasp="A01",
+                method=call.method,
+                url=target.url(call.path),
+                evidence=f"HTTP {call.status}: {call.response_excerpt[:200]}",
+            )
+        )
     for call in report.inconclusive:
-        evidence.finding(Finding(
-            rule="probe:anonymous-refused-not-by-auth",
-            title="anonymous call refused, but not with 401/403",
-            severity=Severity.LOW, confidence=Confidence.MEDIUM, control="AUTH-11",
-            cwe=862, owasp="A01", method=call.method, url=target.url(call.path),
-            evidence=call.reason,
-        ))
+        evidence.finding(
+            Finding(
+                rule="probe:anonymous-refused-not-by-auth",
+                title="anonymous call refused, but not with 401/403",
+                severity=Severity.LOW,
+                confidence=Confidence.MEDIUM,
+                control="AUTH-11",
+                cwe=862,
+                owasp="A01",
+                method=call.method,
+                url=target.url(call.path),
+                evidence=call.reason,
+            )
+        )
     if not report.calls:
         raise NotApplicable("the OpenAPI document has no secured or state-changing operation")
     assert not report.accepted, "operations that work without credentials: " + "; ".join(
-        f"{c.method} {c.path} -> HTTP {c.status}" for c in report.accepted)
+        f"{c.method} {c.path} -> HTTP {c.status}" for c in report.accepted
+    )
     if not report.rejected:
-        raise NotEvaluated("no anonymous call was refused with 401/403; every refusal came "
-                           "from elsewhere (validation, routing): "
-                           + "; ".join(f"{c.method} {c.path}: {c.reason}"
-                                       for c in report.inconclusive[:10]))
+        raise NotEvaluated(
+            "no anonymous call was refused with 401/403; every refusal came "
+            "from elsewhere (validation, routing): "
+            + "; ".join(f"{c.method} {c.path}: {c.reason}" for c in report.inconclusive[:10])
+        )

@@ -23,8 +23,14 @@ def _rid(action: str) -> str:
 
 
 def _local_user(profile):
-    return next((u for u in reversed(profile.auth.users)
-                 if u.password and u.name != profile.auth.lockout_user), None)
+    return next(
+        (
+            u
+            for u in reversed(profile.auth.users)
+            if u.password and u.name != profile.auth.lockout_user
+        ),
+        None,
+    )
 
 
 @pytest.mark.control("SEC-10")
@@ -40,42 +46,67 @@ def test_sensitive_operations_are_audited(target, evidence):
     with target.client(local_address=SOURCE) as client:
         if auth.api_login_path and user is not None:
             rid = _rid("login-failed")
-            response = fetch(client, "POST", auth.api_login_path, total_s=8,
-                             headers={header: rid},
-                             json={auth.username_field: f"nobody-{secrets.token_hex(3)}",
-                                   auth.password_field: "wrong-password"})
+            response = fetch(
+                client,
+                "POST",
+                auth.api_login_path,
+                total_s=8,
+                headers={header: rid},
+                json={
+                    auth.username_field: f"nobody-{secrets.token_hex(3)}",
+                    auth.password_field: "wrong-password",
+                },
+            )
             done.append(("failed login", rid, ("login", "auth", "sign"), response))
             rid = _rid("login")
-            response = fetch(client, "POST", auth.api_login_path, total_s=8,
-                             headers={header: rid},
-                             json={auth.username_field: user.name,
-                                   auth.password_field: user.password})
+            response = fetch(
+                client,
+                "POST",
+                auth.api_login_path,
+                total_s=8,
+                headers={header: rid},
+                json={auth.username_field: user.name, auth.password_field: user.password},
+            )
             done.append(("login", rid, ("login", "auth", "sign"), response))
             token = None
             try:
-                token = response.body and json.loads(response.body).get(
-                    "csrf_token")
+                token = response.body and json.loads(response.body).get("csrf_token")
             except ValueError:
                 token = None
             write = {auth.csrf_header: token} if auth.csrf_header and token else {}
             rid = _rid("logout")
-            response = fetch(client, "POST", auth.logout_path, total_s=8,
-                             headers={header: rid, **write})
+            response = fetch(
+                client, "POST", auth.logout_path, total_s=8, headers={header: rid, **write}
+            )
             done.append(("logout", rid, ("logout", "sign"), response))
         else:
-            not_exercised.append("login/failed login/logout: no api_login_path or no local "
-                                 "user with a password in the profile")
+            not_exercised.append(
+                "login/failed login/logout: no api_login_path or no local "
+                "user with a password in the profile"
+            )
 
     ops = operations(target.openapi)
     refresh = next((o for o in ops if o.method == "POST" and "refresh" in o.path), None)
-    settings = next((o for o in ops if o.method in ("PUT", "PATCH")
-                     and any(w in o.path for w in ("settings", "preferences"))), None)
+    settings = next(
+        (
+            o
+            for o in ops
+            if o.method in ("PUT", "PATCH")
+            and any(w in o.path for w in ("settings", "preferences"))
+        ),
+        None,
+    )
     session = do_login(target, local_address=SOURCE)
     try:
         if refresh is not None:
             rid = _rid("refresh")
-            response = fetch(session.client, "POST", refresh.path, total_s=8,
-                             headers={header: rid, **session.headers_for_write()})
+            response = fetch(
+                session.client,
+                "POST",
+                refresh.path,
+                total_s=8,
+                headers={header: rid, **session.headers_for_write()},
+            )
             done.append(("token refresh", rid, ("refresh", "token"), response))
         else:
             not_exercised.append("token refresh: no POST operation with 'refresh' in its path")
@@ -91,8 +122,14 @@ def test_sensitive_operations_are_audited(target, evidence):
                 except ValueError:
                     pass
             rid = _rid("settings")
-            response = fetch(session.client, method, path, total_s=8, json=body,
-                             headers={header: rid, **session.headers_for_write()})
+            response = fetch(
+                session.client,
+                method,
+                path,
+                total_s=8,
+                json=body,
+                headers={header: rid, **session.headers_for_write()},
+            )
             done.append(("settings change", rid, ("setting", "preference", "config"), response))
         else:
             not_exercised.append("settings change: no PUT/PATCH settings operation")
@@ -104,28 +141,41 @@ def test_sensitive_operations_are_audited(target, evidence):
     deadline = time.monotonic() + 3.0
     while True:  # the log is written by another process: give it a moment
         records = parse(target.log_lines(mark), mark)
-        if all(matching(records, correlation_id=rid) for _, rid, _, _ in done) \
-                or time.monotonic() > deadline:
+        if (
+            all(matching(records, correlation_id=rid) for _, rid, _, _ in done)
+            or time.monotonic() > deadline
+        ):
             break
         time.sleep(0.3)
     summary = []
     for action, rid, words, response in done:
         found = matching(records, correlation_id=rid, words=words) or matching(
-            records, correlation_id=rid)
-        summary.append({"action": action, "request_id": rid, "status": response.status,
-                        "records": [r.fields for r in found]})
+            records, correlation_id=rid
+        )
+        summary.append(
+            {
+                "action": action,
+                "request_id": rid,
+                "status": response.status,
+                "records": [r.fields for r in found],
+            }
+        )
         if not found:
-            problems.append(f"{action}: no audit record with correlation id {rid} "
-                            f"(request {response.method} {response.url} -> HTTP "
-                            f"{response.status})")
+            problems.append(
+                f"{action}: no audit record with correlation id {rid} "
+                f"(request {response.method} {response.url} -> HTTP "
+                f"{response.status})"
+            )
             evidence.http(as_response(response), title=f"unaudited {action}")
             continue
         record = found[0]
         if record.missing:
-            problems.append(f"{action}: audit record (log line {record.line}) lacks "
-                            f"{', '.join(record.missing)} (accepted names: "
-                            + "; ".join(f"{m}={'/'.join(REQUIRED[m])}" for m in record.missing)
-                            + ")")
+            problems.append(
+                f"{action}: audit record (log line {record.line}) lacks "
+                f"{', '.join(record.missing)} (accepted names: "
+                + "; ".join(f"{m}={'/'.join(REQUIRED[m])}" for m in record.missing)
+                + ")"
+            )
     evidence.json("audit records per operation", summary)
     if not_exercised:
         evidence.text("not exercised", "\n".join(not_exercised))

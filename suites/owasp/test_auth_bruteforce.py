@@ -18,8 +18,7 @@ SOURCES = [f"127.0.0.{n}" for n in range(81, 85)]
 
 
 @pytest.mark.control("AUTH-09")
-def test_password_guessing_is_stopped(profile: Profile, target: Target,
-                                      evidence: Evidence) -> None:
+def test_password_guessing_is_stopped(profile: Profile, target: Target, evidence: Evidence) -> None:
     auth = profile.auth
     if not auth.lockout_user:
         raise NotApplicable("the profile names no auth.lockout_user (a user the test may lock)")
@@ -33,8 +32,11 @@ def test_password_guessing_is_stopped(profile: Profile, target: Target,
     stopped = result.stopped_at
     final = result.final
     assert final is not None
-    evidence.figure("wrong passwords before the defence", (stopped.number - 1) if stopped
-                    else len(result.attempts) - 1, "attempts")
+    evidence.figure(
+        "wrong passwords before the defence",
+        (stopped.number - 1) if stopped else len(result.attempts) - 1,
+        "attempts",
+    )
     assert not final.logged_in, (
         f"after {len(result.attempts) - 1} wrong passwords for {user.name!r} from "
         f"{len(SOURCES)} addresses, the right password still logs in at {result.endpoint} "

@@ -43,8 +43,10 @@ def _datastore_urls(profile: Profile, target: Target) -> dict[str, str]:
     """Database and Redis URLs from the profile, else from the stack; missing ones left out."""
     urls: dict[str, str] = {}
     stores = profile.datastores
-    for kind, explicit, service in (("database", stores.database_url, stores.database_service),
-                                    ("redis", stores.redis_url, stores.redis_service)):
+    for kind, explicit, service in (
+        ("database", stores.database_url, stores.database_service),
+        ("redis", stores.redis_url, stores.redis_service),
+    ):
         if explicit:
             urls[kind] = explicit
         elif service:
@@ -56,8 +58,9 @@ def _datastore_urls(profile: Profile, target: Target) -> dict[str, str]:
 
 
 @pytest.mark.control("AUTH-02")
-def test_provider_tokens_encrypted_at_rest(profile: Profile, target: Target,
-                                           login: LoginFactory, evidence: Evidence) -> None:
+def test_provider_tokens_encrypted_at_rest(
+    profile: Profile, target: Target, login: LoginFactory, evidence: Evidence
+) -> None:
     _oauth(profile)
     urls = _datastore_urls(profile, target)
     if not urls:
@@ -90,24 +93,38 @@ def test_provider_tokens_encrypted_at_rest(profile: Profile, target: Target,
         fresh = _mine(issued_tokens(target), user, since)
         if hits or any(not t.revoked for t in fresh):
             break
-    evidence.json("at-rest scan", {
-        "stores": sorted(urls), "secrets_searched": scanned,
-        "encodings": "raw, base64/base64url (any alignment, padded or not), hex, percent",
-        "hits": [h.model_dump() for h in hits],
-    })
+    evidence.json(
+        "at-rest scan",
+        {
+            "stores": sorted(urls),
+            "secrets_searched": scanned,
+            "encodings": "raw, base64/base64url (any alignment, padded or not), hex, percent",
+            "hits": [h.model_dump() for h in hits],
+        },
+    )
     for hit in hits:
-        evidence.finding(Finding(
-            rule="probe:token-at-rest", title=f"provider token stored readable ({hit.encoding})",
-            severity=Severity.HIGH, confidence=Confidence.CONFIRMED, control="AUTH-02", cwe=312,
-            owasp="A02", parameter=hit.location, evidence=hit.excerpt,
-        ))
+        evidence.finding(
+            Finding(
+                rule="probe:token-at-rest",
+                title=f"provider token stored readable ({hit.encoding})",
+                severity=Severity.HIGH,
+                confidence=Confidence.CONFIRMED,
+                control="AUTH-02",
+                cwe=312,
+                owasp="A02",
+                parameter=hit.location,
+                evidence=hit.excerpt,
+            )
+        )
     assert not hits, "provider tokens readable at rest: " + "; ".join(
-        h.describe() for h in hits[:10])
+        h.describe() for h in hits[:10]
+    )
 
 
 @pytest.mark.control("AUTH-03")
-def test_logout_revokes_tokens_and_session(profile: Profile, target: Target,
-                                           login: LoginFactory, evidence: Evidence) -> None:
+def test_logout_revokes_tokens_and_session(
+    profile: Profile, target: Target, login: LoginFactory, evidence: Evidence
+) -> None:
     _oauth(profile)
     user = _provider_user(profile)
     since = time.time()
@@ -132,32 +149,43 @@ def test_logout_revokes_tokens_and_session(profile: Profile, target: Target,
     held = _mine(issued_tokens(target), user, since)
     secrets = [s for t in held for s in (t.access_token, t.refresh_token) if s]
     revocations = [
-        r for r in provider_requests(target)
-        if r.time >= logout_started - CLOCK_SLACK_S and r.method == "POST"
+        r
+        for r in provider_requests(target)
+        if r.time >= logout_started - CLOCK_SLACK_S
+        and r.method == "POST"
         and any(r.carries(s) for s in secrets)
     ]
     revoked = [t for t in held if t.revoked]
     old = replay(target, old_cookie, note="the cookie from before logout")
-    evidence.json("after logout", {
-        "revocation_requests": [r.model_dump(include={"time", "method", "path"})
-                                for r in revocations],
-        "tokens_issued_since_login": len(held), "tokens_revoked": len(revoked),
-        "old_cookie_replay": old.model_dump(),
-    })
+    evidence.json(
+        "after logout",
+        {
+            "revocation_requests": [
+                r.model_dump(include={"time", "method", "path"}) for r in revocations
+            ],
+            "tokens_issued_since_login": len(held),
+            "tokens_revoked": len(revoked),
+            "old_cookie_replay": old.model_dump(),
+        },
+    )
     if not revocations:
-        problems.append("the provider received no revocation request carrying the issued "
-                        "tokens after logout")
+        problems.append(
+            "the provider received no revocation request carrying the issued tokens after logout"
+        )
     if not revoked:
         problems.append("the provider shows none of the tokens issued at login as revoked")
     if old.authenticated:
-        problems.append(f"the pre-logout session cookie is still accepted: GET {old.url} -> "
-                        f"HTTP {old.status} (the server-side session was not deleted)")
+        problems.append(
+            f"the pre-logout session cookie is still accepted: GET {old.url} -> "
+            f"HTTP {old.status} (the server-side session was not deleted)"
+        )
     assert not problems, "; ".join(problems)
 
 
 @pytest.mark.control("AUTH-08")
-def test_authorize_request_uses_pkce_s256_and_state(profile: Profile, target: Target,
-                                                    evidence: Evidence) -> None:
+def test_authorize_request_uses_pkce_s256_and_state(
+    profile: Profile, target: Target, evidence: Evidence
+) -> None:
     _oauth(profile)
     from harness.auth import oauth as steps
 
@@ -166,20 +194,26 @@ def test_authorize_request_uses_pkce_s256_and_state(profile: Profile, target: Ta
         two = steps.begin(second, profile.auth.oauth)
     evidence.http(one.start, "OAuth start: redirect to the authorize endpoint")
     check = check_authorize(one.url, one.params, two.params)
-    evidence.json("authorize request parameters", {
-        "params": {k: v for k, v in one.params.items() if k not in ("state", "code_challenge")},
-        "state_length": len(one.params.get("state", "")), "state_bits": check.state_bits,
-        "code_challenge_length": len(one.params.get("code_challenge", "")),
-        "problems": check.problems,
-    })
+    evidence.json(
+        "authorize request parameters",
+        {
+            "params": {k: v for k, v in one.params.items() if k not in ("state", "code_challenge")},
+            "state_length": len(one.params.get("state", "")),
+            "state_bits": check.state_bits,
+            "code_challenge_length": len(one.params.get("code_challenge", "")),
+            "problems": check.problems,
+        },
+    )
     assert not check.problems, f"authorize redirect {one.url.split('?')[0]}: " + "; ".join(
-        check.problems)
+        check.problems
+    )
 
 
 @pytest.mark.control("AUTH-08")
 @pytest.mark.parametrize("variant", ["wrong state", "no state"])
-def test_callback_rejects_bad_state(profile: Profile, target: Target, variant: str,
-                                    evidence: Evidence) -> None:
+def test_callback_rejects_bad_state(
+    profile: Profile, target: Target, variant: str, evidence: Evidence
+) -> None:
     _oauth(profile)
     result = replay_callback(target, _provider_user(profile), variant)
     evidence.json(f"callback with {variant}", result.model_dump(exclude={"callback_url"}))

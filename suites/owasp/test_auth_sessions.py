@@ -64,7 +64,8 @@ def test_session_survives_app_restart(
         started = time.monotonic()
         before = replay(target, cookie, note="before the restart", started=started)
         assert before.authenticated, (
-            f"fresh session not accepted: {before.url} -> HTTP {before.status}")
+            f"fresh session not accepted: {before.url} -> HTTP {before.status}"
+        )
         stack.restart(profile.target.app_service)
         restart_s = time.monotonic() - started
         # The app may still be warming up behind the proxy: a 5xx says nothing about sessions.
@@ -73,8 +74,13 @@ def test_session_survives_app_restart(
         while after.status >= 500 and time.monotonic() < deadline:
             time.sleep(0.5)
             after = replay(target, cookie, note="after the restart (retry)", started=started)
-        attempts.append({"restart_s": round(restart_s, 2), "before": before.model_dump(),
-                         "after": after.model_dump()})
+        attempts.append(
+            {
+                "restart_s": round(restart_s, 2),
+                "before": before.model_dump(),
+                "after": after.model_dump(),
+            }
+        )
         conclusive = after.authenticated or not idle or after.at_s - before.at_s < idle - 0.5
         if conclusive:
             break
@@ -99,8 +105,10 @@ def test_idle_timeout(profile: Profile, login: LoginFactory, evidence: Evidence)
     if not idle:
         raise NotApplicable("the profile sets no session.idle_timeout_s")
     if idle > 120:
-        raise NotEvaluated(f"idle timeout {idle}s is too long to wait for in a test run "
-                           "(set a short one in the profile's environment)")
+        raise NotEvaluated(
+            f"idle timeout {idle}s is too long to wait for in a test run "
+            "(set a short one in the profile's environment)"
+        )
     session = login()
     started = time.monotonic()
     timeline = Timeline(limit_s=idle, margin_s=MARGIN_S)
@@ -163,8 +171,9 @@ def test_absolute_timeout(profile: Profile, login: LoginFactory, evidence: Evide
 
 
 @pytest.mark.control("AUTH-06")
-def test_session_cookie_flags(profile: Profile, target: Target, login: LoginFactory,
-                              evidence: Evidence) -> None:
+def test_session_cookie_flags(
+    profile: Profile, target: Target, login: LoginFactory, evidence: Evidence
+) -> None:
     _cookie_flow(profile)
     https = target.base_url.startswith("https://")
     if not https:
@@ -180,14 +189,23 @@ def test_session_cookie_flags(profile: Profile, target: Target, login: LoginFact
     for cookie in cookies:
         for problem in cookie_problems(cookie, https=https):
             problems.append(f"{cookie.raw.split(';', 1)[0].split('=', 1)[0]}: {problem}")
-            evidence.finding(Finding(
-                rule="probe:session-cookie-flags", title=problem, severity=Severity.MEDIUM,
-                confidence=Confidence.CONFIRMED, control="AUTH-06", cwe=1004 if "HttpOnly"
-                in problem else (614 if "Secure" in problem else 1275), owasp="A05",
-                url=target.base_url, evidence="; ".join(cookie.raw.split(";")[1:]).strip(),
-            ))
-    evidence.json("session Set-Cookie attributes",
-                  [{"attributes": c.attributes, "problems": cookie_problems(c)} for c in cookies])
+            evidence.finding(
+                Finding(
+                    rule="probe:session-cookie-flags",
+                    title=problem,
+                    severity=Severity.MEDIUM,
+                    confidence=Confidence.CONFIRMED,
+                    control="AUTH-06",
+                    cwe=1004 if "HttpOnly" in problem else (614 if "Secure" in problem else 1275),
+                    owasp="A05",
+                    url=target.base_url,
+                    evidence="; ".join(cookie.raw.split(";")[1:]).strip(),
+                )
+            )
+    evidence.json(
+        "session Set-Cookie attributes",
+        [{"attributes": c.attributes, "problems": cookie_problems(c)} for c in cookies],
+    )
     assert not problems, "session cookie flags: " + "; ".join(sorted(set(problems)))
 
 
@@ -201,8 +219,9 @@ def _fixation_flows(profile: Profile) -> list[str]:
 
 @pytest.mark.control("AUTH-07")
 @pytest.mark.parametrize("flow_index", [0, 1], ids=["profile-flow", "api-login"])
-def test_session_id_changes_at_login(profile: Profile, target: Target, flow_index: int,
-                                     evidence: Evidence) -> None:
+def test_session_id_changes_at_login(
+    profile: Profile, target: Target, flow_index: int, evidence: Evidence
+) -> None:
     _cookie_flow(profile)
     flows = _fixation_flows(profile)
     if flow_index >= len(flows):
@@ -210,13 +229,17 @@ def test_session_id_changes_at_login(profile: Profile, target: Target, flow_inde
     flow = flows[flow_index]
     user = None
     if flow == "api":
-        user = next(u.name for u in profile.auth.users
-                    if u.password and u.name != profile.auth.lockout_user)
+        user = next(
+            u.name for u in profile.auth.users if u.password and u.name != profile.auth.lockout_user
+        )
     result = check_fixation(target, user, flow)
-    evidence.json(f"session ids around a {flow} login", {
-        **result.model_dump(exclude={"pre_login", "post_login"}),
-        "id_changed": result.pre_login != result.post_login,
-    })
+    evidence.json(
+        f"session ids around a {flow} login",
+        {
+            **result.model_dump(exclude={"pre_login", "post_login"}),
+            "id_changed": result.pre_login != result.post_login,
+        },
+    )
     assert not result.problems, (
         f"{flow} login at {target.base_url} (pre-login id from {result.prelogin_source}): "
         + "; ".join(result.problems)

@@ -29,14 +29,22 @@ def test_cross_site_state_changes_are_rejected(target, login, evidence):
     if auth.flow in ("bearer", "none"):
         raise NotApplicable(f"auth.flow {auth.flow!r}: no ambient cookie a site could ride on")
     own = "{0.scheme}://{0.netloc}".format(urlsplit(target.base_url))
-    ops = [o for o in operations(target.openapi)
-           if o.method in ("POST", "PUT", "PATCH") and "login" not in o.path
-           and "logout" not in o.path and o.path != auth.logout_path]
-    actor = Actor(lambda: login(local_address=SOURCE),
-                  client_factory=lambda a: target.client(local_address=a),
-                  addresses=[f"127.0.88.{i}" for i in range(1, 9)])
-    ids = discover_ids(actor.send, ops + [o for o in operations(target.openapi)
-                                          if o.method == "GET"])
+    ops = [
+        o
+        for o in operations(target.openapi)
+        if o.method in ("POST", "PUT", "PATCH")
+        and "login" not in o.path
+        and "logout" not in o.path
+        and o.path != auth.logout_path
+    ]
+    actor = Actor(
+        lambda: login(local_address=SOURCE),
+        client_factory=lambda a: target.client(local_address=a),
+        addresses=[f"127.0.88.{i}" for i in range(1, 9)],
+    )
+    ids = discover_ids(
+        actor.send, ops + [o for o in operations(target.openapi) if o.method == "GET"]
+    )
     judged = []
     unjudged = []
     failures = []
@@ -52,8 +60,9 @@ def test_cross_site_state_changes_are_rejected(target, login, evidence):
                 send_kwargs["data"] = body
             # The session's own CSRF header must not be added: ``auth=False`` sends the cookie
             # jar but leaves the headers to the case.
-            response = fetch(actor.session.client, method, path, total_s=8,
-                             headers=case.headers, **send_kwargs)
+            response = fetch(
+                actor.session.client, method, path, total_s=8, headers=case.headers, **send_kwargs
+            )
             if response.status == 401:
                 actor.relogin()
                 token = actor.session.csrf_token
@@ -67,8 +76,13 @@ def test_cross_site_state_changes_are_rejected(target, login, evidence):
         if control_ok:
             judged.append({"op": op.key, "outcomes": outcomes})
         else:
-            unjudged.append({"op": op.key, "outcomes": outcomes,
-                             "why": "the same-origin request with the token did not succeed"})
+            unjudged.append(
+                {
+                    "op": op.key,
+                    "outcomes": outcomes,
+                    "why": "the same-origin request with the token did not succeed",
+                }
+            )
     actor.close()
     # A cross-site success counts even where the positive control failed: it cannot be a
     # validation artefact when the change went through.
@@ -78,6 +92,8 @@ def test_cross_site_state_changes_are_rejected(target, login, evidence):
         evidence.http(as_response(response), title=f"accepted: {name} on {key}")
     assert judged or failures, (
         "no state-changing operation succeeded even with the token from our own origin, so "
-        f"CSRF protection could not be judged ({len(unjudged)} operations tried)")
+        f"CSRF protection could not be judged ({len(unjudged)} operations tried)"
+    )
     assert not failures, "cross-site state changes accepted:\n" + "\n".join(
-        f"{key}: {name} -> HTTP {r.status}" for key, name, r in failures[:20])
+        f"{key}: {name} -> HTTP {r.status}" for key, name, r in failures[:20]
+    )

@@ -20,25 +20,35 @@ OUTAGE_SOURCE = "127.0.0.85"
 @pytest.mark.control("SEC-07")
 def test_errors_disclose_nothing(target, login, evidence):
     profile = target.profile
-    actor = Actor(lambda: login(local_address=SOURCE),
-                  client_factory=lambda a: target.client(local_address=a),
-                  addresses=[f"127.0.84.{i}" for i in range(1, 9)])
+    actor = Actor(
+        lambda: login(local_address=SOURCE),
+        client_factory=lambda a: target.client(local_address=a),
+        addresses=[f"127.0.84.{i}" for i in range(1, 9)],
+    )
     session = actor.session
     responses = []
     with target.client(local_address=SOURCE) as anonymous:
-        for path in [*profile.target.pages[:3], *profile.target.static_paths[:1],
-                     profile.target.openapi_path]:
+        for path in [
+            *profile.target.pages[:3],
+            *profile.target.static_paths[:1],
+            profile.target.openapi_path,
+        ]:
             responses.append(fetch(anonymous, "GET", path, total_s=5))
-        errors = probe_errors(session.client, target.openapi,
-                              write_headers=session.headers_for_write(),
-                              me_path=profile.auth.me_path, anonymous=anonymous)
+        errors = probe_errors(
+            session.client,
+            target.openapi,
+            write_headers=session.headers_for_write(),
+            me_path=profile.auth.me_path,
+            anonymous=anonymous,
+        )
     responses.extend(s.response for s in errors.samples)
     if profile.auth.me_path:
         responses.append(actor.send("GET", profile.auth.me_path))
     ops = operations(target.openapi)
     ids = discover_ids(actor.send, ops, create=False)
-    crashes = provoke_5xx(actor.send, target.openapi, ids, budget=25,
-                          csrf_header=profile.auth.csrf_header)
+    crashes = provoke_5xx(
+        actor.send, target.openapi, ids, budget=25, csrf_header=profile.auth.csrf_header
+    )
     responses.extend(crashes)
     actor.close()
 
@@ -50,26 +60,33 @@ def test_errors_disclose_nothing(target, login, evidence):
                 continue
             found.append(disclosure)
     error_statuses = sorted({r.status for r in responses if r.status >= 400})
-    evidence.json("responses examined", [{"method": r.method, "url": r.url, "status": r.status}
-                                         for r in responses])
+    evidence.json(
+        "responses examined",
+        [{"method": r.method, "url": r.url, "status": r.status} for r in responses],
+    )
     if not crashes:
-        evidence.text("5xx", "no 5xx could be provoked without disruption (NUL bytes, "
-                      "over-long strings, out-of-range ids): 5xx bodies were not examined")
+        evidence.text(
+            "5xx",
+            "no 5xx could be provoked without disruption (NUL bytes, "
+            "over-long strings, out-of-range ids): 5xx bodies were not examined",
+        )
     shown = set()
     for disclosure in found:
         key = (disclosure.url, disclosure.rule)
         if key in shown:
             continue
         shown.add(key)
-        match = next(r for r in responses if r.url == disclosure.url
-                     and r.status == disclosure.status)
+        match = next(
+            r for r in responses if r.url == disclosure.url and r.status == disclosure.status
+        )
         evidence.http(as_response(match), title=f"{disclosure.rule} in {disclosure.where}")
     if not found:
         for response in [r for r in responses if r.status >= 400][:3]:
             evidence.http(as_response(response), title=f"clean error {response.status}")
     assert error_statuses, "no error response could be provoked to examine"
     assert not found, "information disclosure:\n" + "\n".join(
-        d.describe()[:400] for d in found[:20])
+        d.describe()[:400] for d in found[:20]
+    )
 
 
 @pytest.mark.disruptive
@@ -87,20 +104,25 @@ def test_errors_during_a_database_outage_disclose_nothing(target, stack, login, 
         raise NotApplicable("the profile names no database service (datastores.database_service)")
     session = login(local_address=OUTAGE_SOURCE)
     paths = [profile.auth.me_path] if profile.auth.me_path else []
-    paths += [op.path for op in operations(target.openapi)
-              if op.method == "GET" and "{" not in op.path and op.path not in paths][:8]
+    paths += [
+        op.path
+        for op in operations(target.openapi)
+        if op.method == "GET" and "{" not in op.path and op.path not in paths
+    ][:8]
     stack.stop(service)
     try:
         responses = [fetch(session.client, "GET", path, total_s=10) for path in paths]
     finally:
         stack.start(service)
     server_errors = [r for r in responses if r.status >= 500]
-    evidence.json("responses during the outage",
-                  [{"url": r.url, "status": r.status} for r in responses])
+    evidence.json(
+        "responses during the outage", [{"url": r.url, "status": r.status} for r in responses]
+    )
     if not server_errors:
         raise NotEvaluated(f"no 5xx while {service} was stopped: no error body to examine")
     found = [d for r in server_errors for d in disclosures(r)]
     for response in server_errors[:3]:
         evidence.http(as_response(response), title=f"{response.status} during the outage")
     assert not found, "5xx answers disclose internals:\n" + "\n".join(
-        d.describe()[:400] for d in found[:10])
+        d.describe()[:400] for d in found[:10]
+    )

@@ -17,10 +17,24 @@ import pytest
 from harness.verdicts import NotApplicable
 
 HERE = Path(__file__).parent
-FILES = ["test_headers.py", "test_cors.py", "test_rate_limit.py", "test_input.py",
-         "test_injection.py", "test_xss.py", "test_errors.py", "test_tampering.py",
-         "test_secrets.py", "test_audit.py", "test_tls.py", "test_csrf.py", "test_redirects.py",
-         "test_dast.py", "test_key_rotation.py", "test_sri.py"]
+FILES = [
+    "test_headers.py",
+    "test_cors.py",
+    "test_rate_limit.py",
+    "test_input.py",
+    "test_injection.py",
+    "test_xss.py",
+    "test_errors.py",
+    "test_tampering.py",
+    "test_secrets.py",
+    "test_audit.py",
+    "test_tls.py",
+    "test_csrf.py",
+    "test_redirects.py",
+    "test_dast.py",
+    "test_key_rotation.py",
+    "test_sri.py",
+]
 LIMIT_S = 180.0
 
 
@@ -30,17 +44,32 @@ def test_hardening_suite_time(request, stack, capsys):
     if not selected and os.environ.get("HARNESS_BENCHMARK") != "1":
         pytest.skip("benchmark: run with -m benchmark or HARNESS_BENCHMARK=1")
     state = getattr(getattr(stack, "state", None), "path", None) or os.environ.get(
-        "HARNESS_STACK_STATE")
+        "HARNESS_STACK_STATE"
+    )
     if not state:
         raise NotApplicable("the benchmark attaches to a running stack by its state file")
     # Not the disruptive tests: they wait for an exclusive stack lock this test holds shared.
-    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2",
-            "-m", "not disruptive",
-            "--stack-state", str(state), *[str(HERE / f) for f in FILES]]
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-n",
+        "2",
+        "-m",
+        "not disruptive",
+        "--stack-state",
+        str(state),
+        *[str(HERE / f) for f in FILES],
+    ]
     started = time.monotonic()
     done = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
     elapsed = time.monotonic() - started
     with capsys.disabled():
-        print(f"\nSEC-01..16 suite with -n 2: {elapsed:.1f} s (limit {LIMIT_S:.0f} s); "
-              f"{done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ''}")
+        print(
+            f"\nSEC-01..16 suite with -n 2: {elapsed:.1f} s (limit {LIMIT_S:.0f} s); "
+            f"{done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ''}"
+        )
     assert elapsed < LIMIT_S, f"hardening suite took {elapsed:.0f} s (limit {LIMIT_S:.0f} s)"

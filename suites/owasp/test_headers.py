@@ -25,8 +25,10 @@ def _provoke_429(target):
     if not auth.api_login_path:
         return None
     cap = 2 * (target.profile.limits.auth_requests or 50) + 2
-    body = {auth.username_field: f"headers-{secrets.token_hex(4)}",
-            auth.password_field: "wrong-password"}
+    body = {
+        auth.username_field: f"headers-{secrets.token_hex(4)}",
+        auth.password_field: "wrong-password",
+    }
     with target.client(local_address=THROTTLE_SOURCE) as client:
         for _ in range(cap):
             answer = fetch(client, "POST", auth.api_login_path, json=body, total_s=5)
@@ -41,39 +43,54 @@ def test_security_headers_on_every_response_class(target, login, evidence):
     https = target.base_url.startswith("https://")
     surface = Surface()
     with target.client() as anonymous:
-        anon_crawl = crawl(anonymous, target.base_url,
-                           [*profile.target.pages, *profile.target.static_paths],
-                           max_pages=15, total_s=15)
+        anon_crawl = crawl(
+            anonymous,
+            target.base_url,
+            [*profile.target.pages, *profile.target.static_paths],
+            max_pages=15,
+            total_s=15,
+        )
         from_crawl(surface, anon_crawl)
         surface.add("api-json", fetch(anonymous, "GET", profile.target.openapi_path, total_s=5))
-        actor = Actor(lambda: login(local_address=SOURCE),
-                  client_factory=lambda a: target.client(local_address=a),
-                  addresses=[f"127.0.76.{i}" for i in range(1, 9)])
+        actor = Actor(
+            lambda: login(local_address=SOURCE),
+            client_factory=lambda a: target.client(local_address=a),
+            addresses=[f"127.0.76.{i}" for i in range(1, 9)],
+        )
         session = actor.session
-        user_crawl = crawl(session.client, target.base_url, profile.target.pages,
-                           max_pages=20, total_s=15)
+        user_crawl = crawl(
+            session.client, target.base_url, profile.target.pages, max_pages=20, total_s=15
+        )
         from_crawl(surface, user_crawl)
         if profile.auth.me_path:
             surface.add("api-json", actor.send("GET", profile.auth.me_path))
-        errors = probe_errors(session.client, target.openapi,
-                              write_headers=session.headers_for_write(),
-                              me_path=profile.auth.me_path, anonymous=anonymous)
+        errors = probe_errors(
+            session.client,
+            target.openapi,
+            write_headers=session.headers_for_write(),
+            me_path=profile.auth.me_path,
+            anonymous=anonymous,
+        )
         surface.samples.extend(errors.samples)
         surface.notes.extend(errors.notes)
         throttled = _provoke_429(target)
         if throttled is not None:
             surface.add("429", throttled)
         else:
-            surface.notes.append("no 429 within twice the auth limit: not checked here "
-                                 "(SEC-03 judges rate limiting)")
-        crashes = provoke_5xx(actor.send, target.openapi, {}, budget=15,
-                              csrf_header=profile.auth.csrf_header)
+            surface.notes.append(
+                "no 429 within twice the auth limit: not checked here (SEC-03 judges rate limiting)"
+            )
+        crashes = provoke_5xx(
+            actor.send, target.openapi, {}, budget=15, csrf_header=profile.auth.csrf_header
+        )
         for crash in crashes:
             surface.add("5xx", crash)
         if not crashes:
-            surface.notes.append("no 5xx could be provoked without disruption (NUL bytes, "
-                                 "over-long strings, out-of-range ids); 5xx responses were "
-                                 "not checked")
+            surface.notes.append(
+                "no 5xx could be provoked without disruption (NUL bytes, "
+                "over-long strings, out-of-range ids); 5xx responses were "
+                "not checked"
+            )
         actor.close()
 
     issues = []
@@ -86,14 +103,18 @@ def test_security_headers_on_every_response_class(target, login, evidence):
         # One request/response pair per class (and every failing one) as evidence.
         if sample.cls not in shown or found:
             shown.add(sample.cls)
-            evidence.http(as_response(sample.response), title=f"{sample.cls}: "
-                          f"{sample.response.method} {sample.response.url}")
+            evidence.http(
+                as_response(sample.response),
+                title=f"{sample.cls}: {sample.response.method} {sample.response.url}",
+            )
     evidence.json("response classes checked", {"classes": per_class, "notes": surface.notes})
     for note in surface.notes:
         evidence.text("note", note)
     for required in ("page", "api-json", "static", "redirect", "404"):
         assert required in per_class, (
-            f"could not obtain a {required} response to check (classes seen: {sorted(per_class)})")
+            f"could not obtain a {required} response to check (classes seen: {sorted(per_class)})"
+        )
     assert not issues, (
         f"{len(issues)} security header problems on {len({i.url for _, i in issues})} "
-        "responses:\n" + "\n".join(f"[{cls}] {issue.describe()}" for cls, issue in issues[:40]))
+        "responses:\n" + "\n".join(f"[{cls}] {issue.describe()}" for cls, issue in issues[:40])
+    )

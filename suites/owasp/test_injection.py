@@ -19,11 +19,16 @@ TOTAL_S = 60.0
 @pytest.mark.control("SEC-05")
 def test_no_sql_injection(target, login, evidence):
     auth = target.profile.auth
-    ops = [op for op in operations(target.openapi)
-           if op.method != "DELETE" and "logout" not in op.path and op.path != auth.logout_path]
-    actor = Actor(lambda: login(local_address=SOURCE),
-                  client_factory=lambda a: target.client(local_address=a),
-                  addresses=[f"127.0.81.{i}" for i in range(1, 9)])
+    ops = [
+        op
+        for op in operations(target.openapi)
+        if op.method != "DELETE" and "logout" not in op.path and op.path != auth.logout_path
+    ]
+    actor = Actor(
+        lambda: login(local_address=SOURCE),
+        client_factory=lambda a: target.client(local_address=a),
+        addresses=[f"127.0.81.{i}" for i in range(1, 9)],
+    )
     ids = discover_ids(actor.send, ops)
     probe = SqliProbe(actor.send, ids, sleep_s=2.0)
     started = time.monotonic()
@@ -40,9 +45,11 @@ def test_no_sql_injection(target, login, evidence):
     summary = summarise(results)
     summary["skipped_for_time"] = skipped
     evidence.json("sql injection probes", summary)
-    evidence.json("attempts", [r.model_dump(mode="json", exclude={"finding"})
-                               for r in results if r.finding][:5]
-                  or [r.model_dump(mode="json") for r in results[:3]])
+    evidence.json(
+        "attempts",
+        [r.model_dump(mode="json", exclude={"finding"}) for r in results if r.finding][:5]
+        or [r.model_dump(mode="json") for r in results[:3]],
+    )
     evidence.figure("parameters probed", len(results), "parameters")
     findings = [r.finding for r in results if r.finding]
     if skipped:
@@ -51,4 +58,5 @@ def test_no_sql_injection(target, login, evidence):
         evidence.finding(finding)
     assert results, "no parameter found to probe in the OpenAPI document"
     assert not findings, "SQL injection:\n" + "\n".join(
-        f"{f.title}: {f.evidence}" for f in findings)
+        f"{f.title}: {f.evidence}" for f in findings
+    )

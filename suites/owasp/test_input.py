@@ -18,9 +18,11 @@ SOURCE = "127.0.0.79"
 def test_schema_violating_input_is_rejected(target, login, evidence):
     auth = target.profile.auth
     ops = operations(target.openapi)
-    actor = Actor(lambda: login(local_address=SOURCE),
-                  client_factory=lambda a: target.client(local_address=a),
-                  addresses=[f"127.0.79.{i}" for i in range(1, 9)])
+    actor = Actor(
+        lambda: login(local_address=SOURCE),
+        client_factory=lambda a: target.client(local_address=a),
+        addresses=[f"127.0.79.{i}" for i in range(1, 9)],
+    )
     ids = discover_ids(actor.send, ops)
 
     def skip(op) -> bool:
@@ -28,8 +30,9 @@ def test_schema_violating_input_is_rejected(target, login, evidence):
         # remaining operations are addressed with.
         return op.method == "DELETE" or op.path == auth.logout_path or "logout" in op.path
 
-    report = run(actor.send, ops, ids, per_op=15, total_s=45, skip=skip,
-                 csrf_header=auth.csrf_header)
+    report = run(
+        actor.send, ops, ids, per_op=15, total_s=45, skip=skip, csrf_header=auth.csrf_header
+    )
     actor.close()
     evidence.json("input validation outcomes", report.model_dump(mode="json"))
     evidence.figure("mutations sent", len(report.outcomes), "requests")
@@ -37,16 +40,21 @@ def test_schema_violating_input_is_rejected(target, login, evidence):
     problems = report.problems
     # Replay the first few problems so the report carries the real request/response pairs.
     for outcome in problems[:3]:
-        evidence.text(f"problem: {outcome.op}", f"{outcome.mutation}: {outcome.problem}\n"
-                      f"{outcome.excerpt}")
+        evidence.text(
+            f"problem: {outcome.op}", f"{outcome.mutation}: {outcome.problem}\n{outcome.excerpt}"
+        )
     if not problems and report.outcomes:
         first = report.outcomes[0]
         with target.client() as client:
-            evidence.http(as_response(fetch(client, "GET", target.profile.target.openapi_path,
-                                            total_s=5)), title="OpenAPI document probed")
+            evidence.http(
+                as_response(fetch(client, "GET", target.profile.target.openapi_path, total_s=5)),
+                title="OpenAPI document probed",
+            )
         evidence.text("sample outcome", f"{first.op} / {first.mutation}: HTTP {first.status}")
     assert report.outcomes, "no operation with a body or parameters was exercised"
     assert not problems, (
         f"{len(problems)} of {len(report.outcomes)} schema-violating requests were mishandled:\n"
-        + "\n".join(f"{o.op} [{o.mutation}]: {o.problem} — {o.excerpt[:120]!r}"
-                    for o in problems[:25]))
+        + "\n".join(
+            f"{o.op} [{o.mutation}]: {o.problem} — {o.excerpt[:120]!r}" for o in problems[:25]
+        )
+    )

@@ -42,23 +42,26 @@ def test_key_rotation_keeps_tokens_readable(target, stack, evidence):
     profile = target.profile
     command = rotate_command(profile)
     if command is None:
-        raise NotApplicable("the profile names no key rotation command "
-                            "(operations.rotate_keys)")
+        raise NotApplicable("the profile names no key rotation command (operations.rotate_keys)")
     if profile.auth.flow != "oauth-pkce":
         raise NotApplicable("no provider tokens are stored (auth.flow is not oauth-pkce)")
     operation = _provider_operation(target)
     if operation is None:
-        raise NotApplicable("the OpenAPI document has no operation that uses the stored "
-                            "provider token (a POST with 'refresh' in its path)")
+        raise NotApplicable(
+            "the OpenAPI document has no operation that uses the stored "
+            "provider token (a POST with 'refresh' in its path)"
+        )
     method, path = operation
     session = do_login(target, local_address=SOURCE)
     try:
-        before = fetch(session.client, method, path, total_s=10,
-                       headers=session.headers_for_write())
+        before = fetch(
+            session.client, method, path, total_s=10, headers=session.headers_for_write()
+        )
         evidence.http(as_response(before), title="provider operation before rotation")
         assert 200 <= before.status < 300, (
             f"{method} {path} fails before any rotation (HTTP {before.status}): the check "
-            "cannot tell what rotation breaks")
+            "cannot tell what rotation breaks"
+        )
         # Keep the session from idling out while the rotation runs.
         done = threading.Event()
 
@@ -73,15 +76,21 @@ def test_key_rotation_keeps_tokens_readable(target, stack, evidence):
         finally:
             done.set()
             pinger.join(timeout=5)
-        evidence.text("rotation command", f"$ {' '.join(command)}\nexit {result.returncode}\n"
-                      f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+        evidence.text(
+            "rotation command",
+            f"$ {' '.join(command)}\nexit {result.returncode}\n"
+            f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}",
+        )
         assert result.returncode == 0, (
             f"rotation command {command} failed with exit {result.returncode}: "
-            f"{result.stderr[-300:]}")
-        after = fetch(session.client, method, path, total_s=10,
-                      headers=session.headers_for_write())
-        evidence.http(as_response(after), title="provider operation after rotation (old "
-                      "token, re-encrypted or under the old key)")
+            f"{result.stderr[-300:]}"
+        )
+        after = fetch(session.client, method, path, total_s=10, headers=session.headers_for_write())
+        evidence.http(
+            as_response(after),
+            title="provider operation after rotation (old "
+            "token, re-encrypted or under the old key)",
+        )
     finally:
         session.close()
     # New writes: a new login stores tokens under the new primary key, and they work too.
@@ -93,6 +102,8 @@ def test_key_rotation_keeps_tokens_readable(target, stack, evidence):
         fresh.close()
     assert 200 <= after.status < 300, (
         f"after key rotation {method} {path} with the tokens stored before it answers HTTP "
-        f"{after.status}: stored tokens are no longer readable ({after.body[:200]!r})")
+        f"{after.status}: stored tokens are no longer readable ({after.body[:200]!r})"
+    )
     assert 200 <= new.status < 300, (
-        f"after key rotation a fresh login's {method} {path} answers HTTP {new.status}")
+        f"after key rotation a fresh login's {method} {path} answers HTTP {new.status}"
+    )

@@ -22,12 +22,13 @@ API_SOURCE = "127.0.0.78"
 
 
 def _record(evidence, result) -> None:
-    evidence.json(f"burst {result.method} {result.url}", result.model_dump(
-        mode="json", exclude={"limited_response"}))
+    evidence.json(
+        f"burst {result.method} {result.url}",
+        result.model_dump(mode="json", exclude={"limited_response"}),
+    )
     if result.limited_response is not None:
         evidence.http(as_response(result.limited_response), title="first 429")
-    evidence.figure(f"first 429 at request ({result.url})", result.first_429_at or 0,
-                    "requests")
+    evidence.figure(f"first 429 at request ({result.url})", result.first_429_at or 0, "requests")
 
 
 @pytest.mark.control("SEC-03")
@@ -38,15 +39,16 @@ def test_auth_route_is_rate_limited(target, evidence):
     limit = limits.auth_requests or 100
     window = limits.auth_window_s or 60
     # A name that exists nowhere: the burst must not lock a real account out (AUTH-09).
-    body = {profile.auth.username_field: f"ratelimit-{secrets.token_hex(4)}",
-            profile.auth.password_field: "wrong-password"}
+    body = {
+        profile.auth.username_field: f"ratelimit-{secrets.token_hex(4)}",
+        profile.auth.password_field: "wrong-password",
+    }
     with target.client(local_address=AUTH_SOURCE) as client:
         if profile.auth.api_login_path:
             send = request_factory(client, "POST", path, json=body)
         else:
             send = request_factory(client, "POST", path, data=body)
-        result = burst(send, url=path, method="POST", limit=limit, margin=limit,
-                       window_s=window)
+        result = burst(send, url=path, method="POST", limit=limit, margin=limit, window_s=window)
     _record(evidence, result)
     problems = result.problems(margin=limit)
     assert not problems, "\n".join(problems)
@@ -60,8 +62,14 @@ def test_api_route_is_rate_limited(target, evidence):
     limit = limits.api_requests or 1000
     window = limits.api_window_s or 60
     with target.client(local_address=API_SOURCE) as client:
-        result = burst(request_factory(client, "GET", path), url=path, method="GET",
-                       limit=limit, margin=limit, window_s=window)
+        result = burst(
+            request_factory(client, "GET", path),
+            url=path,
+            method="GET",
+            limit=limit,
+            margin=limit,
+            window_s=window,
+        )
     _record(evidence, result)
     problems = result.problems(margin=limit)
     assert not problems, "\n".join(problems)

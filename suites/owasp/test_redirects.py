@@ -19,11 +19,13 @@ FLOW_SOURCE = "127.0.0.90"
 
 
 def _fetched(response) -> Fetched:
-    return Fetched(method=response.request.method, url=str(response.request.url),
-                   status=response.status_code,
-                   headers={k.lower(): v for k, v in response.headers.items()},
-                   body=response.text[:20000] if "html" in response.headers.get(
-                       "content-type", "") else "")
+    return Fetched(
+        method=response.request.method,
+        url=str(response.request.url),
+        status=response.status_code,
+        headers={k.lower(): v for k, v in response.headers.items()},
+        body=response.text[:20000] if "html" in response.headers.get("content-type", "") else "",
+    )
 
 
 @pytest.mark.control("SEC-13")
@@ -36,8 +38,11 @@ def test_no_open_redirects(target, login, evidence):
     # 1. Pages (logged in and anonymous) with the profile's ``next`` parameter; the login and
     # OAuth start routes (anonymous) with every common redirect parameter name. Auth routes
     # are rate limited per client address, so each parameter name gets its own address.
-    auth_entries = list(dict.fromkeys(
-        [auth.login_path] + ([auth.oauth.start_path] if auth.flow == "oauth-pkce" else [])))
+    auth_entries = list(
+        dict.fromkeys(
+            [auth.login_path] + ([auth.oauth.start_path] if auth.flow == "oauth-pkce" else [])
+        )
+    )
     session = login(local_address=SOURCE)
     plan: list[tuple[str, str | None, str, str]] = []  # who, source address, path, param
     for path in profile.target.pages:
@@ -70,27 +75,37 @@ def test_no_open_redirects(target, login, evidence):
         except (AuthError, httpx.HTTPError, httpx.InvalidURL) as exc:
             # The login client could not follow where the app sent it: recorded, the page
             # probes above judge the parameter.
-            flow_outcomes.append({"payload": payload, "error": f"{type(exc).__name__}: "
-                                                            f"{str(exc)[:200]}"})
+            flow_outcomes.append(
+                {"payload": payload, "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+            )
             continue
         try:
             for step in flowed.steps:
                 location = step.headers.get("location")
                 if location and 300 <= step.status_code < 400:
-                    outcome = judge(str(step.request.url), auth.next_param, payload,
-                                    _fetched(step))
+                    outcome = judge(str(step.request.url), auth.next_param, payload, _fetched(step))
                     if outcome.escaped:
                         outcomes.append(("login flow", outcome, _fetched(step)))
-                    flow_outcomes.append({"payload": payload, "step": str(step.request.url),
-                                          "location": location, "escaped": outcome.escaped})
+                    flow_outcomes.append(
+                        {
+                            "payload": payload,
+                            "step": str(step.request.url),
+                            "location": location,
+                            "escaped": outcome.escaped,
+                        }
+                    )
         finally:
             flowed.close()
     escaped = [(who, o, r) for who, o, r in outcomes if o.escaped]
-    evidence.json("redirect probes", {
-        "requests": len(outcomes),
-        "redirects_seen": sum(1 for _, o, _ in outcomes if o.location),
-        "escaped": [f"{who}: {o.describe()}" for who, o, _ in escaped],
-        "login_flow": flow_outcomes})
+    evidence.json(
+        "redirect probes",
+        {
+            "requests": len(outcomes),
+            "redirects_seen": sum(1 for _, o, _ in outcomes if o.location),
+            "escaped": [f"{who}: {o.describe()}" for who, o, _ in escaped],
+            "login_flow": flow_outcomes,
+        },
+    )
     for who, outcome, response in escaped[:4]:
         evidence.http(as_response(response), title=f"open redirect ({who}) via {outcome.param}")
     if not escaped:
@@ -99,4 +114,5 @@ def test_no_open_redirects(target, login, evidence):
             evidence.http(as_response(sample), title="a redirect that stayed on the origin")
     assert outcomes, "no redirect parameter could be exercised"
     assert not escaped, "open redirects:\n" + "\n".join(
-        f"{who}: {o.describe()}" for who, o, _ in escaped[:20])
+        f"{who}: {o.describe()}" for who, o, _ in escaped[:20]
+    )

@@ -54,9 +54,10 @@ def _app_secrets(target) -> dict[str, str]:
     if stack is None:
         return {}
     try:
-        done = stack.exec(target.profile.target.app_service, ["python", "-c", _ENV_DUMP,
-                                                               _SECRET_ENV.pattern,
-                                                               _KEY_FILE_ENV.pattern])
+        done = stack.exec(
+            target.profile.target.app_service,
+            ["python", "-c", _ENV_DUMP, _SECRET_ENV.pattern, _KEY_FILE_ENV.pattern],
+        )
     except (LifecycleUnsupported, StackError, OSError):
         return {}
     if done.returncode != 0:
@@ -115,8 +116,9 @@ def _client_credentials(target) -> dict[str, str]:
             except (ValueError, UnicodeDecodeError):
                 pair = ""
             if ":" in pair:
-                found["client secret (from the provider's request log)"] = \
-                    unquote_plus(pair.split(":", 1)[1])
+                found["client secret (from the provider's request log)"] = unquote_plus(
+                    pair.split(":", 1)[1]
+                )
         form = parse_qs(str(entry.get("body") or ""))
         if form.get("client_secret"):
             found["client secret (from the provider's request log)"] = form["client_secret"][0]
@@ -127,31 +129,40 @@ def _client_credentials(target) -> dict[str, str]:
 def test_secrets_never_leak(target, evidence):
     profile = target.profile
     if profile.auth.flow != "oauth-pkce":
-        raise NotApplicable("no provider issues tokens to this target (auth.flow is not "
-                            "oauth-pkce); only the app's own secrets could be checked")
+        raise NotApplicable(
+            "no provider issues tokens to this target (auth.flow is not "
+            "oauth-pkce); only the app's own secrets could be checked"
+        )
     mark = target.log_mark()
     responses = []
     session = do_login(target, local_address=SOURCE)
     try:
-        pages = crawl(session.client, target.base_url, profile.target.pages, max_pages=15,
-                      total_s=10)
+        pages = crawl(
+            session.client, target.base_url, profile.target.pages, max_pages=15, total_s=10
+        )
         responses.extend(pages.pages)
         if profile.auth.me_path:
             responses.append(fetch(session.client, "GET", profile.auth.me_path, total_s=5))
         refresh = next((p for p in target.openapi.get("paths", {}) if "refresh" in p), None)
         if refresh:
-            responses.append(fetch(session.client, "POST", refresh, total_s=8,
-                                   headers=session.headers_for_write()))
+            responses.append(
+                fetch(
+                    session.client, "POST", refresh, total_s=8, headers=session.headers_for_write()
+                )
+            )
         with target.client(local_address=SOURCE) as anonymous:
-            errors = probe_errors(session.client, target.openapi,
-                                  write_headers=session.headers_for_write(),
-                                  me_path=profile.auth.me_path, anonymous=anonymous)
+            errors = probe_errors(
+                session.client,
+                target.openapi,
+                write_headers=session.headers_for_write(),
+                me_path=profile.auth.me_path,
+                anonymous=anonymous,
+            )
         responses.extend(s.response for s in errors.samples)
     finally:
         session.close()
     login_steps = list(session.steps)
-    secrets = {**_issued_tokens(target), **_client_credentials(target),
-               **_app_secrets(target)}
+    secrets = {**_issued_tokens(target), **_client_credentials(target), **_app_secrets(target)}
     for value in secrets.values():
         evidence.secret(value)
     scanner = SecretScanner(secrets)
@@ -159,24 +170,27 @@ def test_secrets_never_leak(target, evidence):
     hits = []
     for response in responses:
         text = "\n".join(f"{k}: {v}" for k, v in response.headers.items()) + "\n" + response.body
-        for hit in scanner.scan_text(text, f"{response.method} {response.url} "
-                                           f"[{response.status}]"):
+        for hit in scanner.scan_text(text, f"{response.method} {response.url} [{response.status}]"):
             hits.append(hit)
     for step in login_steps:
-        headers = "\n".join(f"{k}: {v}" for k, v in step.headers.items()
-                            if k.lower() != "set-cookie")
-        body = step.text if step.headers.get("content-type", "").startswith(("text", "app")) \
-            else ""
+        headers = "\n".join(
+            f"{k}: {v}" for k, v in step.headers.items() if k.lower() != "set-cookie"
+        )
+        body = step.text if step.headers.get("content-type", "").startswith(("text", "app")) else ""
         for hit in scanner.scan_text(headers + "\n" + body, f"login step {step.url}"):
             hits.append(hit)
     log_lines = target.log_lines(mark)
     for index, line in enumerate(log_lines):
         for hit in scanner.scan_text(line, f"app log line {mark + index}"):
             hits.append(hit)
-    evidence.json("what was searched", {
-        "secrets": sorted(secrets),  # labels only; values are redacted
-        "responses": len(responses) + len(login_steps),
-        "log_lines": len(log_lines)})
+    evidence.json(
+        "what was searched",
+        {
+            "secrets": sorted(secrets),  # labels only; values are redacted
+            "responses": len(responses) + len(login_steps),
+            "log_lines": len(log_lines),
+        },
+    )
     for hit in hits[:5]:
         evidence.text(f"leak: {hit.label}", hit.describe() + "\n" + hit.excerpt)
     if not hits and responses:

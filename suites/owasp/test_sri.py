@@ -17,16 +17,19 @@ def test_third_party_resources_carry_sri(target, login, evidence):
     with target.client() as anonymous:
         anon = crawl(anonymous, target.base_url, pages, max_pages=20, total_s=10, max_assets=0)
     session = login()
-    user = crawl(session.client, target.base_url, pages, max_pages=30, total_s=15,
-                 max_assets=0)
+    user = crawl(session.client, target.base_url, pages, max_pages=30, total_s=15, max_assets=0)
     html = anon.html_pages() + user.html_pages()
     resources = anon.resources + user.resources
     issues = check_resources(resources)
     unique = {(i.page, i.url): i for i in issues}
-    evidence.json("resources", {
-        "pages": sorted({p.url for p in html}),
-        "cross_origin": [r.model_dump() for r in resources if not r.same_origin],
-        "same_origin": sorted({r.url for r in resources if r.same_origin})})
+    evidence.json(
+        "resources",
+        {
+            "pages": sorted({p.url for p in html}),
+            "cross_origin": [r.model_dump() for r in resources if not r.same_origin],
+            "same_origin": sorted({r.url for r in resources if r.same_origin}),
+        },
+    )
     for issue in list(unique.values())[:3]:
         page = next((p for p in html if p.url == issue.page), None)
         if page is not None:
@@ -35,4 +38,5 @@ def test_third_party_resources_carry_sri(target, login, evidence):
         evidence.http(as_response(html[0]), title="a crawled page")
     assert html, "no HTML page could be crawled to check"
     assert not unique, "third-party resources without Subresource Integrity:\n" + "\n".join(
-        i.describe() for i in unique.values())
+        i.describe() for i in unique.values()
+    )

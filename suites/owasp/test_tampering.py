@@ -39,8 +39,9 @@ def test_tampered_session_cookies_are_rejected(target, login, evidence):
     with target.client(local_address=SOURCE) as anonymous:
         for page in target.profile.target.pages:
             answer = fetch(anonymous, "GET", page, total_s=5)
-            if answer.status in (401, 403) or (300 <= answer.status < 400 and auth.login_path
-                                               in (answer.header("location") or "")):
+            if answer.status in (401, 403) or (
+                300 <= answer.status < 400 and auth.login_path in (answer.header("location") or "")
+            ):
                 routes.append(page)
                 break
     # Positive control: the untampered cookie is accepted on the same routes.
@@ -49,7 +50,8 @@ def test_tampered_session_cookies_are_rejected(target, login, evidence):
     evidence.http(as_response(control), title="positive control: the real cookie")
     assert control.status == 200, (
         f"positive control failed: the untampered cookie got HTTP {control.status} on "
-        f"{auth.me_path}, so rejections would prove nothing")
+        f"{auth.me_path}, so rejections would prove nothing"
+    )
     outcomes = []
     bad = []
     for variant in variants(valid, user_ids, names):
@@ -61,9 +63,7 @@ def test_tampered_session_cookies_are_rejected(target, login, evidence):
                 if outcome.accepted or outcome.server_error:
                     bad.append(outcome.describe(route))
                     if len(bad) <= 4:
-                        evidence.http(as_response(response),
-                                      title=f"{variant.name} on {route}")
+                        evidence.http(as_response(response), title=f"{variant.name} on {route}")
     evidence.json("tampered cookies", outcomes)
-    evidence.text("variants tried", json.dumps(sorted({o["variant"] for o in outcomes}),
-                                                indent=1))
+    evidence.text("variants tried", json.dumps(sorted({o["variant"] for o in outcomes}), indent=1))
     assert not bad, "tampered session data was not rejected:\n" + "\n".join(bad[:20])

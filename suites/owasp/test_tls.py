@@ -47,14 +47,20 @@ def test_tls_configuration_is_modern(target, evidence):
         raise NotEvaluated(f"sslyze completed no cipher-suite scan: {report.errors}")
     problems = report.problems(mozilla_intermediate())
     if report.chain_trusted is None:
-        problems.append("the certificate chain could not be validated (sslyze "
-                        f"certificate_info failed: {report.errors})")
+        problems.append(
+            "the certificate chain could not be validated (sslyze "
+            f"certificate_info failed: {report.errors})"
+        )
     if ca is None:
-        evidence.text("chain", "no CA bundle configured (target.verify_tls is a boolean): "
-                      "the chain was judged against sslyze's bundled trust stores")
+        evidence.text(
+            "chain",
+            "no CA bundle configured (target.verify_tls is a boolean): "
+            "the chain was judged against sslyze's bundled trust stores",
+        )
     for version in ("tls_1_2", "tls_1_3"):
-        evidence.figure(f"{version} cipher suites accepted", len(report.accepted.get(version,
-                                                                                      [])), "")
+        evidence.figure(
+            f"{version} cipher suites accepted", len(report.accepted.get(version, [])), ""
+        )
     http_url = _http_url(target)
     if http_url is None:
         evidence.text("http redirect", "the stack exposes no plain-HTTP URL: not checked")
@@ -64,6 +70,8 @@ def test_tls_configuration_is_modern(target, evidence):
         evidence.http(as_response(answer), title="plain HTTP request")
         location = answer.header("location") or ""
         if not (300 <= answer.status < 400 and location.startswith("https://")):
-            problems.append(f"{http_url}/ answers HTTP {answer.status} "
-                            f"(Location {location!r}) instead of redirecting to https")
+            problems.append(
+                f"{http_url}/ answers HTTP {answer.status} "
+                f"(Location {location!r}) instead of redirecting to https"
+            )
     assert not problems, "TLS problems:\n" + "\n".join(problems)

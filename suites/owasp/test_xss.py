@@ -23,13 +23,22 @@ _SECRETISH = ("password", "secret", "token", "key")
 def _store_payloads(actor, ops, ids, evidence):
     """Put a payload into every string field of create/update operations."""
     stored = []
-    writers = [o for o in ops if o.method in ("POST", "PUT", "PATCH") and o.body_schema
-               and "login" not in o.path and "logout" not in o.path]
+    writers = [
+        o
+        for o in ops
+        if o.method in ("POST", "PUT", "PATCH")
+        and o.body_schema
+        and "login" not in o.path
+        and "logout" not in o.path
+    ]
     for op in writers[:8]:
         for name, schema in op.body_fields().items():
             # A pattern is tried all the same: most patterns only exclude control characters.
-            if schema.get("type") != "string" or schema.get("enum") \
-                    or any(s in name.lower() for s in _SECRETISH):
+            if (
+                schema.get("type") != "string"
+                or schema.get("enum")
+                or any(s in name.lower() for s in _SECRETISH)
+            ):
                 continue
             made = payloads(max_length=schema.get("maxLength"))
             if not made:
@@ -47,38 +56,48 @@ def _store_payloads(actor, ops, ids, evidence):
 def test_no_stored_or_reflected_xss(target, login, evidence):
     profile = target.profile
     ops = operations(target.openapi)
-    actor = Actor(lambda: login(local_address=SOURCE),
-                  client_factory=lambda a: target.client(local_address=a),
-                  addresses=[f"127.0.83.{i}" for i in range(1, 9)])
+    actor = Actor(
+        lambda: login(local_address=SOURCE),
+        client_factory=lambda a: target.client(local_address=a),
+        addresses=[f"127.0.83.{i}" for i in range(1, 9)],
+    )
     ids = discover_ids(actor.send, ops)
     stored = _store_payloads(actor, ops, ids, evidence)
     accepted = [s for s in stored if 200 <= s[3] < 300]
-    evidence.json("stored payloads", [{"payload": p.value, "op": op, "field": f, "status": st}
-                                      for p, op, f, st in stored])
+    evidence.json(
+        "stored payloads",
+        [{"payload": p.value, "op": op, "field": f, "status": st} for p, op, f, st in stored],
+    )
     all_payloads = [p for p, *_ in stored]
 
     # Reflected: each page and each GET form, with the payload in likely parameters.
     actor.relogin()
     reflected_urls = []
-    pages = crawl(actor.session.client, target.base_url, profile.target.pages, max_pages=30,
-                  total_s=15)
+    pages = crawl(
+        actor.session.client, target.base_url, profile.target.pages, max_pages=30, total_s=15
+    )
     reflect_payload = payloads()[0]
     all_payloads.append(reflect_payload)
     for page in pages.html_pages()[:10]:
         for param in REFLECT_PARAMS[:3]:
-            reflected_urls.append(f"{page.url.split('?')[0]}?{param}="
-                                  f"{_quote(reflect_payload.value)}")
+            reflected_urls.append(
+                f"{page.url.split('?')[0]}?{param}={_quote(reflect_payload.value)}"
+            )
     for form in pages.forms:
         if form.method == "GET":
-            query = "&".join(f"{f.name}={_quote(reflect_payload.value)}" for f in form.fields
-                             if f.type not in ("hidden", "submit"))
+            query = "&".join(
+                f"{f.name}={_quote(reflect_payload.value)}"
+                for f in form.fields
+                if f.type not in ("hidden", "submit")
+            )
             if query:
                 reflected_urls.append(f"{form.action.split('?')[0]}?{query}")
 
     # Escaping: every crawled page and every reflected URL, as the server sent it.
     actor.relogin()
-    rendered = crawl(actor.session.client, target.base_url, profile.target.pages, max_pages=40,
-                     total_s=20)
+    rendered = crawl(
+        actor.session.client, target.base_url, profile.target.pages, max_pages=40, total_s=20
+    )
     raw_hits = []
     marker_pages = []
     for page in rendered.html_pages():
@@ -102,27 +121,38 @@ def test_no_stored_or_reflected_xss(target, login, evidence):
     executions = []
     actor.relogin()
     to_load = list(dict.fromkeys(marker_pages))[:8] or [
-        target.url(p) for p in profile.target.pages[:2]]
+        target.url(p) for p in profile.target.pages[:2]
+    ]
     with browser_context(cookies_for(actor.session.client, target.base_url)) as context:
         for url in to_load:
             executions.append(load_and_watch(context, url, screenshot=not executions))
     actor.close()
     if executions and executions[0].screenshot:
         evidence.screenshot(executions[0].screenshot, f"Chromium: {executions[0].url}")
-    evidence.json("browser runs", [e.model_dump(mode="json", exclude={"screenshot"})
-                                   for e in executions])
-    evidence.json("escaping", {"pages_checked": len(rendered.html_pages()),
-                               "reflected_urls": len(reflected_urls),
-                               "pages_with_payload": marker_pages,
-                               "raw": [r.model_dump() for r in raw_hits]})
+    evidence.json(
+        "browser runs", [e.model_dump(mode="json", exclude={"screenshot"}) for e in executions]
+    )
+    evidence.json(
+        "escaping",
+        {
+            "pages_checked": len(rendered.html_pages()),
+            "reflected_urls": len(reflected_urls),
+            "pages_with_payload": marker_pages,
+            "raw": [r.model_dump() for r in raw_hits],
+        },
+    )
     ran = [e for e in executions if e.hits or e.dialogs]
     assert accepted or reflected_urls, (
         "no payload could be placed: no create/update operation took one and no page was "
-        f"crawled (stored attempts: {json.dumps([(o, f, s) for _, o, f, s in stored])})")
+        f"crawled (stored attempts: {json.dumps([(o, f, s) for _, o, f, s in stored])})"
+    )
     assert not ran, "XSS payload executed in Chromium:\n" + "\n".join(
-        f"{e.url}: binding calls {e.hits}, dialogs {e.dialogs}" for e in ran)
-    assert not raw_hits, "payload markup returned unescaped (it only did not run thanks to " \
+        f"{e.url}: binding calls {e.hits}, dialogs {e.dialogs}" for e in ran
+    )
+    assert not raw_hits, (
+        "payload markup returned unescaped (it only did not run thanks to "
         "the CSP, if at all):\n" + "\n".join(f"{r.url}: {r.excerpt!r}" for r in raw_hits[:10])
+    )
 
 
 def _quote(value: str) -> str:

@@ -29,8 +29,12 @@ def _candidates(target) -> list[str]:
     paths = [*settings.pages, *settings.static_paths, settings.openapi_path]
     for op in operations(target.openapi):
         health = (settings.live_path, settings.ready_path, settings.metrics_path)
-        if (op.method == "GET" and not op.path_params and not op.query_params
-                and op.path not in health):
+        if (
+            op.method == "GET"
+            and not op.path_params
+            and not op.query_params
+            and op.path not in health
+        ):
             paths.append(op.path)
     return list(dict.fromkeys(paths))
 
@@ -53,8 +57,10 @@ def test_large_responses_are_gzipped(target, evidence):
         judged = [r for r in results if r.applies]
         if judged:
             sample = next((r for r in judged if r.problems), judged[0])
-            evidence.http(client.get(sample.url, headers={"Accept-Encoding": "gzip"}),
-                          f"GET {sample.url} with Accept-Encoding: gzip")
+            evidence.http(
+                client.get(sample.url, headers={"Accept-Encoding": "gzip"}),
+                f"GET {sample.url} with Accept-Encoding: gzip",
+            )
     finally:
         (session.close() if session else client.close())
     evidence.json("responses checked", [r.model_dump() for r in results])

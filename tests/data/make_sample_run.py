@@ -245,11 +245,11 @@ def main() -> None:
     # The previous nightly, for the change list: SEC-05 passed then, SEC-13 failed then.
     previous = results.model_copy(deep=True)
     previous.run.id = "20261123T020000Z-81b7e0"
-    for control in previous.controls:
-        if control.id == "SEC-05":
-            control.status = Verdict.PASS
-        if control.id == "SEC-13":
-            control.status = Verdict.FAIL
+    for result in previous.controls:
+        if result.id == "SEC-05":
+            result.status = Verdict.PASS
+        if result.id == "SEC-13":
+            result.status = Verdict.FAIL
     previous.efficacy = None
     save_results(previous, HERE / "previous-results.json")
     print(RUN)
