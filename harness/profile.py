@@ -173,6 +173,16 @@ class ScopeSettings(_Strict):
         default_factory=lambda: ["127.0.0.0/8", "::1", "localhost"],
         description="networks, addresses and host names the harness may contact",
     )
+    allow_writes: list[str] = Field(
+        default_factory=list,
+        description="with safety = 'safe': the only state-changing operations that may be sent "
+        "('METHOD /path', path templates such as /items/{id} allowed, or a URL pattern)",
+    )
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="operations ('METHOD /path') or URL patterns that no probe and no engine "
+        "ever calls, in any safety mode (destructive routes such as database resets)",
+    )
 
 
 class SloSettings(_Strict):
@@ -195,6 +205,16 @@ class DastSettings(_Strict):
     budget_s: float = Field(default=90.0, description="the scan's total time budget")
     baseline: str | None = Field(
         default=None, description="file of accepted finding ids, one per line (only new ones fail)"
+    )
+
+
+class EfficacySettings(_Strict):
+    """Where the target's seeded-fault registry comes from (``harness efficacy``)."""
+
+    registry: list[str] | None = Field(
+        default=None,
+        description="argv run in the app service that prints the fault registry as JSON "
+        "([] or absent: the target has no seeded faults)",
     )
 
 
@@ -253,6 +273,12 @@ class Profile(_Strict):
         default="bundled", description="stack definition: harness/stacks/NAME.toml or a path"
     )
     release: str = Field(default="2", description="the app release the stack starts")
+    safety: Literal["safe", "intrusive"] | None = Field(
+        default=None,
+        description="'safe': no state-changing request outside scope.allow_writes, no brute "
+        "force, no bursts, no stored payloads, passive DAST; 'intrusive': everything "
+        "(default: safe for provider = 'external', intrusive for stacks the harness starts)",
+    )
     faults: list[str] = Field(
         default_factory=list, description="seeded faults to switch on (reference target only)"
     )
@@ -271,6 +297,7 @@ class Profile(_Strict):
     )
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     operations: OperationsSettings = Field(default_factory=OperationsSettings)
+    efficacy: EfficacySettings = Field(default_factory=EfficacySettings)
 
     @model_validator(mode="after")
     def _external_needs_url(self) -> Profile:
@@ -281,6 +308,13 @@ class Profile(_Strict):
     @property
     def manages_stack(self) -> bool:
         return self.provider != "external"
+
+    @property
+    def safety_mode(self) -> Literal["safe", "intrusive"]:
+        """The safety mode in force: the explicit key, else safe for targets nobody here runs."""
+        if self.safety is not None:
+            return self.safety
+        return "safe" if self.provider == "external" else "intrusive"
 
 
 def find_config(start: Path | None = None) -> Path:
