@@ -12,10 +12,15 @@ import click
 
 from harness import __version__
 
+# A module that does not exist (yet) is skipped, so command groups can land one at a time.
 _COMMAND_MODULES = (
     "harness.commands.stack_cmds",
     "harness.commands.report_cmds",
     "harness.commands.run_cmds",
+    "harness.commands.control_cmds",
+    "harness.commands.efficacy_cmds",
+    "harness.commands.profile_cmds",
+    "harness.commands.verify_cmds",
 )
 
 
