@@ -44,6 +44,13 @@ class Finding(BaseModel):
     parameter: str | None = None
     evidence: str | None = None
     description: str | None = None
+    evidence_paths: list[str] = Field(
+        default_factory=list, description="evidence files of the run that show the finding"
+    )
+    synthesized: bool = Field(
+        default=False,
+        description="made from a failed control that reported no finding of its own",
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property

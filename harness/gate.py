@@ -17,7 +17,6 @@ Rules, in order:
 
 from __future__ import annotations
 
-import json
 import tomllib
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -25,6 +24,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from harness.baseline import BaselineError
+from harness.baseline import load_baseline as read_baseline
 from harness.findings import Severity
 from harness.results import (
     GateReason,
@@ -32,7 +33,6 @@ from harness.results import (
     Results,
     ResultsError,
     load_results,
-    save_results,
 )
 from harness.verdicts import Verdict
 
@@ -95,28 +95,11 @@ def load_policy(path: Path) -> tuple[Policy, set[str]]:
 
 
 def load_baseline(path: Path) -> set[str]:
-    """Finding ids: a JSON list, ``{"findings": [id | {"id": ...}]}``, or one id per line."""
+    """Finding ids the baseline accepts (formats: ``harness.baseline``)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(f"baseline {path}: cannot read: {exc.strerror or exc}") from None
-    stripped = text.lstrip()
-    if stripped.startswith(("[", "{")):
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise PolicyError(f"baseline {path}: not valid JSON: {exc}") from None
-        entries = data.get("findings", []) if isinstance(data, dict) else data
-        ids = set()
-        for entry in entries:
-            value = entry.get("id") if isinstance(entry, dict) else entry
-            if not isinstance(value, str):
-                raise PolicyError(f"baseline {path}: entries must be finding ids")
-            ids.add(value)
-        return ids
-    return {
-        line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()
-    }
+        return read_baseline(path)
+    except BaselineError as exc:
+        raise PolicyError(str(exc)) from None
 
 
 def evaluate(
@@ -247,7 +230,8 @@ def evaluate(
 
     accepted = 0
     for finding in results.findings:
-        if finding.severity.value not in fail_on or finding.id in waived:
+        # A synthesized finding restates a failed control, which rules 2 and 3 already judged.
+        if finding.synthesized or finding.severity.value not in fail_on or finding.id in waived:
             continue
         if finding.id in baseline:
             accepted += 1
@@ -291,40 +275,58 @@ def default_policy(results: Results) -> Policy:
     )
 
 
-def run_gate(
-    results_path: Path,
-    policy_path: Path | None,
-    *,
-    echo: Callable[[str], None] = print,
-    write: bool = True,
-) -> GateResult:
-    """Evaluate, print every reason, and record the decision in results.json (and the manifest).
+def decide(results: Results, policy_path: Path | None) -> GateResult:
+    """The gate's decision for ``results`` under the policy file (or the default policy).
 
-    Raises GateError when it cannot decide; the caller maps that to exit code 2.
+    Raises GateError (PolicyError) when the policy or its baseline cannot be used.
     """
-    from harness.runfiles import MANIFEST, write_manifest
-
-    try:
-        results = load_results(results_path)
-    except ResultsError as exc:
-        raise GateError(str(exc)) from None
     baseline: set[str] = set()
     if policy_path is None:
         policy, name = default_policy(results), "(default: every applicable control passes)"
     else:
         policy, baseline = load_policy(policy_path)
         name = str(policy_path)
-    decision = evaluate(results, policy, baseline, policy_name=name)
-    for reason in decision.reasons:
-        echo(f"FAIL {reason.subject}: [{reason.kind}] {reason.message}")
-    for note in decision.notes:
-        echo(f"note {note.subject}: [{note.kind}] {note.message}")
+    return evaluate(results, policy, baseline, policy_name=name)
+
+
+def describe(decision: GateResult) -> list[str]:
+    """Every reason and note, then the verdict line, as printed by the CLI and the plugin."""
+    lines = [f"FAIL {r.subject}: [{r.kind}] {r.message}" for r in decision.reasons]
+    lines += [f"note {n.subject}: [{n.kind}] {n.message}" for n in decision.notes]
     verdict = "passed" if decision.passed else f"failed ({len(decision.reasons)} reason(s))"
-    echo(f"gate {verdict}")
+    lines.append(f"gate {verdict}")
+    return lines
+
+
+def run_gate(
+    results_path: Path,
+    policy_path: Path | None,
+    *,
+    echo: Callable[[str], None] = print,
+    write: bool = True,
+    signing_key: str | None = None,
+) -> GateResult:
+    """Evaluate, print every reason, and (``write``) record the decision in results.json.
+
+    Recording goes through the pipeline, which re-renders the reports and re-seals the run
+    folder, so the reports show the decision and the seal stays true. Raises GateError when it
+    cannot decide; the caller maps that to exit code 2.
+    """
+    try:
+        results = load_results(results_path)
+    except ResultsError as exc:
+        raise GateError(str(exc)) from None
+    decision = decide(results, policy_path)
+    for line in describe(decision):
+        echo(line)
     if write:
-        results.gate = decision
-        save_results(results, results_path)
-        if (results_path.parent / MANIFEST).is_file():
-            # results.json changed legitimately: keep the manifest's digests true.
-            write_manifest(results_path.parent, results.run.id)
+        from harness.pipeline import PipelineError, republish
+
+        def record(current: Results) -> None:
+            current.gate = decision
+
+        try:
+            republish(results_path.parent, update=record, signing_key_source=signing_key)
+        except PipelineError as exc:
+            raise GateError(str(exc)) from None
     return decision

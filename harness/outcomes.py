@@ -9,6 +9,10 @@ Precedence (documented in docs/results-schema.md, "Verdicts"):
   the claim was never checked, so it must not read as pass. A not-applicable test is ignored as
   long as another test of the control reached a verdict (that part of the claim does not apply
   to this target); the control is ``not_applicable`` only when every test was.
+* inside a test's call phase, only an ``AssertionError`` (or ``pytest.fail``) is the check's own
+  verdict, ``fail``. Any other exception is the harness going wrong (a probe, an adapter, a
+  parse of the target's answer) and is ``error`` with the exception, never ``fail``: a probe
+  that means "the target broke the claim" says so with ``assert``.
 * the catalog and the profile come first: a ``planned`` control is ``planned`` whatever ran, a
   control the profile's ``not_applicable`` map names is ``not_applicable`` with its reason.
 """
@@ -16,11 +20,20 @@ Precedence (documented in docs/results-schema.md, "Verdicts"):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from harness.catalog import Catalog, Control
+from harness.findings import Confidence, Finding, Severity
 from harness.results import ControlResult, EvidenceRef, TestResult
-from harness.verdicts import Verdict
+from harness.stack.base import LifecycleUnsupported
+from harness.verdicts import NotApplicable, NotEvaluated, Verdict
+
+# The check's own verdict: a failed assertion, pytest.fail, pytest.raises' "DID NOT RAISE".
+_CHECK_FAILED: tuple[type[BaseException], ...] = (AssertionError, pytest.fail.Exception)
+_MESSAGE_LIMIT = 500
 
 _TEST_ORDER = [
     Verdict.ERROR,
@@ -63,6 +76,53 @@ class TestRecord:
             duration_s=round(self.duration_s, 3),
             message=message,
         )
+
+
+def phase_verdict(
+    report: pytest.TestReport, call: pytest.CallInfo[None]
+) -> tuple[Verdict, str | None] | None:
+    """The verdict of one phase (setup, call, teardown) of a control test, with its reason."""
+    exc = call.excinfo.value if call.excinfo is not None else None
+    if report.skipped:
+        if hasattr(report, "wasxfail"):
+            why = f"expected failure (xfail): {report.wasxfail}".rstrip(": ")
+            return Verdict.NOT_EVALUATED, why
+        if isinstance(exc, NotApplicable | NotEvaluated):
+            return Verdict(exc.verdict), exc.reason
+        if isinstance(exc, LifecycleUnsupported):
+            return Verdict.NOT_APPLICABLE, str(exc)
+        return Verdict.NOT_EVALUATED, f"skipped: {_skip_reason(report)}"
+    if report.failed:
+        if report.when != "call":
+            return Verdict.ERROR, f"{report.when} error: {_failure_message(report)}"
+        if exc is None or isinstance(exc, _CHECK_FAILED):
+            # exc is None for a strict xfail that passed: the check's own outcome too.
+            return Verdict.FAIL, _failure_message(report)
+        return Verdict.ERROR, _clip(f"harness error: {type(exc).__name__}: {exc}")
+    if report.when == "call":
+        return Verdict.PASS, None
+    return None
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+def _failure_message(report: pytest.TestReport) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = getattr(crash, "message", None) or report.longreprtext.strip().splitlines()[-1:]
+    if isinstance(message, list):
+        message = message[0] if message else "failed"
+    return _clip(str(message).strip())
+
+
+def _clip(message: str) -> str:
+    if len(message) <= _MESSAGE_LIMIT:
+        return message
+    return message[: _MESSAGE_LIMIT - 3] + "..."
 
 
 def fold_control(tests: list[TestResult]) -> tuple[Verdict, str | None]:
@@ -159,3 +219,54 @@ def fold_run(
         if control.area.value in areas
     ]
     return results, areas
+
+
+def control_findings(
+    controls: list[ControlResult],
+    findings: list[Finding],
+    run_dir: Path,
+) -> list[Finding]:
+    """Every finding, plus one for each failed control whose tests reported none.
+
+    So that results.json (and the SARIF rendered from it) lists a finding for every failure:
+    rule = control id, severity from the catalog, location = the URL the control's first HTTP
+    evidence names, message = the control's reason, evidence = its evidence files.
+    """
+    reported = {finding.control for finding in findings if finding.control}
+    out = list(findings)
+    for control in controls:
+        if control.status != Verdict.FAIL or control.id in reported:
+            continue
+        method, url = _evidence_location(control, run_dir)
+        out.append(
+            Finding(
+                rule=control.id,
+                title=control.title,
+                severity=Severity(control.severity),
+                confidence=Confidence.HIGH,
+                engine="harness",
+                control=control.id,
+                url=url,
+                method=method,
+                description=control.reason or "the control failed (no reason recorded)",
+                evidence_paths=[ref.path for ref in control.evidence],
+                synthesized=True,
+            )
+        )
+    return out
+
+
+def _evidence_location(control: ControlResult, run_dir: Path) -> tuple[str | None, str | None]:
+    """``(method, url)`` from the request line of the control's first HTTP evidence file."""
+    for ref in control.evidence:
+        if ref.kind != "http":
+            continue
+        try:
+            with (run_dir / ref.path).open(encoding="utf-8", errors="replace") as handle:
+                first = handle.readline().strip()
+        except OSError:
+            continue
+        parts = first.split(" ")
+        if len(parts) >= 2 and parts[1].startswith(("http://", "https://", "/")):
+            return parts[0], parts[1]
+    return None, None

@@ -1,4 +1,4 @@
-"""pytest plugin: controls, evidence and verdicts; writes results.json and the reports.
+"""pytest plugin: the hooks. They feed a recorder and, at the end, run the pipeline once.
 
 Registered through the ``pytest11`` entry point ``harness``, so every pytest run in an
 environment with the harness installed has the ``control`` marker and the ``evidence`` fixture.
@@ -6,67 +6,43 @@ A run that collects no control test (the harness's own unit tests) writes nothin
 
 Under pytest-xdist the controller decides the run directory and the redaction key and hands
 them to the workers (``pytest_configure_node``); workers write evidence files and attach
-references to their test reports; the controller folds the reports it receives and, at the end,
-writes results.json, the reports and the manifest. Secrets that workers learnt travel back in
-``workeroutput`` (never in test reports, which other plugins such as junitxml print).
+references to their test reports; the controller's recorder folds the reports it receives and,
+at the end, ``harness.pipeline.finish_run`` folds, gates, renders and seals the run folder.
+Secrets that workers learnt travel back in ``workeroutput`` (never in test reports, which
+other plugins such as junitxml print).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import secrets
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness import __version__
 from harness.catalog import Catalog, CatalogError, load_catalog
-from harness.evidence import (
-    PROP_CONTROLS,
-    PROP_EVIDENCE,
-    PROP_FIGURE,
-    PROP_FINDING,
-    PROP_VERDICT,
-    Evidence,
-    EvidenceError,
-)
-from harness.findings import Finding
-from harness.outcomes import TestRecord, fold_run
+from harness.evidence import PROP_CONTROLS, Evidence
+from harness.gate import GateError, load_policy
+from harness.pipeline import RunFacts, finish_run
 from harness.profile import Profile, ProfileError, load_profile
+from harness.recorder import Recorder
 from harness.redact import Redactor
-from harness.results import Figure, Results, ResultsError, RunInfo, save_results, summarise
-from harness.runfiles import (
-    RESULTS,
-    evidence_hashes,
-    rescan_evidence,
-    update_latest,
-    write_manifest,
-)
-from harness.scope import OutOfScope
-from harness.stack.base import LifecycleUnsupported, StackError
-from harness.verdicts import NotApplicable, NotEvaluated, Verdict
+from harness.rundir import RunDir
+from harness.seal import SealError, SigningKey, signing_key
+from harness.stack.base import LifecycleUnsupported
+from harness.verdicts import NotApplicable
 
 SecretSource = Callable[[], Iterable[str]]
 
-# Exceptions that mean the harness (not the target) went wrong: the control is "error", not
-# "fail", so nobody reads a broken probe as a broken target.
-_INTERNAL_ERRORS: tuple[type[BaseException], ...] = (
-    StackError,
-    ProfileError,
-    OutOfScope,
-    CatalogError,
-    EvidenceError,
-    ResultsError,
-)
 _SECRET_ENV_KEY = re.compile(r"SECRET|PASSWORD|TOKEN|API_KEY", re.IGNORECASE)
+
+_GATE_LINES = 25
 
 _secret_sources: list[SecretSource] = []
 # Configs currently running in this process, innermost last (pytester nests sessions).
@@ -109,16 +85,21 @@ def mock_token_source(base_url: str, path: str = "/_mock/tokens") -> SecretSourc
 @dataclass
 class _State:
     config: pytest.Config
-    run_id: str
-    out_dir: Path
+    run: RunDir
     redactor: Redactor
     is_worker: bool
     started: float = field(default_factory=time.time)
-    records: dict[str, TestRecord] = field(default_factory=dict)
+    recorder: Recorder = field(init=False)
+    key: SigningKey | None = None
+    policy: Path | None = None
     summary_line: str | None = None
+    gate_lines: list[str] = field(default_factory=list)
     _catalog: Catalog | None = None
     _profile: Profile | None = None
     _profile_loaded: bool = False
+
+    def __post_init__(self) -> None:
+        self.recorder = Recorder(self.redactor)
 
     @property
     def catalog(self) -> Catalog:
@@ -142,8 +123,7 @@ class _State:
         return self._profile
 
     def ensure_out(self) -> Path:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        return self.out_dir
+        return self.run.ensure()
 
 
 _STATE = pytest.StashKey[_State]()
@@ -153,18 +133,14 @@ def _state(config: pytest.Config) -> _State:
     return config.stash[_STATE]
 
 
-def new_run_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
-
-
-def _default_out(config: pytest.Config, run_id: str) -> Path:
-    option = config.getoption("harness_out", default=None)
-    if option:
-        return Path(option).resolve()
-    env = os.environ.get("HARNESS_OUT")
-    if env:
-        return Path(env).resolve()
-    return config.rootpath / "reports" / run_id
+def _run_dir(config: pytest.Config) -> RunDir:
+    option = config.getoption("harness_out", default=None) or os.environ.get("HARNESS_OUT")
+    run_id = config.getoption("harness_run_id", default=None)
+    return RunDir.create(
+        config.rootpath / "reports",
+        out=Path(option) if option else None,
+        run_id=run_id if isinstance(run_id, str) else None,
+    )
 
 
 # -- options and configuration ---------------------------------------------------------------
@@ -184,6 +160,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write results.json and the manifest but render no HTML/JUnit/SARIF/Markdown",
     )
     group.addoption(
+        "--harness-policy",
+        metavar="TOML",
+        default=None,
+        help="gate policy applied at the end of the run "
+        "(default: every applicable control must pass; see docs/gate.md)",
+    )
+    group.addoption(
+        "--harness-signing-key",
+        metavar="PEM",
+        default=None,
+        help="Ed25519 private key (PEM) that seals the run folder "
+        "(default: $HARNESS_SIGNING_KEY, else a key generated for this run)",
+    )
+    group.addoption(
+        "--harness-run-id",
+        metavar="ID",
+        default=None,
+        help="run id (harness run chooses it; default: a new one)",
+    )
+    group.addoption(
         "--harness-strict-catalog",
         action="store_true",
         default=False,
@@ -199,25 +195,44 @@ def pytest_configure(config: pytest.Config) -> None:
     if workerinput is not None and "harness_out" in workerinput:
         state = _State(
             config=config,
-            run_id=workerinput["harness_run_id"],
-            out_dir=Path(workerinput["harness_out"]),
+            run=RunDir(
+                path=Path(workerinput["harness_out"]),
+                run_id=workerinput["harness_run_id"],
+                reports_root=Path(workerinput["harness_reports_root"]),
+            ),
             redactor=Redactor(bytes.fromhex(workerinput["harness_redact_key"])),
             is_worker=True,
         )
     else:
-        run_id = new_run_id()
         state = _State(
             config=config,
-            run_id=run_id,
-            out_dir=_default_out(config, run_id),
+            run=_run_dir(config),
             redactor=Redactor(),
             is_worker=workerinput is not None,
         )
+        if not state.is_worker:
+            _load_seal_and_policy(state)
     config.stash[_STATE] = state
     _active.append(state)
     _register_profile_secrets(state)
     if not state.is_worker:
         config.pluginmanager.register(_Controller(state), "harness-controller")
+
+
+def _load_seal_and_policy(state: _State) -> None:
+    """A bad key or policy stops the run before any test, in one line."""
+    config = state.config
+    try:
+        state.key = signing_key(config.getoption("harness_signing_key", default=None))
+    except SealError as exc:
+        raise pytest.UsageError(f"harness: {exc}") from None
+    policy = config.getoption("harness_policy", default=None)
+    if policy:
+        state.policy = Path(policy).resolve()
+        try:
+            load_policy(state.policy)
+        except GateError as exc:
+            raise pytest.UsageError(f"harness: {exc}") from None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -244,8 +259,9 @@ def _register_profile_secrets(state: _State) -> None:
 def pytest_configure_node(node: Any) -> None:
     """xdist controller: every worker writes into the same run directory with the same key."""
     state = _state(node.config)
-    node.workerinput["harness_out"] = str(state.out_dir)
-    node.workerinput["harness_run_id"] = state.run_id
+    node.workerinput["harness_out"] = str(state.run.path)
+    node.workerinput["harness_run_id"] = state.run.run_id
+    node.workerinput["harness_reports_root"] = str(state.run.reports_root)
     node.workerinput["harness_redact_key"] = state.redactor.key.hex()
 
 
@@ -336,84 +352,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         message = f"not_applicable: {excinfo.value}"
         report.outcome = "skipped"
         report.longrepr = (str(item.path), (item.location[1] or 0) + 1, f"Skipped: {message}")
-    verdict = _phase_verdict(report, call)
-    if verdict is not None:
-        status, reason = verdict
-        redacted = _state(item.config).redactor.text(reason) if reason else None
-        report.user_properties.append(
-            (PROP_VERDICT, {"when": report.when, "status": status.value, "reason": redacted})
-        )
+    prop = _state(item.config).recorder.verdict_property(report, call)
+    if prop is not None:
+        report.user_properties.append(prop)
     return report
 
 
-def _phase_verdict(
-    report: pytest.TestReport, call: pytest.CallInfo[None]
-) -> tuple[Verdict, str | None] | None:
-    exc = call.excinfo.value if call.excinfo is not None else None
-    if report.skipped:
-        if hasattr(report, "wasxfail"):
-            why = f"expected failure (xfail): {report.wasxfail}".rstrip(": ")
-            return Verdict.NOT_EVALUATED, why
-        if isinstance(exc, NotApplicable | NotEvaluated):
-            return Verdict(exc.verdict), exc.reason
-        if isinstance(exc, LifecycleUnsupported):
-            return Verdict.NOT_APPLICABLE, str(exc)
-        return Verdict.NOT_EVALUATED, f"skipped: {_skip_reason(report)}"
-    if report.failed:
-        message = _failure_message(report)
-        if report.when != "call":
-            return Verdict.ERROR, f"{report.when} error: {message}"
-        if exc is not None and isinstance(exc, _INTERNAL_ERRORS):
-            return Verdict.ERROR, f"harness error: {type(exc).__name__}: {exc}"
-        return Verdict.FAIL, message
-    if report.when == "call":
-        return Verdict.PASS, None
-    return None
-
-
-def _skip_reason(report: pytest.TestReport) -> str:
-    longrepr = report.longrepr
-    if isinstance(longrepr, tuple) and len(longrepr) == 3:
-        return str(longrepr[2]).removeprefix("Skipped: ")
-    return str(longrepr)
-
-
-def _failure_message(report: pytest.TestReport) -> str:
-    crash = getattr(report.longrepr, "reprcrash", None)
-    message = getattr(crash, "message", None) or report.longreprtext.strip().splitlines()[-1:]
-    if isinstance(message, list):
-        message = message[0] if message else "failed"
-    message = str(message).strip()
-    return message if len(message) <= 500 else message[:497] + "..."
-
-
-# -- the controller folds reports --------------------------------------------------------------
+# -- the controller records reports -------------------------------------------------------------
 class _Controller:
-    """Registered on the controller (or the only process) of a run; folds test reports."""
+    """Registered on the controller (or the only process) of a run; feeds its recorder."""
 
     def __init__(self, state: _State) -> None:
         self.state = state
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        _fold_report(self.state, report)
-
-
-def _fold_report(state: _State, report: pytest.TestReport) -> None:
-    props: list[tuple[str, Any]] = [(str(k), v) for k, v in report.user_properties]
-    controls = next((value for key, value in props if key == PROP_CONTROLS), None)
-    if not controls:
-        return
-    record = state.records.get(report.nodeid)
-    if record is None:
-        record = state.records[report.nodeid] = TestRecord(report.nodeid, list(controls))
-    record.duration_s += report.duration
-    for key, value in props:
-        if key == PROP_VERDICT:
-            record.phases.append((Verdict(value["status"]), value.get("reason")))
-    # user_properties accumulate over the phases, so the latest report has them all.
-    record.evidence = [dict(v) for k, v in props if k == PROP_EVIDENCE]
-    record.findings = [dict(v) for k, v in props if k == PROP_FINDING]
-    record.figures = [dict(v) for k, v in props if k == PROP_FIGURE]
+        self.state.recorder.fold(report)
 
 
 # -- the end of the session ------------------------------------------------------------------
@@ -429,9 +382,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             output["harness_secrets"] = sorted(state.redactor.originals)
         return
     strict = bool(session.config.getoption("harness_strict_catalog", default=False))
-    if not state.records and not strict:
+    if not state.recorder and not strict:
         return  # not a control run (the harness's own unit tests): write nothing
-    finish_run(state, session.config, strict=strict)
+    _finish(state, session.config, strict=strict)
 
 
 def _collect_source_secrets(state: _State, config: pytest.Config) -> None:
@@ -455,76 +408,60 @@ def _warn(config: pytest.Config, message: str) -> None:
         print(message, file=sys.stderr)
 
 
-def finish_run(state: _State, config: pytest.Config, *, strict: bool) -> Results:
-    out = state.ensure_out()
-    rescan_evidence(out, state.redactor)
-    hashes = evidence_hashes(out)
+def _finish(state: _State, config: pytest.Config, *, strict: bool) -> None:
+    run = state.run
+    run.ensure()
+    run.rescan_evidence(state.redactor)
     profile = state.profile
-    controls, areas = fold_run(
-        state.catalog,
-        list(state.records.values()),
+    facts = RunFacts(
+        catalog=state.catalog,
+        started=state.started,
         strict=strict,
-        evidence_hashes=hashes,
+        target=_target_name(profile),
+        profile=profile.name if profile else None,
+        release=profile.release if profile else None,
+        git_sha=_git_sha(config.rootpath),
+        pytest_args=[state.redactor.text(a) for a in config.invocation_params.args],
+        faults=_faults(profile),
         not_applicable=dict(profile.not_applicable) if profile else {},
     )
-    findings = [Finding.model_validate(f) for r in state.records.values() for f in r.findings]
-    figures = [Figure.model_validate(f) for r in state.records.values() for f in r.figures]
-    ended = time.time()
-    previous = _previous_results(out, config)
-    results = Results(
-        run=RunInfo(
-            id=state.run_id,
-            target=_target_name(profile),
-            profile=profile.name if profile else None,
-            release=profile.release if profile else None,
-            harness_version=__version__,
-            git_sha=_git_sha(config.rootpath),
-            start=_iso(state.started),
-            end=_iso(ended),
-            duration_s=round(ended - state.started, 3),
-            pytest_args=[state.redactor.text(a) for a in config.invocation_params.args],
-            faults=_faults(profile),
-            strict_catalog=strict,
-            areas=areas,
-            previous_id=previous.run.id if previous else None,
-        ),
-        controls=controls,
-        findings=findings,
-        figures=figures,
-        summary=summarise(controls),
-    )
-    save_results(results, out / RESULTS)
-    if not config.getoption("harness_no_report", default=False):
-        try:
-            from harness.report import render_all
-
-            render_all(results, out, previous=previous)
-        except Exception as exc:  # noqa: BLE001 - results.json stands; say the report broke
-            _warn(config, f"harness: rendering the reports failed: {type(exc).__name__}: {exc}")
-    write_manifest(out, state.run_id)
-    update_latest(out, config.rootpath / "reports")
+    gate_lines: list[str] = []
+    key = state.key or signing_key(None)
+    try:
+        results = finish_run(
+            run,
+            state.recorder.records,
+            facts,
+            policy=state.policy,
+            key=key,
+            render=not config.getoption("harness_no_report", default=False),
+            echo=gate_lines.append,
+        )
+    except GateError as exc:
+        _warn(config, f"harness: the gate could not decide: {exc}")
+        return
+    state.gate_lines = gate_lines
     counts = ", ".join(f"{k} {v}" for k, v in results.summary.items() if v and k != "total")
-    state.summary_line = f"{len(controls)} controls ({counts}) -> {out / RESULTS}"
-    return results
+    gate = results.gate
+    verdict = "" if gate is None else (" gate passed" if gate.passed else " gate FAILED;")
+    state.summary_line = (
+        f"{len(results.controls)} controls ({counts});{verdict} -> {run.results_path} "
+        f"(sealed, key {key.fingerprint[:23]}...)"
+    )
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    line = config.stash[_STATE].summary_line if _STATE in config.stash else None
-    if line:
-        terminalreporter.write_sep("-", "harness")
+    state = config.stash[_STATE] if _STATE in config.stash else None
+    if state is None or not state.summary_line:
+        return
+    terminalreporter.write_sep("-", "harness")
+    # The gate's reasons (harness run shows them too: it echoes this output).
+    reasons = state.gate_lines[:-1]
+    for line in reasons[:_GATE_LINES]:
         terminalreporter.write_line(line)
-
-
-def _previous_results(out: Path, config: pytest.Config) -> Results | None:
-    from harness.results import load_results
-
-    latest = config.rootpath / "reports" / "latest" / RESULTS
-    try:
-        if not latest.is_file() or latest.resolve().parent == out.resolve():
-            return None
-        return load_results(latest)
-    except (ResultsError, OSError):
-        return None
+    if len(reasons) > _GATE_LINES:
+        terminalreporter.write_line(f"... {len(reasons) - _GATE_LINES} more in report.html")
+    terminalreporter.write_line(state.summary_line)
 
 
 def _target_name(profile: Profile | None) -> str | None:
@@ -552,7 +489,3 @@ def _git_sha(root: Path) -> str | None:
         return None
     sha = done.stdout.strip()
     return sha if done.returncode == 0 and len(sha) == 40 else None
-
-
-def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from harness.findings import Finding
 from harness.verdicts import Verdict
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 RESULTS_NAME = "results.json"
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "results-schema.json"
 
@@ -31,6 +31,15 @@ class ResultsError(Exception):
 class _Model(BaseModel):
     # Readers ignore fields they do not know, so a newer minor version stays readable.
     model_config = ConfigDict(extra="ignore")
+
+
+class SigningInfo(_Model):
+    algorithm: str = "ed25519"
+    fingerprint: str = Field(description="SHA256:<hex> of the raw public key")
+    public_key: str = Field(description="PEM public key that verifies manifest.sig")
+    generated: bool = Field(
+        default=False, description="a key made for this run (no one holds the private half)"
+    )
 
 
 class RunInfo(_Model):
@@ -49,6 +58,9 @@ class RunInfo(_Model):
     areas: list[str] = Field(default_factory=list, description="areas this run reports")
     previous_id: str | None = Field(
         default=None, description="the run the change list compares against (reports/latest)"
+    )
+    signing_key: SigningInfo | None = Field(
+        default=None, description="the key manifest.sig is made with (harness verify)"
     )
 
 
@@ -146,7 +158,8 @@ class Results(_Model):
     efficacy: Efficacy | None = None
     summary: dict[str, int] = Field(default_factory=dict, description="control count by status")
     manifest: str | None = Field(
-        default="manifest.json", description="file listing the SHA-256 of every run file"
+        default="manifest.json",
+        description="file listing the SHA-256 of every run file, signed in manifest.sig",
     )
 
     def control(self, control_id: str) -> ControlResult | None:

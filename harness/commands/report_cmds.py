@@ -39,19 +39,25 @@ def controls(as_json: bool) -> None:
         )
 
 
-def _previous(results_path: Path, results: Results, explicit: Path | None) -> Results | None:
-    """--previous, else the run results.json names, else reports/latest if it is another run."""
+_SIGNING_KEY = click.option(
+    "--signing-key",
+    default=None,
+    metavar="PEM",
+    help="Ed25519 private key (PEM) that re-seals the run [$HARNESS_SIGNING_KEY, else a new key]",
+)
+
+
+def _previous(results: Results, explicit: Path | None, run_dir: Path) -> Results | None:
+    """--previous, else the run results.json names (``run.previous_id``, a sibling folder)."""
     if explicit is not None:
         return load_results(explicit)
-    runs = results_path.resolve().parent.parent
-    candidates = [runs / "latest" / RESULTS_NAME]
-    if results.run.previous_id:
-        candidates.insert(0, runs / results.run.previous_id / RESULTS_NAME)
-    for candidate in candidates:
-        if candidate.is_file():
-            previous = load_results(candidate)
-            if previous.run.id != results.run.id:
-                return previous
+    if not results.run.previous_id:
+        return None
+    candidate = run_dir.resolve().parent / results.run.previous_id / RESULTS_NAME
+    if candidate.is_file():
+        previous = load_results(candidate)
+        if previous.run.id != results.run.id:
+            return previous
     return None
 
 
@@ -61,24 +67,38 @@ def _previous(results_path: Path, results: Results, explicit: Path | None) -> Re
 @click.option(
     "--previous",
     type=click.Path(path_type=Path),
-    help="results.json of an earlier run for the change list [reports/latest]",
+    help="results.json of an earlier run for the change list [the run named in previous_id]",
 )
-def report(results_path: Path, out: Path | None, previous: Path | None) -> None:
-    """Render report.html, junit.xml, results.sarif and summary.md from RESULTS."""
-    from harness.report import render_all
+@_SIGNING_KEY
+def report(
+    results_path: Path, out: Path | None, previous: Path | None, signing_key: str | None
+) -> None:
+    """Render report.html, junit.xml, results.sarif and summary.md from RESULTS.
 
+    Rendering into the run folder re-seals it (harness verify); --out elsewhere leaves the run
+    folder as it is.
+    """
+    from harness.pipeline import PipelineError, republish
+    from harness.report import REPORT_FILES, render_all
+
+    run_dir = results_path.parent
     try:
         results = load_results(results_path)
-        earlier = _previous(results_path, results, previous)
+        earlier = _previous(results, previous, run_dir)
     except ResultsError as exc:
         _fail("report", str(exc))
         return
-    run_dir = results_path.parent
-    target = out or run_dir
-    # render_all refreshes the run's manifest when it writes into the run folder.
-    written = render_all(results, target, previous=earlier, run_dir=run_dir)
-    for path in written:
-        click.echo(path)
+    if out is not None and out.resolve() != run_dir.resolve():
+        for path in render_all(results, out, previous=earlier, run_dir=run_dir):
+            click.echo(path)
+        return
+    try:
+        republish(run_dir, previous=earlier, signing_key_source=signing_key, render=True)
+    except PipelineError as exc:
+        _fail("report", str(exc))
+        return
+    for name in REPORT_FILES:
+        click.echo(run_dir / name)
 
 
 @click.command("gate")
@@ -90,13 +110,23 @@ def report(results_path: Path, out: Path | None, previous: Path | None) -> None:
     help="policy TOML (see docs/gate.md)",
 )
 @click.option("--no-write", is_flag=True, help="do not record the decision in results.json")
+@_SIGNING_KEY
 @click.argument("results_path", metavar="RESULTS", type=click.Path(path_type=Path))
-def gate(policy_path: Path, no_write: bool, results_path: Path) -> None:
-    """Exit 0 if RESULTS meets the policy, 1 if not, 2 if the harness cannot tell."""
+def gate(policy_path: Path, no_write: bool, signing_key: str | None, results_path: Path) -> None:
+    """Exit 0 if RESULTS meets the policy, 1 if not, 2 if the harness cannot tell.
+
+    Recording the decision re-renders the run's reports and re-seals its folder.
+    """
     from harness.gate import GateError, run_gate
 
     try:
-        decision = run_gate(results_path, policy_path, echo=click.echo, write=not no_write)
+        decision = run_gate(
+            results_path,
+            policy_path,
+            echo=click.echo,
+            write=not no_write,
+            signing_key=signing_key,
+        )
     except GateError as exc:
         _fail("gate", str(exc))
         return

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
@@ -38,17 +36,9 @@ def _progress(message: str) -> None:
 
 
 def _run_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{os.getpid() % 10000:04d}"
+    from harness.rundir import new_run_id
 
-
-def _point_latest(out: Path) -> None:
-    latest = REPO_ROOT / "reports" / "latest"
-    if out.parent.resolve() != latest.parent.resolve():
-        return
-    with contextlib.suppress(OSError):
-        if latest.is_symlink() or latest.exists():
-            latest.unlink()
-        latest.symlink_to(out.name)
+    return new_run_id()
 
 
 @contextlib.contextmanager
@@ -124,22 +114,41 @@ def _check_suites(suites: tuple[str, ...]) -> list[str]:
     return chosen
 
 
-def _apply_gate(results_path: Path, policy: Path | None) -> int:
-    from harness.gate import GateError, run_gate
+def _gate_exit(results_path: Path) -> int:
+    """The exit code from the gate decision the run's pipeline recorded in results.json."""
+    from harness.results import ResultsError, load_results
 
     try:
-        outcome = run_gate(results_path, policy, echo=lambda line: click.echo(line, err=True))
-    except GateError as exc:
+        gate = load_results(results_path).gate
+    except ResultsError as exc:
         _err(str(exc))
         return EXIT_HARNESS_ERROR
-    return EXIT_PASS if outcome.passed else EXIT_GATE_FAILED
+    if gate is None:
+        _err(f"{results_path}: the run recorded no gate decision (see the pytest output above)")
+        return EXIT_HARNESS_ERROR
+    return EXIT_PASS if gate.passed else EXIT_GATE_FAILED
 
 
 def _render(results_path: Path) -> None:
-    from harness.report import render_all
-    from harness.results import load_results
+    """Render and re-seal a finished run after results.json changed (the efficacy matrix)."""
+    from harness.pipeline import republish
 
-    render_all(load_results(results_path), results_path.parent)
+    republish(results_path.parent, render=True)
+
+
+def _check_run_inputs(policy: Path | None, signing_key: str | None) -> None:
+    """A bad policy or signing key is one line before the stack comes up, not after."""
+    from harness.gate import GateError, load_policy
+    from harness.seal import SealError
+    from harness.seal import signing_key as load_key
+
+    try:
+        if policy is not None:
+            load_policy(policy)
+        load_key(signing_key)
+    except (GateError, SealError) as exc:
+        _err(str(exc))
+        sys.exit(EXIT_HARNESS_ERROR)
 
 
 @click.command("run")
@@ -152,6 +161,12 @@ def _render(results_path: Path) -> None:
     default=None,
     help="gate policy (default: every applicable control must pass)",
 )
+@click.option(
+    "--signing-key",
+    default=None,
+    metavar="PEM",
+    help="Ed25519 private key (PEM) that seals the run [$HARNESS_SIGNING_KEY, else per run]",
+)
 @click.option("--workers", "-n", type=int, default=None, help="pytest-xdist workers")
 @click.option("--verbose", "-v", is_flag=True, help="show pytest's own output")
 def run(
@@ -159,6 +174,7 @@ def run(
     suites: tuple[str, ...],
     out: Path | None,
     policy: Path | None,
+    signing_key: str | None,
     workers: int | None,
     verbose: bool,
 ) -> None:
@@ -171,8 +187,17 @@ def run(
     if policy is not None and not policy.is_file():
         _err(f"{policy}: no such policy file")
         sys.exit(EXIT_HARNESS_ERROR)
+    _check_run_inputs(policy, signing_key)
     _preflight_external(profile)
-    out = (out or REPO_ROOT / "reports" / _run_id()).resolve()
+    # One run id for the folder and results.json; the pytest child runs the one pipeline
+    # (fold, gate, render, seal, latest) and this command only reads its decision.
+    run_id = _run_id()
+    out = (out or REPO_ROOT / "reports" / run_id).resolve()
+    extra = ["--harness-run-id", run_id]
+    if policy is not None:
+        extra += ["--harness-policy", str(policy.resolve())]
+    if signing_key:
+        extra += ["--harness-signing-key", str(Path(signing_key).resolve())]
     try:
         with _stack_up(profile) as (_stack, state):
             _progress(f"run: suites {', '.join(chosen)} -> {out}")
@@ -184,14 +209,13 @@ def run(
                 workers=workers or default_workers(),
                 echo=(lambda line: click.echo(line, err=True)),
                 strict_catalog=not suites,
+                extra_args=extra,
             )
     except (StackError, HarnessError) as exc:
         _err(str(exc))
         sys.exit(EXIT_HARNESS_ERROR)
     _progress(f"run: suites took {suite_run.duration_s:.0f}s")
-    code = _apply_gate(suite_run.results, policy)
-    _render(suite_run.results)
-    _point_latest(out)
+    code = _gate_exit(suite_run.results)
     click.echo(f"report: {out / 'report.html'}")
     sys.exit(code)
 

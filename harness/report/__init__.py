@@ -23,16 +23,14 @@ def render_all(
 
     ``run_dir`` is where results.json and its evidence live (default ``out_dir``): the HTML
     report inlines evidence excerpts from there. Without ``previous``, the run named in
-    ``run.previous_id`` (a sibling folder) is used for the change list when it exists. When the
-    reports are written into a run folder that has a manifest, the manifest is refreshed so its
-    digests stay true.
+    ``run.previous_id`` (a sibling folder) is used for the change list when it exists. Rendering
+    never touches the manifest: ``harness.pipeline`` seals the run folder after rendering.
     """
     # Imported here so that importing the package (for REPORT_FILES) stays cheap.
     from harness.report.html import write as write_html
     from harness.report.junit import write as write_junit
     from harness.report.sarif import write as write_sarif
     from harness.report.summary import write as write_summary
-    from harness.runfiles import MANIFEST, write_manifest
 
     run_dir = run_dir or out_dir
     if previous is None:
@@ -44,8 +42,6 @@ def render_all(
         write_sarif(results, out_dir / "results.sarif"),
         write_summary(results, out_dir / "summary.md", previous=previous),
     ]
-    if (out_dir / MANIFEST).is_file() and out_dir.resolve() == run_dir.resolve():
-        write_manifest(out_dir, results.run.id)
     return written
 
 

@@ -1,9 +1,10 @@
-"""results.sarif (SARIF 2.1.0): failed controls and findings for code-scanning dashboards.
+"""results.sarif (SARIF 2.1.0): results.json's findings for code-scanning dashboards.
 
-Every reported control becomes a rule (id = control id); a control that failed or errored
-becomes a result. Every finding becomes a result of its own rule. GitHub code scanning needs a
-physical location for each result: a control's result points at the test file that verifies it
-(the check that tripped), a finding at the target URL as a logical location plus the test file.
+Rendered from ``results.findings`` alone, one result per finding, so the two always agree (a
+failed control with no finding of its own already carries a synthesized one, rule = control
+id). Every reported control is a rule too (id = control id); other findings add their engine's
+rule. GitHub code scanning needs a physical location for each result: the test file of the
+finding's control (the check that tripped), plus the target URL as a logical location.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.report.common import BAD, effective_status
+from harness.report.common import effective_status
 from harness.results import ControlResult, Results
+from harness.verdicts import Verdict
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = (
@@ -76,27 +78,10 @@ def render(results: Results) -> dict[str, Any]:
         index[control.id] = len(rules)
         rules.append(_rule_for_control(control))
 
-    for control in results.controls:
-        status = effective_status(results, control)
-        if status not in BAD:
-            continue
-        sarif_results.append(
-            {
-                "ruleId": control.id,
-                "ruleIndex": index[control.id],
-                "level": _LEVEL.get(control.severity, "warning"),
-                "kind": "fail",
-                "message": {
-                    "text": f"{control.id} {control.title}: {status.value}: "
-                    f"{control.reason or 'no reason recorded'}"
-                },
-                "locations": [_test_location(control)],
-                "partialFingerprints": {"harnessControl/v1": control.id},
-                "properties": {"status": status.value, "severity": control.severity},
-            }
-        )
-
     waived = set(results.gate.waived) if results.gate else set()
+    waived_controls = {
+        c.id for c in results.controls if effective_status(results, c) == Verdict.WAIVED
+    }
     for finding in results.findings:
         rule_id = finding.rule
         if rule_id not in index:
@@ -124,6 +109,8 @@ def render(results: Results) -> dict[str, Any]:
                 }
             ]
         text = finding.title
+        if finding.synthesized and finding.description:
+            text += f": {finding.description}"
         if finding.parameter:
             text += f" (parameter {finding.parameter})"
         if finding.url:
@@ -141,7 +128,9 @@ def render(results: Results) -> dict[str, Any]:
                 "control": finding.control,
             },
         }
-        if finding.id in waived:
+        if finding.evidence_paths:
+            result["properties"]["evidence"] = list(finding.evidence_paths)
+        if finding.id in waived or (finding.synthesized and finding.control in waived_controls):
             result["suppressions"] = [{"kind": "external", "justification": "waived by policy"}]
         sarif_results.append(result)
 

@@ -77,6 +77,12 @@ def render(results: Results, previous: Results | None = None) -> str:
         ]
     if results.findings:
         lines.append(f"{len(results.findings)} finding(s); see results.sarif and report.html.")
+    if results.run.signing_key is not None:
+        lines += [
+            "",
+            f"Sealed with {md(results.run.signing_key.algorithm)} key "
+            f"{md(results.run.signing_key.fingerprint)} (harness verify checks the run folder).",
+        ]
     return "\n".join(lines).rstrip() + "\n"
 
 

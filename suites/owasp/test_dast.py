@@ -3,7 +3,6 @@ beyond the baseline."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from harness.auth import AuthError
 from harness.auth import login as do_login
+from harness.baseline import load_baseline
 from harness.engines import EngineRun, EngineUnavailable
 from harness.engines.authproxy import AuthProxy
 from harness.verdicts import NotEvaluated
@@ -27,8 +27,7 @@ def _baseline(profile) -> set[str]:
     path = getattr(profile.dast, "baseline", None) or os.environ.get("HARNESS_DAST_BASELINE")
     if not path:
         return set()
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    return {str(item if isinstance(item, str) else item.get("id")) for item in data}
+    return load_baseline(Path(path))
 
 
 def _zap(target, budget: float, notes: list[str]) -> EngineRun | None:

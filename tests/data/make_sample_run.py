@@ -16,7 +16,7 @@ from pathlib import Path
 
 from harness.catalog import load_catalog
 from harness.findings import Confidence, Finding, Severity
-from harness.outcomes import TestRecord, control_result
+from harness.outcomes import TestRecord, control_findings, control_result
 from harness.results import (
     Efficacy,
     EfficacyClean,
@@ -207,7 +207,8 @@ def main() -> None:
             areas=sorted({c.area.value for c in catalog}),
         ),
         controls=controls,
-        findings=findings,
+        # The pipeline's fold: a failed control with no finding of its own gets one.
+        findings=control_findings(controls, findings, RUN),
         figures=figures,
         efficacy=Efficacy(
             faults=[

@@ -1,0 +1,181 @@
+"""The one run pipeline: fold -> gate -> render -> seal, once per run.
+
+``harness run`` (through its child pytest), plain ``pytest suites/...`` and ``harness
+efficacy`` (each of its runs) all end in ``finish_run``; ``harness report``, ``harness gate``
+and the efficacy matrix's attachment change a finished run through ``republish``, which
+renders and seals again through the same ``publish``. Sealing is always the last write.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from harness import __version__
+from harness.catalog import Catalog
+from harness.findings import Finding
+from harness.gate import GateError, decide, describe
+from harness.outcomes import TestRecord, control_findings, fold_run
+from harness.results import (
+    Figure,
+    Results,
+    ResultsError,
+    RunInfo,
+    SigningInfo,
+    summarise,
+)
+from harness.rundir import RunDir
+from harness.seal import SealError, SigningKey, seal, signing_key
+
+Echo = Callable[[str], None]
+
+
+class PipelineError(Exception):
+    """A finished run cannot be re-published (no results.json, bad key); one line."""
+
+
+@dataclass
+class RunFacts:
+    """What the session knows about the run besides its tests' records."""
+
+    catalog: Catalog
+    started: float
+    strict: bool = False
+    target: str | None = None
+    profile: str | None = None
+    release: str | None = None
+    git_sha: str | None = None
+    pytest_args: list[str] = field(default_factory=list)
+    faults: list[str] = field(default_factory=list)
+    not_applicable: dict[str, str] = field(default_factory=dict)
+
+
+def fold(run: RunDir, records: list[TestRecord], facts: RunFacts) -> Results:
+    """results.json's content from the tests' records (no gate yet)."""
+    controls, areas = fold_run(
+        facts.catalog,
+        records,
+        strict=facts.strict,
+        evidence_hashes=run.evidence_hashes(),
+        not_applicable=facts.not_applicable,
+    )
+    reported = [Finding.model_validate(f) for r in records for f in r.findings]
+    figures = [Figure.model_validate(f) for r in records for f in r.figures]
+    previous = run.previous_results()
+    ended = time.time()
+    return Results(
+        run=RunInfo(
+            id=run.run_id,
+            target=facts.target,
+            profile=facts.profile,
+            release=facts.release,
+            harness_version=__version__,
+            git_sha=facts.git_sha,
+            start=_iso(facts.started),
+            end=_iso(ended),
+            duration_s=round(ended - facts.started, 3),
+            pytest_args=facts.pytest_args,
+            faults=facts.faults,
+            strict_catalog=facts.strict,
+            areas=areas,
+            previous_id=previous.run.id if previous else None,
+        ),
+        controls=controls,
+        findings=control_findings(controls, reported, run.path),
+        figures=figures,
+        summary=summarise(controls),
+    )
+
+
+def finish_run(
+    run: RunDir,
+    records: list[TestRecord],
+    facts: RunFacts,
+    *,
+    policy: Path | None,
+    key: SigningKey,
+    render: bool = True,
+    echo: Echo | None = None,
+) -> Results:
+    """fold -> gate -> render -> seal, then point ``latest`` at the run.
+
+    Raises GateError when the policy cannot be used (checked before the tests ran, so only a
+    policy edited mid-run gets here); results.json is still written and sealed without a gate.
+    """
+    run.ensure()
+    results = fold(run, records, facts)
+    gate_error: GateError | None = None
+    try:
+        results.gate = decide(results, policy)
+    except GateError as exc:
+        gate_error = exc
+    if echo is not None and results.gate is not None:
+        for line in describe(results.gate):
+            echo(line)
+    publish(run, results, key=key, render=render, previous=run.previous_results(), echo=echo)
+    run.update_latest()
+    if gate_error is not None:
+        raise gate_error
+    return results
+
+
+def publish(
+    run: RunDir,
+    results: Results,
+    *,
+    key: SigningKey,
+    render: bool = True,
+    previous: Results | None = None,
+    echo: Echo | None = None,
+) -> None:
+    """Write results.json, render the reports from it, and seal the folder (the last write)."""
+    results.run.signing_key = SigningInfo(
+        fingerprint=key.fingerprint, public_key=key.public_pem, generated=key.generated
+    )
+    run.save_results(results)
+    if render:
+        try:
+            from harness.report import render_all
+
+            render_all(results, run.path, previous=previous, run_dir=run.path)
+        except Exception as exc:  # noqa: BLE001 - results.json stands; say the report broke
+            if echo is not None:
+                echo(f"harness: rendering the reports failed: {type(exc).__name__}: {exc}")
+    seal(run, key)
+
+
+def republish(
+    folder: Path,
+    *,
+    update: Callable[[Results], None] | None = None,
+    previous: Results | None = None,
+    signing_key_source: str | Path | None = None,
+    render: bool | None = None,
+) -> Results:
+    """Change a finished run (``update``), render it again and re-seal it.
+
+    ``render`` defaults to "when the run has reports". Without ``previous``, the run named in
+    ``run.previous_id`` (a sibling folder) feeds the change list. A run sealed with a key
+    generated for it gets a new generated key (nobody kept the old one).
+    """
+    try:
+        run = RunDir.open(folder)
+        results = run.load_results()
+        key = signing_key(signing_key_source)
+    except (ResultsError, SealError) as exc:
+        raise PipelineError(str(exc)) from None
+    if update is not None:
+        update(results)
+    if previous is None and results.run.previous_id:
+        previous = run.sibling_results(results.run.previous_id)
+    if render is None:
+        render = (run.path / "report.html").is_file()
+    publish(run, results, key=key, render=render, previous=previous)
+    return results
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
