@@ -177,19 +177,27 @@ def verify(folder: Path, public_key: Path | None = None) -> Verification:
         raise SealError(f"{folder}: no {MANIFEST} (not a sealed run folder)")
     if not sig_path.is_file():
         raise SealError(f"{folder}: no {SIGNATURE} (the run was never signed)")
+    key: Ed25519PublicKey | None = None
     if public_key is not None:
         key, source = load_public_key(public_key), str(public_key)
     elif (folder / PUBLIC_KEY).is_file():
-        key, source = load_public_key(folder / PUBLIC_KEY), f"{PUBLIC_KEY} in the run folder"
+        source = f"{PUBLIC_KEY} in the run folder"
+        try:
+            key = load_public_key(folder / PUBLIC_KEY)
+        except SealError:
+            key = None  # a damaged key file: the signature cannot hold, the digests still count
     else:
         raise SealError(f"{folder}: no {PUBLIC_KEY}; pass --public-key")
     body = manifest_path.read_bytes()
-    result = Verification(fingerprint=fingerprint(key), key_source=source)
-    try:
-        key.verify(base64.b64decode(sig_path.read_text(encoding="ascii").strip()), body)
-        result.signature_ok = True
-    except (InvalidSignature, ValueError, UnicodeDecodeError):
-        result.signature_ok = False
+    result = Verification(
+        fingerprint=fingerprint(key) if key else "(unreadable key)", key_source=source
+    )
+    if key is not None:
+        try:
+            key.verify(base64.b64decode(sig_path.read_text(encoding="ascii").strip()), body)
+            result.signature_ok = True
+        except (InvalidSignature, ValueError, UnicodeDecodeError):
+            result.signature_ok = False
     try:
         manifest = Manifest.model_validate_json(body)
     except ValueError:

@@ -188,3 +188,25 @@ def test_run_gate_default_policy(tmp_path: Path) -> None:
     assert failed == {"SEC-01", "SEC-05", "SEC-11", "SEC-14"}  # fail, fail, error, not_evaluated
     assert lines[-1] == "gate failed (7 reason(s))"  # + 3 findings (critical, medium, low)
     assert load_results(run / "results.json").gate == decision
+
+
+def test_a_synthesized_finding_does_not_count_twice() -> None:
+    """A failed control's synthesized finding restates the control: one reason, and a waiver
+    of the control covers it."""
+    r = results(SEC_01="fail")
+    r.findings = [
+        Finding(
+            rule="SEC-01",
+            title="SEC_01",
+            severity=Severity.HIGH,
+            control="SEC-01",
+            synthesized=True,
+        )
+    ]
+    decision = evaluate(r, policy(fail_on=["high"]), today=TODAY)
+    assert kinds(decision) == [("severity", "SEC-01")]
+    waived = policy(
+        fail_on=["high"],
+        waivers=[{"id": "SEC-01", "reason": "r", "owner": "o", "expires": "2027-01-01"}],
+    )
+    assert evaluate(r, waived, today=TODAY).passed

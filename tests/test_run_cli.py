@@ -58,14 +58,19 @@ def test_run_writes_every_report_and_passes_the_gate(performance_run: tuple[Path
         "results.sarif",
         "summary.md",
         "manifest.json",
+        "manifest.sig",
+        "manifest.pub",
     ):
         assert (out / name).is_file(), f"{name} missing from {out}"
+    checked = _harness("verify", str(out))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
     assert stdout.strip().splitlines()[-1] == f"report: {out / 'report.html'}"
     results = json.loads((out / "results.json").read_text())
     perf = next(c for c in results["controls"] if c["id"] == "PERF-01")
     assert perf["status"] == "pass", perf
     assert perf["evidence"], "a passing control must carry its evidence"
     assert results["gate"]["passed"] is True
+    assert results["run"]["signing_key"]["fingerprint"] in checked.stdout
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
