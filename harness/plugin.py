@@ -451,7 +451,7 @@ def _finish(state: _State, config: pytest.Config, *, strict: bool) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    state = config.stash[_STATE] if _STATE in config.stash else None
+    state = config.stash.get(_STATE, None)
     if state is None or not state.summary_line:
         return
     terminalreporter.write_sep("-", "harness")
