@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from harness import __version__
-from harness.catalog import Catalog
 from harness.findings import Finding
 from harness.gate import GateError, decide, describe
 from harness.outcomes import TestRecord, control_findings, fold_run
@@ -28,6 +26,7 @@ from harness.results import (
     summarise,
 )
 from harness.rundir import RunDir
+from harness.runfacts import RunFacts
 from harness.seal import SealError, SigningKey, seal, signing_key
 
 Echo = Callable[[str], None]
@@ -35,22 +34,6 @@ Echo = Callable[[str], None]
 
 class PipelineError(Exception):
     """A finished run cannot be re-published (no results.json, bad key); one line."""
-
-
-@dataclass
-class RunFacts:
-    """What the session knows about the run besides its tests' records."""
-
-    catalog: Catalog
-    started: float
-    strict: bool = False
-    target: str | None = None
-    profile: str | None = None
-    release: str | None = None
-    git_sha: str | None = None
-    pytest_args: list[str] = field(default_factory=list)
-    faults: list[str] = field(default_factory=list)
-    not_applicable: dict[str, str] = field(default_factory=dict)
 
 
 def fold(run: RunDir, records: list[TestRecord], facts: RunFacts) -> Results:

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,56 +27,31 @@ import pytest
 from harness.catalog import Catalog, CatalogError, load_catalog
 from harness.evidence import PROP_CONTROLS, Evidence
 from harness.gate import GateError, load_policy
-from harness.pipeline import RunFacts, finish_run
+from harness.pipeline import finish_run
 from harness.profile import Profile, ProfileError, load_profile
 from harness.recorder import Recorder
 from harness.redact import Redactor
 from harness.rundir import RunDir
+from harness.runfacts import RunFacts
 from harness.seal import SealError, SigningKey, signing_key
+from harness.secret_sources import SecretSource as SecretSource  # re-exported for suites
+from harness.secret_sources import clear_secret_sources, secret_sources
+from harness.secret_sources import mock_token_source as mock_token_source
+from harness.secret_sources import register_secret_source as register_secret_source
 from harness.stack.base import LifecycleUnsupported
 from harness.verdicts import NotApplicable
 
-SecretSource = Callable[[], Iterable[str]]
-
 _SECRET_ENV_KEY = re.compile(r"SECRET|PASSWORD|TOKEN|API_KEY", re.IGNORECASE)
-
 _GATE_LINES = 25
 
-_secret_sources: list[SecretSource] = []
 # Configs currently running in this process, innermost last (pytester nests sessions).
 _active: list[_State] = []
-
-
-def register_secret_source(source: SecretSource) -> None:
-    """Call ``source()`` at session end and redact every value it returns from all evidence.
-
-    For secrets that exist only after tests ran, such as the tokens a mock provider issued:
-    the stack fixture registers ``mock_token_source(stack.url("spotify_mock"))``. Called before
-    session-scoped fixtures are torn down, so the service is still up.
-    """
-    _secret_sources.append(source)
 
 
 def register_secret(value: str) -> None:
     """Redact ``value`` from every evidence file of this run (same as ``evidence.secret``)."""
     if _active:
         _active[-1].redactor.register(value)
-
-
-def mock_token_source(base_url: str, path: str = "/_mock/tokens") -> SecretSource:
-    """A secret source for a mock provider that lists the tokens it issued."""
-
-    def fetch() -> list[str]:
-        import httpx
-
-        response = httpx.get(base_url.rstrip("/") + path, timeout=10)
-        response.raise_for_status()
-        values: list[str] = []
-        for token in response.json():
-            values += [token.get("access_token") or "", token.get("refresh_token") or ""]
-        return [v for v in values if v]
-
-    return fetch
 
 
 # ---------------------------------------------------------------------------------------------
@@ -239,7 +212,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if _active and _active[-1].config is config:
         _active.pop()
         if not _active:
-            _secret_sources.clear()
+            clear_secret_sources()
 
 
 def _register_profile_secrets(state: _State) -> None:
@@ -388,7 +361,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def _collect_source_secrets(state: _State, config: pytest.Config) -> None:
-    for source in list(_secret_sources):
+    for source in secret_sources():
         try:
             state.redactor.register_all(source())
         except Exception as exc:  # noqa: BLE001 - a dead mock must not lose the whole report
@@ -412,18 +385,13 @@ def _finish(state: _State, config: pytest.Config, *, strict: bool) -> None:
     run = state.run
     run.ensure()
     run.rescan_evidence(state.redactor)
-    profile = state.profile
-    facts = RunFacts(
+    facts = RunFacts.gather(
         catalog=state.catalog,
+        profile=state.profile,
         started=state.started,
         strict=strict,
-        target=_target_name(profile),
-        profile=profile.name if profile else None,
-        release=profile.release if profile else None,
-        git_sha=_git_sha(config.rootpath),
+        root=config.rootpath,
         pytest_args=[state.redactor.text(a) for a in config.invocation_params.args],
-        faults=_faults(profile),
-        not_applicable=dict(profile.not_applicable) if profile else {},
     )
     gate_lines: list[str] = []
     key = state.key or signing_key(None)
@@ -462,30 +430,3 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if len(reasons) > _GATE_LINES:
         terminalreporter.write_line(f"... {len(reasons) - _GATE_LINES} more in report.html")
     terminalreporter.write_line(state.summary_line)
-
-
-def _target_name(profile: Profile | None) -> str | None:
-    if profile is None:
-        return None
-    if profile.target.base_url:
-        return profile.target.base_url
-    return f"{profile.provider} stack {profile.stack!r} (profile {profile.name})"
-
-
-def _faults(profile: Profile | None) -> list[str]:
-    faults = list(profile.faults) if profile else []
-    for name in os.environ.get("BRIDGE_FAULTS", "").split(","):
-        if name.strip() and name.strip() not in faults:
-            faults.append(name.strip())
-    return faults
-
-
-def _git_sha(root: Path) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    sha = done.stdout.strip()
-    return sha if done.returncode == 0 and len(sha) == 40 else None

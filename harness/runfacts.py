@@ -1,0 +1,79 @@
+"""What a run records about itself besides its tests: target, profile, git commit, faults."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.catalog import Catalog
+from harness.profile import Profile
+
+
+@dataclass
+class RunFacts:
+    """The session's facts the pipeline writes into results.json's ``run``."""
+
+    catalog: Catalog
+    started: float
+    strict: bool = False
+    target: str | None = None
+    profile: str | None = None
+    release: str | None = None
+    git_sha: str | None = None
+    pytest_args: list[str] = field(default_factory=list)
+    faults: list[str] = field(default_factory=list)
+    not_applicable: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def gather(
+        cls,
+        *,
+        catalog: Catalog,
+        profile: Profile | None,
+        started: float,
+        strict: bool,
+        root: Path,
+        pytest_args: list[str],
+    ) -> RunFacts:
+        return cls(
+            catalog=catalog,
+            started=started,
+            strict=strict,
+            target=target_name(profile),
+            profile=profile.name if profile else None,
+            release=profile.release if profile else None,
+            git_sha=git_sha(root),
+            pytest_args=pytest_args,
+            faults=faults(profile),
+            not_applicable=dict(profile.not_applicable) if profile else {},
+        )
+
+
+def target_name(profile: Profile | None) -> str | None:
+    if profile is None:
+        return None
+    if profile.target.base_url:
+        return profile.target.base_url
+    return f"{profile.provider} stack {profile.stack!r} (profile {profile.name})"
+
+
+def faults(profile: Profile | None) -> list[str]:
+    """The profile's faults and those the environment seeds (BRIDGE_FAULTS)."""
+    names = list(profile.faults) if profile else []
+    for name in os.environ.get("BRIDGE_FAULTS", "").split(","):
+        if name.strip() and name.strip() not in names:
+            names.append(name.strip())
+    return names
+
+
+def git_sha(root: Path) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    sha = done.stdout.strip()
+    return sha if done.returncode == 0 and len(sha) == 40 else None

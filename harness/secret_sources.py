@@ -1,0 +1,47 @@
+"""Secrets known only at the end of a run (tokens a mock provider issued), fetched on demand.
+
+The stack fixture registers a source; at session end, before the stack is torn down, the
+plugin calls every source and redacts what they return from all evidence of the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+SecretSource = Callable[[], Iterable[str]]
+
+_sources: list[SecretSource] = []
+
+
+def register_secret_source(source: SecretSource) -> None:
+    """Call ``source()`` at session end and redact every value it returns from all evidence.
+
+    For secrets that exist only after tests ran, such as the tokens a mock provider issued:
+    the stack fixture registers ``mock_token_source(stack.url("spotify_mock"))``. Called before
+    session-scoped fixtures are torn down, so the service is still up.
+    """
+    _sources.append(source)
+
+
+def secret_sources() -> list[SecretSource]:
+    return list(_sources)
+
+
+def clear_secret_sources() -> None:
+    _sources.clear()
+
+
+def mock_token_source(base_url: str, path: str = "/_mock/tokens") -> SecretSource:
+    """A secret source for a mock provider that lists the tokens it issued."""
+
+    def fetch() -> list[str]:
+        import httpx
+
+        response = httpx.get(base_url.rstrip("/") + path, timeout=10)
+        response.raise_for_status()
+        values: list[str] = []
+        for token in response.json():
+            values += [token.get("access_token") or "", token.get("refresh_token") or ""]
+        return [v for v in values if v]
+
+    return fetch
