@@ -38,14 +38,19 @@ class PipelineError(Exception):
 
 def fold(run: RunDir, records: list[TestRecord], facts: RunFacts) -> Results:
     """results.json's content from the tests' records (no gate yet)."""
+    hashes = run.evidence_hashes()
     controls, areas = fold_run(
         facts.catalog,
         records,
         strict=facts.strict,
-        evidence_hashes=run.evidence_hashes(),
+        evidence_hashes=hashes,
         not_applicable=facts.not_applicable,
     )
-    reported = [Finding.model_validate(f) for r in records for f in r.findings]
+    reported = [
+        _with_evidence(Finding.model_validate(f), record, hashes)
+        for record in records
+        for f in record.findings
+    ]
     figures = [Figure.model_validate(f) for r in records for f in r.figures]
     previous = run.previous_results()
     ended = time.time()
@@ -158,6 +163,14 @@ def republish(
         render = (run.path / "report.html").is_file()
     publish(run, results, key=key, render=render, previous=previous)
     return results
+
+
+def _with_evidence(finding: Finding, record: TestRecord, hashes: dict[str, str]) -> Finding:
+    """A probe's finding points at the evidence its test captured, unless it names its own."""
+    if finding.evidence_paths:
+        return finding
+    paths = [e["path"] for e in record.evidence if e.get("path") in hashes]
+    return finding.model_copy(update={"evidence_paths": paths})
 
 
 def _iso(timestamp: float) -> str:

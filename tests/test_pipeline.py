@@ -53,6 +53,7 @@ def test_pytest_fail_is_fail():
 
 @pytest.mark.control("SEC-05")
 def test_own_finding(evidence):
+    evidence.text("payload", "q=1' OR '1'='1")
     evidence.finding(Finding(rule="probe:sqli", title="SQL injection", severity=Severity.HIGH,
                              url="http://127.0.0.1:9/search", method="GET", parameter="q"))
     assert False, "injection"
@@ -107,6 +108,9 @@ def test_every_failed_control_has_a_finding_and_sarif_has_them_all(run) -> None:
     assert sec01["url"] == "http://127.0.0.1:9/api/things" and sec01["method"] == "GET"
     assert "no Content-Security-Policy header" in sec01["description"]
     assert sec01["evidence_paths"] == [e["path"] for e in _by_id(data)["SEC-01"]["evidence"]]
+    own = next(f for f in data["findings"] if f["rule"] == "probe:sqli")
+    assert own["evidence_paths"] == [e["path"] for e in _by_id(data)["SEC-05"]["evidence"]]
+    assert own["evidence_paths"]
     sarif = json.loads((folder / "results.sarif").read_text())
     results = sarif["runs"][0]["results"]
     assert len(results) == len(data["findings"])

@@ -147,6 +147,9 @@ def test_efficacy_catches_a_fault_and_reports_the_matrix(tmp_path: Path) -> None
     assert document["clean"]["failed"] == []
     html = (out / "clean" / "report.html").read_text()
     assert "caught 1/1 faults" in html
+    # The matrix was attached through the pipeline: the clean run is re-sealed.
+    checked = _harness("verify", str(out / "clean"))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "efficacy: caught 1/1 faults, 0 false alarms (1 pending)" in done.stdout
 
 
