@@ -38,6 +38,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 NEEDS_INTRUSIVE = "needs safety = intrusive"
 EXCLUDED = "excluded by scope.exclude"
 RECORD_NAME = "safety.json"
+_HTTP_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})
 
 _METHOD = re.compile(r"^(\*|[A-Z]+(\|[A-Z]+)*)$")
 
@@ -193,6 +194,25 @@ class SafetyPolicy:
             "scope.allow_writes)",
             what,
         )
+
+    def without_excluded(self, document: dict[str, Any]) -> dict[str, Any]:
+        """The OpenAPI document minus its ``scope.exclude`` operations (noted as refused)."""
+        if not self.exclude or not isinstance(document.get("paths"), dict):
+            return document
+        paths: dict[str, Any] = {}
+        for path, item in document["paths"].items():
+            if not isinstance(item, dict):
+                paths[path] = item
+                continue
+            kept = {}
+            for key, op in item.items():
+                refused = self.refusal(key, "http://openapi.invalid" + path)
+                if key.upper() in _HTTP_METHODS and isinstance(refused, Excluded):
+                    self._note(refused.request, refused.reason)
+                    continue
+                kept[key] = op
+            paths[path] = kept
+        return {**document, "paths": paths}
 
     def check(self, method: str, url: str | httpx.URL) -> None:
         """Raise :class:`Excluded` or :class:`NeedsIntrusive` before the request is sent."""

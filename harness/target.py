@@ -80,7 +80,8 @@ class Target:
                 f"(HTTP {response.status_code})"
             )
         document: dict[str, Any] = response.json()
-        return document
+        # scope.exclude: what the document does not list, no probe walking it can call.
+        return self.safety.without_excluded(document)
 
     # -- logs ------------------------------------------------------------------------------
     def log_mark(self) -> int:

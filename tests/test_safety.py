@@ -256,3 +256,24 @@ def test_environment_proxies_do_not_bypass_the_guard(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9")
     with scoped_client(ScopeGuard(["127.0.0.0/8"])) as client:
         assert not client._mounts  # noqa: SLF001 - the proxy mounts are what would bypass it
+
+
+def test_excluded_operations_leave_the_openapi_document() -> None:
+    policy = SafetyPolicy.from_profile(
+        _profile(safety="intrusive", scope={"exclude": ["POST /admin/reset-db", "/items/{id}"]})
+    )
+    document = {
+        "openapi": "3.0.3",
+        "paths": {
+            "/admin/reset-db": {"post": {}, "get": {}, "parameters": []},
+            "/items/{id}": {"get": {}, "delete": {}},
+            "/items": {"post": {}},
+        },
+    }
+    kept = policy.without_excluded(document)
+    assert kept["paths"] == {
+        "/admin/reset-db": {"get": {}, "parameters": []},
+        "/items/{id}": {},
+        "/items": {"post": {}},
+    }
+    assert set(policy.refused) == {"POST /admin/reset-db", "GET /items/{id}", "DELETE /items/{id}"}
