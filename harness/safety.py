@@ -297,6 +297,10 @@ def skipped_controls(controls: Iterable[tuple[str, str, str | None]]) -> list[st
     """
     out = []
     for control_id, verdict, reason in controls:
-        if verdict == "not_evaluated" and reason and (NEEDS_INTRUSIVE in reason or EXCLUDED in reason):
+        if (
+            verdict == "not_evaluated"
+            and reason
+            and (NEEDS_INTRUSIVE in reason or EXCLUDED in reason)
+        ):
             out.append(f"{control_id}: {reason}")
     return out

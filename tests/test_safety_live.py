@@ -23,7 +23,8 @@ from typing import Any
 
 import pytest
 
-from recording_target import Record, recording_target  # tests/ is on sys.path (rootdir-less test dir)
+# tests/ is on sys.path (rootdir-less test dir)
+from recording_target import Record, recording_target
 
 REPO = Path(__file__).resolve().parent.parent
 RESET = "POST /admin/reset-db"
