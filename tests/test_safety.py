@@ -277,3 +277,48 @@ def test_excluded_operations_leave_the_openapi_document() -> None:
         "/items": {"post": {}},
     }
     assert set(policy.refused) == {"POST /admin/reset-db", "GET /items/{id}", "DELETE /items/{id}"}
+
+
+def _html_client(profile: Profile, pages: dict[str, str], seen: list[str]) -> httpx.Client:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}")
+        return httpx.Response(200, html=pages.get(request.url.path, "<p>x</p>"))
+
+    guard = ScopeGuard(profile.scope.allow, policy=SafetyPolicy.from_profile(profile))
+    return scoped_client(guard, base_url=BASE, transport=httpx.MockTransport(handler))
+
+
+def test_the_crawl_leaves_excluded_links_out_and_says_so() -> None:
+    from harness.probes.crawl import crawl
+
+    pages = {"/": '<a href="/admin/wipe">wipe</a><a href="/a">a</a>'}
+    seen: list[str] = []
+    profile = _profile(safety="intrusive", scope={"exclude": ["/admin/*"]})
+    with _html_client(profile, pages, seen) as client:
+        result = crawl(client, BASE, ["/"])
+    assert seen == ["GET /", "GET /a"]
+    assert result.excluded == [f"{BASE}/admin/wipe"]
+
+
+def test_bounded_fetch_and_the_actor_let_a_refusal_through() -> None:
+    from harness.probes.actor import Actor
+    from harness.probes.bounded import fetch
+
+    class _Session:
+        def __init__(self, client: httpx.Client) -> None:
+            self.client = client
+
+        def headers_for_write(self) -> dict[str, str]:
+            return {}
+
+        def close(self) -> None:
+            self.client.close()
+
+    seen: list[str] = []
+    with _html_client(_profile(safety="safe"), {}, seen) as client:
+        with pytest.raises(NeedsIntrusive):
+            fetch(client, "POST", "/items", total_s=2)
+        actor = Actor(lambda: _Session(client))
+        with pytest.raises(NeedsIntrusive):
+            actor.send("DELETE", "/items/1")
+    assert seen == []
