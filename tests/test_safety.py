@@ -322,3 +322,10 @@ def test_bounded_fetch_and_the_actor_let_a_refusal_through() -> None:
         with pytest.raises(NeedsIntrusive):
             actor.send("DELETE", "/items/1")
     assert seen == []
+
+
+def test_raw_connections_are_checked_against_the_allow_list() -> None:
+    from harness.scope import OutOfScope, open_connection
+
+    with pytest.raises(OutOfScope, match="outside the scope allow-list"):
+        open_connection(ScopeGuard(["127.0.0.0/8"]), "10.1.2.3", 443, timeout=1)
