@@ -146,9 +146,9 @@ class SafetyPolicy:
     base_path: str = ""
     # Safe mode paces requests under the target's promised API rate (limits.api_*).
     rate: tuple[int, float] | None = None
-    refused: dict[str, str] = field(default_factory=dict)  # request or check -> reason
-    _sent: list[float] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    refused: dict[str, str] = field(default_factory=dict, init=False)  # what -> reason
+    _sent: list[float] = field(default_factory=list, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
     def from_profile(cls, profile: Profile) -> SafetyPolicy:
