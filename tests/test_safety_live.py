@@ -26,6 +26,8 @@ import pytest
 # tests/ is on sys.path (rootdir-less test dir)
 from recording_target import Record, recording_target
 
+from harness.safety import skipped_controls
+
 REPO = Path(__file__).resolve().parent.parent
 RESET = "POST /admin/reset-db"
 WRITING_SUITES = [
@@ -80,6 +82,8 @@ def test_safe_mode_sends_no_write_and_says_what_it_skipped(tmp_path: Path) -> No
     for control_id in ("SEC-03", "SEC-06", "AUTH-09"):
         assert controls[control_id]["status"] == "not_evaluated", (control_id, log[-2000:])
         assert "needs safety = intrusive" in _reason(controls[control_id])
+    held = skipped_controls((c["id"], c["status"], c.get("reason")) for c in controls.values())
+    assert {"SEC-03", "SEC-06", "AUTH-09"} <= {line.split(":")[0] for line in held}
     refused = [c for c in controls.values() if "refused POST" in _reason(c)]
     assert refused, "no control says which write it refused"
     # What safe mode may do, it does: the page and its third-party script were read.
