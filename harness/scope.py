@@ -2,17 +2,25 @@
 
 The check runs on the URL before a connection is opened, and host names that are not listed
 are refused without being resolved, so an out-of-scope target never receives a packet (not even
-a DNS query). Every HTTP client the harness makes comes from :func:`scoped_client`.
+a DNS query). Every HTTP client the harness makes comes from :func:`scoped_client` (or its
+async twin), and every raw socket from :func:`open_connection`; a test forbids the bare forms
+anywhere else. A guard built with a :class:`~harness.safety.SafetyPolicy` also applies the
+profile's safety mode and ``scope.exclude`` to every request, before it is sent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import socket
+import time
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+
+from harness.safety import SafetyPolicy
 
 
 class OutOfScope(Exception):
@@ -22,7 +30,9 @@ class OutOfScope(Exception):
 class ScopeGuard:
     """Allow-list of networks (``127.0.0.0/8``), addresses (``::1``) and exact host names."""
 
-    def __init__(self, allow: Iterable[str]) -> None:
+    def __init__(self, allow: Iterable[str], policy: SafetyPolicy | None = None) -> None:
+        # No policy: scope only (the stack's own health checks, the CLI's preflight).
+        self.policy = policy
         self.networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
         self.names: set[str] = set()
         for entry in allow:
@@ -47,6 +57,14 @@ class ScopeGuard:
                 f"({', '.join(self.describe())}); add it to scope.allow in the profile"
             )
 
+    def check_request(self, method: str, url: httpx.URL) -> float:
+        """Scope, then ``scope.exclude`` and the safety mode; returns the pacing delay (s)."""
+        self.check(url)
+        if self.policy is None:
+            return 0.0
+        self.policy.check(method, url)
+        return self.policy.delay()
+
     def describe(self) -> list[str]:
         return [str(n) for n in self.networks] + sorted(self.names)
 
@@ -57,7 +75,9 @@ class _GuardedTransport(httpx.BaseTransport):
         self._inner = inner
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self._guard.check(request.url)
+        wait = self._guard.check_request(request.method, request.url)
+        if wait > 0:
+            time.sleep(wait)
         return self._inner.handle_request(request)
 
     def close(self) -> None:
@@ -70,11 +90,30 @@ class _AsyncGuardedTransport(httpx.AsyncBaseTransport):
         self._inner = inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self._guard.check(request.url)
+        wait = self._guard.check_request(request.method, request.url)
+        if wait > 0:
+            await asyncio.sleep(wait)
         return await self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+# Client arguments that would route requests around the guarded transport: httpx sends a
+# request through a matching mount (or a proxy's mount) instead of ``transport``.
+_BYPASS = ("mounts", "proxy", "proxies", "app")
+
+
+def _refuse_bypass(kwargs: dict[str, Any]) -> None:
+    bad = [name for name in _BYPASS if kwargs.get(name) is not None]
+    if bad:
+        raise TypeError(
+            f"scoped client: {', '.join(bad)}= would bypass the scope guard; pass an inner "
+            "transport= instead (it is wrapped by the guard)"
+        )
+    # trust_env only matters without a transport; ours always has one, so env proxies never
+    # apply. Say so explicitly rather than rely on it.
+    kwargs["trust_env"] = False
 
 
 def scoped_client(
@@ -85,15 +124,36 @@ def scoped_client(
     transport: httpx.BaseTransport | None = None,
     **kwargs: Any,
 ) -> httpx.Client:
-    """An ``httpx.Client`` whose every request (redirects included) passes the guard first."""
+    """An ``httpx.Client`` whose every request (redirects included) passes the guard first.
+
+    ``transport`` is the inner transport (tests pass a ``MockTransport``); the guard wraps it.
+    """
+    _refuse_bypass(kwargs)
     inner = transport or httpx.HTTPTransport(verify=verify, local_address=local_address)
     kwargs.setdefault("timeout", httpx.Timeout(10.0))
     return httpx.Client(transport=_GuardedTransport(guard, inner), **kwargs)
 
 
 def scoped_async_client(
-    guard: ScopeGuard, *, verify: bool | str = True, **kwargs: Any
+    guard: ScopeGuard,
+    *,
+    verify: bool | str = True,
+    local_address: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    **kwargs: Any,
 ) -> httpx.AsyncClient:
-    inner = httpx.AsyncHTTPTransport(verify=verify)
+    """The async twin of :func:`scoped_client`."""
+    _refuse_bypass(kwargs)
+    inner = transport or httpx.AsyncHTTPTransport(verify=verify, local_address=local_address)
     kwargs.setdefault("timeout", httpx.Timeout(10.0))
     return httpx.AsyncClient(transport=_AsyncGuardedTransport(guard, inner), **kwargs)
+
+
+def open_connection(guard: ScopeGuard, host: str, port: int, timeout: float) -> socket.socket:
+    """A TCP connection (for TLS handshakes, port checks) to a host the guard allows."""
+    if not guard.allows_host(host):
+        raise OutOfScope(
+            f"refused {host}:{port}: outside the scope allow-list ({', '.join(guard.describe())}); "
+            "add it to scope.allow in the profile"
+        )
+    return socket.create_connection((host, port), timeout=timeout)

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from harness.profile import Profile
+from harness.safety import SafetyPolicy
 from harness.scope import ScopeGuard, scoped_client
 from harness.stack.base import LifecycleUnsupported, Stack
 from harness.verdicts import NotApplicable
@@ -25,7 +26,9 @@ class Target:
     def __init__(self, profile: Profile, stack: Stack | None = None, ca_bundle: str | None = None):
         self.profile = profile
         self.stack = stack
-        self.guard = ScopeGuard(profile.scope.allow)
+        # One policy per target: every client below shares its refusals and its pacing.
+        self.safety = SafetyPolicy.from_profile(profile)
+        self.guard = ScopeGuard(profile.scope.allow, policy=self.safety)
         self._ca_bundle = ca_bundle
 
     # -- addresses -------------------------------------------------------------------------
@@ -77,7 +80,8 @@ class Target:
                 f"(HTTP {response.status_code})"
             )
         document: dict[str, Any] = response.json()
-        return document
+        # scope.exclude: what the document does not list, no probe walking it can call.
+        return self.safety.without_excluded(document)
 
     # -- logs ------------------------------------------------------------------------------
     def log_mark(self) -> int:

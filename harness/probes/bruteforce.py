@@ -69,6 +69,8 @@ def guess(
     target: Target, user: User, *, attempts: int, sources: list[str], pause_s: float = 0.05
 ) -> BruteForce:
     """``attempts`` wrong passwords, round-robin over ``sources``; then the right one."""
+    # A lockout attempt on a live target locks a real account: never in safe mode.
+    target.safety.require_intrusive(f"a brute-force attempt of {attempts} wrong passwords")
     auth = target.profile.auth
     result = BruteForce(user=user.name, endpoint=auth.api_login_path or auth.login_path)
     for number in range(1, attempts + 1):

@@ -17,6 +17,7 @@ from bs4 import BeautifulSoup
 from pydantic import BaseModel, Field
 
 from harness.probes.bounded import Fetched, fetch
+from harness.safety import Excluded
 
 # Following these links would end the session the crawl runs with, or change state.
 _SKIP_LINK = re.compile(r"log-?out|sign-?out|delete|remove|revoke", re.IGNORECASE)
@@ -53,6 +54,8 @@ class CrawlResult(BaseModel):
     resources: list[Resource] = Field(default_factory=list)
     links: list[str] = Field(default_factory=list)
     stopped_early: str | None = None
+    # Links in scope.exclude: the profile said never to call them, so the crawl leaves them out.
+    excluded: list[str] = Field(default_factory=list)
 
     def html_pages(self) -> list[Fetched]:
         return [p for p in self.pages if p.content_type == "text/html" and p.status == 200]
@@ -149,7 +152,13 @@ def crawl(
         if url in seen or origin_of(url) != origin or _SKIP_LINK.search(url):
             continue
         seen.add(url)
-        page = fetch(client, "GET", url, total_s=min(per_request_s, deadline - time.monotonic()))
+        try:
+            page = fetch(
+                client, "GET", url, total_s=min(per_request_s, deadline - time.monotonic())
+            )
+        except Excluded:
+            result.excluded.append(url)
+            continue
         result.pages.append(page)
         if page.content_type != "text/html" or not page.body:
             continue
@@ -169,5 +178,8 @@ def crawl(
         if remaining <= 0:
             result.stopped_early = result.stopped_early or "time limit reached before assets"
             break
-        result.assets.append(fetch(client, "GET", url, total_s=min(per_request_s, remaining)))
+        try:
+            result.assets.append(fetch(client, "GET", url, total_s=min(per_request_s, remaining)))
+        except Excluded:
+            result.excluded.append(url)
     return result

@@ -38,6 +38,7 @@ def test_auth_route_is_rate_limited(target, evidence):
     path = profile.auth.api_login_path or profile.auth.login_path
     limit = limits.auth_requests or 100
     window = limits.auth_window_s or 60
+    target.safety.require_intrusive(f"a burst of up to {2 * limit + 1} logins to {path}")
     # A name that exists nowhere: the burst must not lock a real account out (AUTH-09).
     body = {
         profile.auth.username_field: f"ratelimit-{secrets.token_hex(4)}",
@@ -61,6 +62,7 @@ def test_api_route_is_rate_limited(target, evidence):
     path = (limits.rate_limited_paths or [profile.auth.me_path or profile.target.openapi_path])[0]
     limit = limits.api_requests or 1000
     window = limits.api_window_s or 60
+    target.safety.require_intrusive(f"a burst of up to {2 * limit + 1} requests to {path}")
     with target.client(local_address=API_SOURCE) as client:
         result = burst(
             request_factory(client, "GET", path),
