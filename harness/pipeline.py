@@ -27,6 +27,7 @@ from harness.results import (
 )
 from harness.rundir import RunDir
 from harness.runfacts import RunFacts
+from harness.safety import skipped_controls
 from harness.seal import SealError, SigningKey, seal, signing_key
 
 Echo = Callable[[str], None]
@@ -70,6 +71,8 @@ def fold(run: RunDir, records: list[TestRecord], facts: RunFacts) -> Results:
             strict_catalog=facts.strict,
             areas=areas,
             previous_id=previous.run.id if previous else None,
+            safety=facts.safety,
+            skipped=skipped_controls((c.id, c.status.value, c.reason) for c in controls),
         ),
         controls=controls,
         findings=control_findings(controls, reported, run.path),

@@ -215,6 +215,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             clear_secret_sources()
 
 
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    """The safety mode in force, first thing a plain ``pytest suites/...`` run shows."""
+    state = config.stash.get(_STATE, None)
+    if state is None or state.is_worker or state.profile is None:
+        return None
+    from harness.runfacts import safety_lines
+
+    return [f"harness profile {state.profile.name!r}: " + " · ".join(safety_lines(state.profile))]
+
+
 def _register_profile_secrets(state: _State) -> None:
     profile = state.profile
     if profile is None:

@@ -62,6 +62,14 @@ class RunInfo(_Model):
     signing_key: SigningInfo | None = Field(
         default=None, description="the key manifest.sig is made with (harness verify)"
     )
+    safety: list[str] = Field(
+        default_factory=list,
+        description="the safety mode in force and what it leaves out (first line: safety = MODE)",
+    )
+    skipped: list[str] = Field(
+        default_factory=list,
+        description="'ID: reason' for every control the safety mode or scope.exclude held back",
+    )
 
 
 class EvidenceRef(_Model):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.catalog import Catalog
-from harness.profile import Profile
+from harness.profile import Profile, ProfileError
 
 
 @dataclass
@@ -25,6 +25,7 @@ class RunFacts:
     pytest_args: list[str] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)
     not_applicable: dict[str, str] = field(default_factory=dict)
+    safety: list[str] = field(default_factory=list)
 
     @classmethod
     def gather(
@@ -48,6 +49,7 @@ class RunFacts:
             pytest_args=pytest_args,
             faults=faults(profile),
             not_applicable=dict(profile.not_applicable) if profile else {},
+            safety=safety_lines(profile),
         )
 
 
@@ -57,6 +59,18 @@ def target_name(profile: Profile | None) -> str | None:
     if profile.target.base_url:
         return profile.target.base_url
     return f"{profile.provider} stack {profile.stack!r} (profile {profile.name})"
+
+
+def safety_lines(profile: Profile | None) -> list[str]:
+    """The mode and what it leaves out; a broken scope entry is reported by the target fixture."""
+    if profile is None:
+        return []
+    from harness.safety import SafetyPolicy
+
+    try:
+        return SafetyPolicy.from_profile(profile).describe()
+    except ProfileError:
+        return [f"safety = {profile.safety_mode}"]
 
 
 def faults(profile: Profile | None) -> list[str]:

@@ -22,6 +22,7 @@ from harness.runner import (
     default_workers,
     run_pytest,
 )
+from harness.safety import SafetyPolicy
 from harness.stack.base import Stack, StackError
 
 EXIT_PASS, EXIT_GATE_FAILED, EXIT_HARNESS_ERROR = 0, 1, 2
@@ -182,6 +183,15 @@ def run(
         sys.exit(EXIT_HARNESS_ERROR)
     _check_run_inputs(policy, signing_key)
     _preflight_external(profile)
+    # The mode comes first, so a user pointing at a live target sees what will and won't be
+    # sent before anything is; a malformed allow_writes/exclude entry stops here in one line.
+    try:
+        safety = SafetyPolicy.from_profile(profile).describe()
+    except ProfileError as exc:
+        _err(str(exc))
+        sys.exit(EXIT_HARNESS_ERROR)
+    for line in safety:
+        _progress(line)
     # One run id for the folder and results.json; the pytest child runs the one pipeline
     # (fold, gate, render, seal, latest) and this command only reads its decision.
     run_id = _run_id()

@@ -33,6 +33,11 @@ def render(results: Results, previous: Results | None = None) -> str:
         + (f" · faults {md(', '.join(run.faults))}" if run.faults else "")
     )
     lines.append("")
+    if run.safety:
+        lines += [f"**{md(run.safety[0])}** · " + " · ".join(md(s) for s in run.safety[1:]), ""]
+        if run.skipped:
+            lines += ["Held back by the safety mode or scope.exclude:", ""]
+            lines += [f"- {md(s)}" for s in run.skipped] + [""]
     if results.gate is not None and results.gate.reasons:
         lines += ["### Gate", ""]
         for r in results.gate.reasons:
