@@ -144,8 +144,14 @@ def _metrics(p: _Prober) -> None:
     if response is not None and response.status_code == 200 and "# TYPE" in response.text:
         p.found.add("target.metrics_path", "/metrics", "GET /metrics served Prometheus text")
     else:
+        # Not written as absent: that would turn a missing control into not_applicable, a
+        # decision for the user, not for a probe.
         status = "no answer" if response is None else f"HTTP {response.status_code}"
-        p.found.add("target.metrics_path", None, f"GET /metrics: {status}, not Prometheus text")
+        p.found.notes.append(
+            f"GET /metrics: {status}, not Prometheus text; OBS-01 fails unless target."
+            "metrics_path names where the metrics are (or metrics_path = false declares "
+            "that there are none, and OBS-01 is then not_applicable)"
+        )
 
 
 def _login_form(form: HtmlForm) -> tuple[str | None, str, str | None]:
@@ -204,8 +210,9 @@ def _session_cookie(found: Discovery, cookies: dict[str, str]) -> None:
         found.add("auth.session_cookie", pick, f"set anonymously by GET {cookies[pick]}{extra}")
     else:
         seen = ", ".join(sorted(cookies)) or "none"
-        found.add(
-            "auth.session_cookie", None, f"no session-like cookie set anonymously (seen: {seen})"
+        found.notes.append(
+            f"no session-like cookie was set anonymously (seen: {seen}); if a login sets one, "
+            "name it in auth.session_cookie"
         )
 
 
@@ -248,7 +255,7 @@ def _logs(found: Discovery, log_file: Path | None) -> None:
     else:
         found.notes.append(
             f"{log_file}: {len(records)} of the last {len(lines)} lines are JSON; plain text "
-            "logs fail the structured-log control (OBS-01) until the app logs JSON"
+            "logs fail the structured-log control (OBS-03) until the app logs JSON"
         )
 
 

@@ -56,7 +56,8 @@ def render(name: str, found: Discovery, allow: list[str]) -> str:
     login_path = found.value("auth.login_path")
     if login_path and login_path not in pages:
         pages.append(login_path)
-    by_table["target"].append(_line("pages", pages, "guessed: the home page and the login form"))
+    why = "the home page and the login form" if len(pages) > 1 else "the home page"
+    by_table["target"].append(_line("pages", pages, f"guessed: {why}"))
     if found.value("auth.flow") == "form":
         by_table["auth"].append(
             "users = []  # add test accounts: { name = ..., password = ..., role = 'user' }; "

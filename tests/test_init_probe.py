@@ -141,16 +141,18 @@ def test_full_app_guesses(serve, tmp_path: Path) -> None:  # type: ignore[no-unt
             assert "  # " in line, line
 
 
-def test_bare_app_writes_absent_values_and_notes(serve) -> None:  # type: ignore[no-untyped-def]
+def test_bare_app_writes_notes_not_guesses(serve) -> None:  # type: ignore[no-untyped-def]
     url = serve(_bare_app())
     found = _probe(url)
     text = render("bare", found, LOOPBACK)
     profile = validate(text, "bare")
     assert profile.auth.flow == "none"
-    assert profile.target.metrics_path is None  # written as `false`
     assert profile.auth.session_cookie is None
     assert profile.logs.source == "none"
-    assert "metrics_path = false  # guessed: GET /metrics: HTTP 404" in text
+    # A missing control is the user's to declare absent, not the probe's: a note, no `false`.
+    assert profile.target.metrics_path == "/metrics"
+    assert "# - GET /metrics: HTTP 404, not Prometheus text; OBS-01 fails unless" in text
+    assert "name it in auth.session_cookie" in text
     assert "# - no OpenAPI document at /openapi.json" in text
     assert "echoed none of X-Request-ID" in text
 
