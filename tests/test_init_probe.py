@@ -190,3 +190,16 @@ def test_cli_init_refuses_out_of_scope_in_one_line(tmp_path: Path) -> None:
         "harness: http://192.0.2.10 is outside the scope (loopback only by default); "
         "pass --allow HOST"
     ]
+
+
+def test_cli_init_unreachable_target_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as spare:  # a loopback port nobody listens on
+        spare.bind(("127.0.0.1", 0))
+        port = spare.getsockname()[1]
+    done = _harness("init", "--url", f"http://127.0.0.1:{port}", config=tmp_path / "h.toml")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"harness: http://127.0.0.1:{port}: no answer to GET /"
+    )
