@@ -167,14 +167,28 @@ def _login_form(form: HtmlForm) -> tuple[str | None, str, str | None]:
     return user, password, csrf
 
 
+def _redirect_path(response: httpx.Response) -> str | None:
+    """The same-origin path a redirect points to (an app that sends visitors to its login)."""
+    if response.status_code not in (301, 302, 303, 307, 308):
+        return None
+    here = urlsplit(str(response.request.url))
+    target = urlsplit(urljoin(str(response.request.url), response.headers.get("location", "")))
+    if (target.scheme, target.netloc) != (here.scheme, here.netloc):
+        return None
+    return target.path or "/"
+
+
 def _login(p: _Prober, cookies: dict[str, str]) -> None:
-    for path in LOGIN_PAGES:
+    pages = list(LOGIN_PAGES)
+    for path in pages:
         response = p.get(path)
         if response is None:
             continue
         _collect_cookies(response, path, cookies)
-        if response.status_code in (301, 302, 303, 307, 308) and path == "/":
-            continue  # the redirect target is one of the pages tried next, or not a login
+        redirect = _redirect_path(response)
+        if redirect is not None and redirect not in pages and len(pages) < 2 * len(LOGIN_PAGES):
+            pages.insert(pages.index(path) + 1, redirect)  # follow it next, once
+            continue
         if response.status_code != 200 or "html" not in response.headers.get("content-type", ""):
             continue
         form = next((f for f in parse_page(response.text).forms if f.has_password()), None)
@@ -191,7 +205,7 @@ def _login(p: _Prober, cookies: dict[str, str]) -> None:
         if csrf:
             p.found.add("auth.csrf_field", csrf, f"the hidden CSRF field of {where}")
         return
-    p.found.add("auth.flow", "none", "no page with a password form at " + ", ".join(LOGIN_PAGES))
+    p.found.add("auth.flow", "none", "no page with a password form at " + ", ".join(pages))
 
 
 def _collect_cookies(response: httpx.Response, path: str, cookies: dict[str, str]) -> None:

@@ -55,7 +55,7 @@ A bad profile stops every command before anything starts, with one line naming t
 
 Unknown keys are errors (a typo must not silently fall back to a default).
 
-This page is generated from `harness/profile.py` (`python -m harness.profile_docs`).
+This page is generated from the models in `harness/profile/` (`python -m harness.profile_docs`).
 """
 
 

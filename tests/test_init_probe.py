@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask, Response, jsonify, make_response, request
+from flask import Flask, Response, jsonify, make_response, redirect, request
 from werkzeug.serving import make_server
 
 from harness.init_probe import probe
@@ -74,6 +74,21 @@ def _full_app() -> Flask:
     @app.get("/metrics")
     def metrics() -> Response:
         return Response("# HELP up up\n# TYPE up gauge\nup 1\n", mimetype="text/plain")
+
+    return app
+
+
+def _redirecting_app() -> Flask:
+    """Every anonymous visit is sent to a login page none of the usual paths name."""
+    app = Flask("redirecting")
+
+    @app.get("/")
+    def home() -> Response:
+        return redirect("/auth/portal?next=/")
+
+    @app.get("/auth/portal")
+    def portal() -> Response:
+        return make_response(LOGIN_PAGE.replace("authenticity_csrf", "csrfmiddlewaretoken"))
 
     return app
 
@@ -155,6 +170,13 @@ def test_bare_app_writes_notes_not_guesses(serve) -> None:  # type: ignore[no-un
     assert "name it in auth.session_cookie" in text
     assert "# - no OpenAPI document at /openapi.json" in text
     assert "echoed none of X-Request-ID" in text
+
+
+def test_login_form_behind_a_redirect(serve) -> None:  # type: ignore[no-untyped-def]
+    found = _probe(serve(_redirecting_app()))
+    values = {g.key: g.value for g in found.guesses}
+    assert values["auth.login_path"] == "/auth/portal"
+    assert values["auth.csrf_field"] == "csrfmiddlewaretoken"
 
 
 def _harness(*argv: str, config: Path) -> subprocess.CompletedProcess[str]:
