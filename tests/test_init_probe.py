@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from flask import Flask, Response, jsonify, make_response, redirect, request
 from werkzeug.serving import make_server
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from harness.init_probe import probe
 from harness.init_writer import render, validate
@@ -83,7 +84,7 @@ def _redirecting_app() -> Flask:
     app = Flask("redirecting")
 
     @app.get("/")
-    def home() -> Response:
+    def home() -> WerkzeugResponse:
         return redirect("/auth/portal?next=/")
 
     @app.get("/auth/portal")
