@@ -270,6 +270,8 @@ def test_cli_bad_profile_is_one_line_exit_2_and_starts_nothing(config: Path) -> 
             ["up", "--profile", "nope"],
             ["up", "--profile", "typo"],
             ["doctor", "--profile", "nope"],
+            ["profile", "show", "nope"],
+            ["profile", "show", "loop_a"],
         ):
             done = subprocess.run(
                 [sys.executable, "-m", "harness", *argv],
