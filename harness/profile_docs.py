@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import sys
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from harness.profile import Profile
+from harness.profile.base import accepts_absent
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "profiles.md"
 
@@ -24,11 +26,25 @@ A profile is the typed description of one target: where it is (or how to bring i
 log in, where its logs, database and cache are, what is in scope and which controls do not apply.
 Profiles live in `harness.toml` under `[profiles.NAME]`; pick one with `--profile NAME` (every
 command and pytest) or `HARNESS_PROFILE=NAME`. `HARNESS_CONFIG=PATH` names another file.
-A profile may start with `extends = "other"` to inherit another profile's keys (tables merge).
+A profile may start with `extends = "other"` to inherit another profile's keys. Chains of any
+depth resolve, from the root down, and tables merge key by key; a cycle (`a -> b -> a`) or an
+unknown parent is one error naming the chain. `harness profile show NAME` prints the resolved
+profile (secrets masked), `harness profile list` the names.
+
+## Absent values
+
+Defaults are generic, never the reference app's. A key with no honest default for an arbitrary
+target is *absent* until the profile sets it, and the checks that need it report
+`not_applicable` naming the key to set. TOML has no null, so an optional key (type `... | None`
+below) takes `false` to say "this target has none", for example `metrics_path = false` or
+`logout_path = false`; list keys take `[]`. An empty string is rejected with a line that says to
+write `false` (it used to be an undocumented off switch). `harness init --url URL` probes a
+running target and writes a starter profile (see [your-app.md](your-app.md)).
 
 Bundled profiles:
 
-- `reference` (the default): the bundled stack as local processes.
+- `reference` (the default): the bundled stack as local processes; it names every route, cookie
+  and service of the reference app explicitly.
 - `reference-containers`: the same stack as containers through the Docker API.
 - a commented `external` example: an already running deployment. Lifecycle operations (restarts,
   outage drills) are `not_applicable` there, with the reason; at-rest checks need
@@ -39,8 +55,12 @@ A bad profile stops every command before anything starts, with one line naming t
 
 Unknown keys are errors (a typo must not silently fall back to a default).
 
-This page is generated from `harness/profile.py` (`python -m harness.profile_docs`).
+This page is generated from the models in `harness/profile/` (`python -m harness.profile_docs`).
 """
+
+
+def _is_list(annotation: Any) -> bool:
+    return typing.get_origin(annotation) is list
 
 
 def _type_name(annotation: Any) -> str:
@@ -60,7 +80,17 @@ def _default(field: FieldInfo) -> str:
         return f"`{value!r}`"
     if field.default is PydanticUndefined:
         return "required"
+    if field.default is None and accepts_absent(field.annotation):
+        return "absent (`false`)"
     return f"`{field.default!r}`"
+
+
+def _table(annotation: Any) -> type[BaseModel] | None:
+    """The model of a nested table, also when the table itself is optional (``X | None``)."""
+    for member in typing.get_args(annotation) or (annotation,):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            return member
+    return None
 
 
 def _rows(model: type[BaseModel], prefix: str) -> list[str]:
@@ -69,8 +99,9 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
     for name, field in model.model_fields.items():
         key = f"{prefix}{name}"
         annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            nested.append((key, annotation))
+        table = _table(annotation)
+        if table is not None and not _is_list(annotation):
+            nested.append((key, table))
             continue
         description = (field.description or "").replace("|", "\\|")
         rows.append(f"| `{key}` | `{_type_name(annotation)}` | {_default(field)} | {description} |")

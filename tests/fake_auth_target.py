@@ -355,6 +355,19 @@ def fake_target(flow: str = "oauth-pkce", **flags: Any) -> tuple[FakeTarget, Fak
             "name": "fake",
             "auth": {
                 "flow": flow,
+                # The fake app's routes, as a profile for it would name them.
+                "api_login_path": "/api/v1/auth/login",
+                "logout_path": "/api/v1/auth/logout",
+                "me_path": "/api/v1/me",
+                "session_cookie": COOKIE,
+                "csrf_header": "X-CSRF-Token",
+                "oauth": {
+                    "start_path": "/auth/spotify/login",
+                    "callback_path": "/auth/spotify/callback",
+                    "provider_service": "spotify_mock",
+                    "tokens_path": "/_mock/tokens",
+                    "requests_path": "/_mock/requests",
+                },
                 "lockout_user": "carol",
                 "users": [
                     {"name": "alice", "password": "alice-pass"},

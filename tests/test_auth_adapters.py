@@ -32,10 +32,10 @@ def test_oauth_unknown_profile_user_is_a_provider_user() -> None:
 def test_oauth_steps_expose_authorize_params() -> None:
     target, _ = fake_target("oauth-pkce")
     client = target.client()
-    authorize = oauth_steps.begin(client, target.profile.auth.oauth)
+    authorize = oauth_steps.begin(client, target.profile.auth.require_oauth())
     assert authorize.params["code_challenge_method"] == "S256"
     consent = oauth_steps.approve(
-        client, authorize, "alice", target.profile.auth.oauth, target.base_url
+        client, authorize, "alice", target.profile.auth.require_oauth(), target.base_url
     )
     assert consent.params["state"] == authorize.state
     assert oauth_steps.complete(client, consent.callback_url).status_code == 303

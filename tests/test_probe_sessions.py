@@ -23,7 +23,7 @@ def test_fixation_probe(fixation: bool, problems: int) -> None:
 
 def test_fixation_probe_plants_a_value_when_no_anonymous_session() -> None:
     target, _ = fake_target("oauth-pkce")
-    target.profile.auth.oauth.start_path = "/nowhere"
+    target.profile.auth.require_oauth().start_path = "/nowhere"
     target.profile.auth.login_path = "/nowhere"
     result = check_fixation(target, "carol", "api")
     assert result.prelogin_source and "chosen value" in result.prelogin_source

@@ -150,16 +150,15 @@ def _oauth_login(session: Session, next_path: str | None) -> None:
     auth = session.target.profile.auth
     client = session.client
     assert session.user is not None
+    settings = auth.require_oauth()
     try:
-        authorize = oauth.begin(client, auth.oauth, next_path, auth.next_param)
+        authorize = oauth.begin(client, settings, next_path, auth.next_param)
     except AuthError as exc:
         if exc.responses:
             _check_throttle(exc.responses[-1])  # a 429 is waited out, not a failed login
         raise
     session.steps.append(authorize.start)
-    consent = oauth.approve(
-        client, authorize, session.user.name, auth.oauth, session.target.base_url
-    )
+    consent = oauth.approve(client, authorize, session.user.name, settings, session.target.base_url)
     session.steps.extend(consent.responses)
     callback = _check_throttle(oauth.complete(client, consent.callback_url))
     session.steps.append(callback)
@@ -265,7 +264,7 @@ def logout(session: Session) -> httpx.Response | None:
     """Log out through the app (cookie flows); None for flows without a server session."""
     if session.flow in ("bearer", "none"):
         return None
-    path = session.target.profile.auth.logout_path
+    path = session.target.profile.auth.require_logout_path()
     response = session.client.post(path, headers=session.headers_for_write(), json={})
     if response.status_code == 429:
         time.sleep(_retry_after(response))

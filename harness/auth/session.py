@@ -46,7 +46,7 @@ class Session:
 
     @property
     def cookie_name(self) -> str:
-        return self.target.profile.auth.session_cookie
+        return self.target.profile.auth.require_session_cookie()
 
     @property
     def cookie_value(self) -> str | None:
@@ -89,7 +89,7 @@ class Session:
         return self.request("POST", path, **kwargs)
 
     def me(self) -> httpx.Response:
-        return self.client.get(self.target.profile.auth.me_path)
+        return self.client.get(self.target.profile.auth.require_me_path())
 
     def is_authenticated(self) -> bool:
         return self.me().status_code == 200
@@ -117,7 +117,7 @@ def with_cookie(
     target: Target, value: str, *, name: str | None = None, **client_kwargs: Any
 ) -> httpx.Client:
     """A fresh client with no jar that presents exactly one session cookie value (replays)."""
-    cookie = name or target.profile.auth.session_cookie
+    cookie = name or target.profile.auth.require_session_cookie()
     client = target.client(**client_kwargs)
     client.headers["Cookie"] = f"{cookie}={value}"
     return client

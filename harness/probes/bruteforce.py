@@ -59,7 +59,11 @@ def _attempt(
         data = form.values() if form else {}
         data.update({auth.username_field: user.name, auth.password_field: password})
         response = client.post(auth.login_path, data=data)
-        logged_in = any(c.name == auth.session_cookie for c in client.cookies.jar) and (
+        # Without a known cookie name, the me endpoint alone tells a login apart.
+        has_cookie = not auth.session_cookie or any(
+            c.name == auth.session_cookie for c in client.cookies.jar
+        )
+        logged_in = has_cookie and (
             client.get(auth.me_path).status_code == 200 if auth.me_path else True
         )
         return response.status_code, response.headers.get("retry-after"), logged_in

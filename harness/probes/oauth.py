@@ -107,12 +107,13 @@ def replay_callback(
     the state check can have refused the tampered one.
     """
     auth = target.profile.auth
+    settings, me_path = auth.require_oauth(), auth.require_me_path()
     with target.client(local_address=local_address) as client:
-        authorize = steps.begin(client, auth.oauth)
-        consent = steps.approve(client, authorize, user_name, auth.oauth, target.base_url)
+        authorize = steps.begin(client, settings)
+        consent = steps.approve(client, authorize, user_name, settings, target.base_url)
         tampered = _tamper(consent.callback_url, variant)
         response = steps.complete(client, tampered)
-        me_status = client.get(auth.me_path).status_code
+        me_status = client.get(me_path).status_code
         result = CallbackReplay(
             variant=variant,
             callback_url=tampered,
@@ -124,7 +125,7 @@ def replay_callback(
         if not result.accepted:
             control = steps.complete(client, consent.callback_url)
             result.control_status = control.status_code
-            result.control_accepted = client.get(auth.me_path).status_code == 200
+            result.control_accepted = client.get(me_path).status_code == 200
     return result
 
 
@@ -156,7 +157,7 @@ class ProviderRequest(BaseModel):
 
 
 def _provider_get(target: Target, path: str) -> Any:
-    provider = target.service_url(target.profile.auth.oauth.provider_service)
+    provider = target.service_url(target.profile.auth.require_oauth().require_provider_service())
     with target.client(base=provider) as client:
         response = client.get(path)
     if response.status_code != 200:
@@ -169,10 +170,10 @@ def _provider_get(target: Target, path: str) -> Any:
 
 def issued_tokens(target: Target) -> list[IssuedToken]:
     """Every token the provider issued (needs its ``oauth.tokens_path`` inspection route)."""
-    data = _provider_get(target, target.profile.auth.oauth.tokens_path)
+    data = _provider_get(target, target.profile.auth.require_oauth().require_tokens_path())
     return [IssuedToken.model_validate(item) for item in data if isinstance(item, dict)]
 
 
 def provider_requests(target: Target) -> list[ProviderRequest]:
-    data = _provider_get(target, target.profile.auth.oauth.requests_path)
+    data = _provider_get(target, target.profile.auth.require_oauth().require_requests_path())
     return [ProviderRequest.model_validate(item) for item in data if isinstance(item, dict)]

@@ -36,7 +36,7 @@ def replay(
     started: float | None = None,
     local_address: str | None = None,
 ) -> Replay:
-    path = target.profile.auth.me_path
+    path = target.profile.auth.require_me_path()
     with with_cookie(target, cookie_value, local_address=local_address) as client:
         response = client.get(path)
     return Replay(
@@ -89,9 +89,9 @@ class Fixation(BaseModel):
 def anonymous_cookie(target: Target, client: httpx.Client) -> tuple[str | None, str | None]:
     """Let the app hand out a pre-login session (login page, OAuth start); (value, source)."""
     auth = target.profile.auth
-    name = auth.session_cookie
+    name = auth.require_session_cookie()
     paths = [auth.login_path]
-    if auth.flow == "oauth-pkce" or auth.oauth.start_path:
+    if auth.oauth is not None:
         paths.insert(0, auth.oauth.start_path)
     for path in paths:
         if not path:
@@ -117,7 +117,7 @@ def check_fixation(
     """
     flow = flow or target.profile.auth.flow
     result = Fixation(flow=flow)
-    name = target.profile.auth.session_cookie
+    name = target.profile.auth.require_session_cookie()
     host = urlsplit(target.base_url).hostname or ""
     with target.client(local_address=local_address) as attacker:
         planted, source = anonymous_cookie(target, attacker)

@@ -38,7 +38,8 @@ def test_log_lines_are_structured(target, obs, app_log, login, evidence):
         exercised.append(fetch(client, "DELETE", settings.live_path, total_s=5))
     # A login writes the records an operator needs most (audit, provider calls).
     session = login(local_address=SOURCE)
-    exercised.append(fetch(session.client, "GET", target.profile.auth.me_path, total_s=5))
+    if target.profile.auth.me_path:
+        exercised.append(fetch(session.client, "GET", target.profile.auth.me_path, total_s=5))
 
     captured = app_log.lines()
     # Lines carrying a log-injection payload (a concurrent OBS-06 probe) are OBS-06's to judge.

@@ -61,7 +61,8 @@ def _users(profile: Profile) -> list[str]:
 
 
 def _login_paths(profile: Profile) -> list[str]:
-    return [profile.auth.login_path, profile.auth.oauth.start_path]
+    oauth = profile.auth.oauth
+    return [profile.auth.login_path, *([oauth.start_path] if oauth is not None else [])]
 
 
 @pytest.mark.control("AUTH-10")

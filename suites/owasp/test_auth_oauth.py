@@ -190,8 +190,8 @@ def test_authorize_request_uses_pkce_s256_and_state(
     from harness.auth import oauth as steps
 
     with target.client() as first, target.client() as second:
-        one = steps.begin(first, profile.auth.oauth)
-        two = steps.begin(second, profile.auth.oauth)
+        one = steps.begin(first, profile.auth.require_oauth())
+        two = steps.begin(second, profile.auth.require_oauth())
     evidence.http(one.start, "OAuth start: redirect to the authorize endpoint")
     check = check_authorize(one.url, one.params, two.params)
     evidence.json(
@@ -218,7 +218,7 @@ def test_callback_rejects_bad_state(
     result = replay_callback(target, _provider_user(profile), variant)
     evidence.json(f"callback with {variant}", result.model_dump(exclude={"callback_url"}))
     assert not result.accepted, (
-        f"the OAuth callback {profile.auth.oauth.callback_path} accepted a login with "
+        f"the OAuth callback {profile.auth.require_oauth().callback_path} accepted a login with "
         f"{variant}: "
         f"HTTP {result.status} (Location {result.location}) and the session is logged in "
         f"(me -> HTTP {result.me_status})"

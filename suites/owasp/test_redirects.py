@@ -40,7 +40,7 @@ def test_no_open_redirects(target, login, evidence):
     # are rate limited per client address, so each parameter name gets its own address.
     auth_entries = list(
         dict.fromkeys(
-            [auth.login_path] + ([auth.oauth.start_path] if auth.flow == "oauth-pkce" else [])
+            [auth.login_path] + ([auth.oauth.start_path] if auth.oauth is not None else [])
         )
     )
     session = login(local_address=SOURCE)

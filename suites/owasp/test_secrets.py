@@ -82,10 +82,10 @@ def _app_secrets(target) -> dict[str, str]:
 
 
 def _issued_tokens(target) -> dict[str, str]:
-    oauth = target.profile.auth.oauth
-    base = target.service_url(oauth.provider_service)
+    oauth = target.profile.auth.require_oauth()
+    base = target.service_url(oauth.require_provider_service())
     with target.client(base=base) as client:
-        response = client.get(oauth.tokens_path)
+        response = client.get(oauth.require_tokens_path())
     response.raise_for_status()
     tokens: dict[str, str] = {}
     for index, row in enumerate(response.json()):
@@ -98,7 +98,9 @@ def _issued_tokens(target) -> dict[str, str]:
 def _client_credentials(target) -> dict[str, str]:
     """The client secret the app presented to the provider (its token requests, as recorded
     by the provider mock: HTTP Basic or a ``client_secret`` form field)."""
-    oauth = target.profile.auth.oauth
+    oauth = target.profile.auth.require_oauth()
+    if not oauth.provider_service or not oauth.requests_path:
+        return {}
     base = target.service_url(oauth.provider_service)
     with target.client(base=base) as client:
         response = client.get(oauth.requests_path)

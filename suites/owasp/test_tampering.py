@@ -35,7 +35,7 @@ def test_tampered_session_cookies_are_rejected(target, login, evidence):
                 user_ids = [user["id"], *[u for u in (1, 2) if u != user["id"]]][:3]
             names = [str(user.get("username") or user.get("name") or "admin"), "admin"]
     # Authenticated targets: the API identity route and the first page that needs a login.
-    routes = [auth.me_path]
+    routes = [auth.require_me_path()]
     with target.client(local_address=SOURCE) as anonymous:
         for page in target.profile.target.pages:
             answer = fetch(anonymous, "GET", page, total_s=5)

@@ -1,0 +1,51 @@
+"""Profiles: the typed description of a target, loaded from ``harness.toml``.
+
+``model`` holds the profile, ``sections`` its tables, ``base`` the rules every table shares
+(unknown keys are errors, ``false`` means absent) and ``load`` the file and ``extends`` chains.
+"""
+
+from __future__ import annotations
+
+from harness.profile.base import ProfileError
+from harness.profile.load import CONFIG_NAME, find_config, load_profile, profile_names
+from harness.profile.model import DEFAULT_PROFILE, Profile
+from harness.profile.sections import (
+    AuthSettings,
+    DastSettings,
+    DataStoreSettings,
+    EfficacySettings,
+    LimitSettings,
+    LogSettings,
+    OAuthSettings,
+    ObservabilitySettings,
+    OperationsSettings,
+    ScopeSettings,
+    SessionSettings,
+    SloSettings,
+    TargetSettings,
+    User,
+)
+
+__all__ = [
+    "CONFIG_NAME",
+    "DEFAULT_PROFILE",
+    "AuthSettings",
+    "DastSettings",
+    "DataStoreSettings",
+    "EfficacySettings",
+    "LimitSettings",
+    "LogSettings",
+    "OAuthSettings",
+    "ObservabilitySettings",
+    "OperationsSettings",
+    "Profile",
+    "ProfileError",
+    "ScopeSettings",
+    "SessionSettings",
+    "SloSettings",
+    "TargetSettings",
+    "User",
+    "find_config",
+    "load_profile",
+    "profile_names",
+]
