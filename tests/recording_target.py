@@ -52,6 +52,7 @@ class RecordingState:
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # token -> user, expiry
     refresh: dict[str, str] = field(default_factory=dict)  # refresh token -> user
     carts: set[str] = field(default_factory=set)
+    adopt_carts: bool = False  # the fault: any cart id a client presents becomes its session
     reset: dict[str, int] = field(default_factory=dict)  # "METHOD /path" -> resets left
     logins: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -151,6 +152,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _route_(self, body: bytes) -> tuple[int, list, bytes]:
         headers = [("Content-Type", "text/html")]
         cart = self._cookies().get("cart")
+        if cart and self.server.state.adopt_carts:
+            self.server.state.carts.add(cart)
         if cart not in self.server.state.carts:
             cart = secrets.token_urlsafe(12)
             self.server.state.carts.add(cart)

@@ -15,6 +15,7 @@ from harness.auth.forms import parse_page
 from harness.probes.actor import Actor
 from harness.probes.bounded import fetch
 from harness.probes.sessions import check_fixation
+from harness.probes.tamper import judge_kept, reissues, variants
 from harness.verdicts import NotApplicable
 
 
@@ -270,6 +271,24 @@ def test_anonymous_cookie_is_the_session_cookie_probes_get() -> None:
         fixation = check_fixation(target, None)
         assert fixation.post_login != fixation.pre_login and not fixation.problems
         assert logout(session) is None
+
+
+@pytest.mark.parametrize("adopt", [False, True], ids=["replaced", "fault-kept"])
+def test_tampered_anonymous_cookies_are_judged_by_reissue(adopt: bool) -> None:
+    settings = {"anonymous_cookie": "cart"}
+    with recording_target("anonymous-cookie", settings, adopt_carts=adopt) as (target, _):
+        cart = login(target).require_cookie()
+        with with_cookie(target, cart, name="cart") as client:
+            assert not reissues(fetch(client, "GET", "/", total_s=5), "cart")  # control
+        outcomes = []
+        for variant in variants(cart, [1], ["admin"]):
+            with with_cookie(target, variant.value, name="cart") as client:
+                outcomes.append(judge_kept(variant, fetch(client, "GET", "/", total_s=5), "cart"))
+        kept = [o.variant for o in outcomes if o.accepted]
+        # With the fault every non-empty forged id is kept (an empty one still gets a cart).
+        assert len(kept) == (len(outcomes) - 1 if adopt else 0), kept
+        fixation = check_fixation(target, None)
+        assert bool(fixation.problems) == adopt
 
 
 def test_anonymous_cookie_missing_says_which_key_to_set() -> None:

@@ -12,7 +12,14 @@ logout(session)
 from collections.abc import Callable
 
 from harness.auth.flows import FLOWS, anonymous, discover_csrf, login, logout
-from harness.auth.session import HEADER_FLOWS, AuthError, Session, cookie_from_jar, with_cookie
+from harness.auth.session import (
+    HEADER_FLOWS,
+    AuthError,
+    Session,
+    cookie_from_jar,
+    no_cookie_reason,
+    with_cookie,
+)
 
 # The type of the suites' ``login`` fixture: ``login(user_name=None, flow=None, **kwargs)``.
 LoginFactory = Callable[..., Session]
@@ -28,5 +35,6 @@ __all__ = [
     "discover_csrf",
     "login",
     "logout",
+    "no_cookie_reason",
     "with_cookie",
 ]

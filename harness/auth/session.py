@@ -22,6 +22,15 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HEADER_FLOWS = frozenset({"bearer", "static-header", "json-token"})
 
 
+def no_cookie_reason(flow: str) -> str | None:
+    """Why a control that needs a session cookie does not apply to ``flow``; None if it does."""
+    if flow in HEADER_FLOWS:
+        return f"auth.flow {flow!r} authenticates with a header, not a session cookie"
+    if flow == "none":
+        return "auth.flow is 'none': the target hands out no session cookie"
+    return None
+
+
 class AuthError(Exception):
     """A login flow did not end in an authenticated session; the message says which step."""
 
