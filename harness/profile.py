@@ -121,7 +121,7 @@ class LoginSettings(_Strict):
     success: list[LoginCondition] = Field(
         default_factory=list,
         description="form login: conditions that must all hold, e.g. [{status = 200}, "
-        "{cookie = 'sid'}]; empty: a redirect away from the login page",
+        "{cookie = 'sid'}]; empty: a redirect away from the login page (docs/auth.md)",
     )
     token_path: str = Field(
         default="access_token",
