@@ -10,7 +10,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from harness.auth.common import check_throttle, verify
+from harness.auth.common import check_throttle
 from harness.auth.forms import parse_page
 from harness.auth.oauth import REDIRECTS
 from harness.auth.session import AuthError, Session
@@ -98,13 +98,3 @@ def _refused(session: Session, action: str, answer: httpx.Response, problem: str
         f"(Location {location or '-'}; {problem}): credentials refused?",
         session.steps,
     )
-
-
-def check(session: Session) -> None:
-    """After the flow: the cookie is there and the identity route accepts it."""
-    if not session.cookie_value:
-        raise AuthError(
-            f"form login as {session.user_name!r} set no {session.cookie_name!r} cookie",
-            session.steps,
-        )
-    verify(session)
