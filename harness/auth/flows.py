@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from harness.auth import anonymous_cookie, form, json_token, oauth_flow, static
-from harness.auth.common import Throttled, check_throttle, csrf_from_json, retry_after, verify
+from harness.auth.common import Throttled, csrf_from_json, retry_after, verify
 from harness.auth.forms import parse_page
 from harness.auth.session import AuthError, Session
 from harness.profile import AuthSettings, User
@@ -192,4 +192,4 @@ def anonymous(target: Target, **client_kwargs: Any) -> httpx.Client:
     return target.client(**client_kwargs)
 
 
-__all__ = ["FLOWS", "anonymous", "check_throttle", "discover_csrf", "login", "logout"]
+__all__ = ["FLOWS", "anonymous", "discover_csrf", "login", "logout"]
