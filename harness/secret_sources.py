@@ -35,9 +35,11 @@ def mock_token_source(base_url: str, path: str = "/_mock/tokens") -> SecretSourc
     """A secret source for a mock provider that lists the tokens it issued."""
 
     def fetch() -> list[str]:
-        import httpx
+        from harness.scope import ScopeGuard, scoped_client
 
-        response = httpx.get(base_url.rstrip("/") + path, timeout=10)
+        # The stack's own mock on loopback: the same guard as every other client.
+        with scoped_client(ScopeGuard(["127.0.0.0/8", "::1", "localhost"]), timeout=10) as client:
+            response = client.get(base_url.rstrip("/") + path)
         response.raise_for_status()
         values: list[str] = []
         for token in response.json():

@@ -1,13 +1,22 @@
-"""The login adapters against an in-process fake target (no stack needed)."""
+"""The login adapters against in-process and loopback fake targets (no stack needed)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import pytest
+from auth_recording_target import Recorded, RecordingState, recording_target
 from fake_auth_target import fake_target  # tests/ is on sys.path (rootdir-less test dir)
 
-from harness.auth import AuthError, login, logout, with_cookie
+from harness.auth import AuthError, Session, login, logout, with_cookie
 from harness.auth import oauth as oauth_steps
 from harness.auth.forms import parse_page
+from harness.probes.actor import Actor
+from harness.probes.bounded import fetch
+from harness.probes.sessions import check_fixation
+from harness.probes.tamper import judge_kept, reissues, variants
+from harness.verdicts import NotApplicable
 
 
 def test_oauth_pkce_login_sets_session_and_csrf() -> None:
@@ -102,3 +111,212 @@ def test_form_parser_reads_buttons_meta_and_hidden_fields() -> None:
     assert form.method == "post" and form.values() == {"a": "1", "c": "on"}
     button = form.approve_button()
     assert button is not None and button.value == "approve"
+
+
+# -- every adapter against a loopback target that records what it receives -------------------
+
+ALSO_FROM = ["127.0.0.2", "127.0.0.3"]
+
+
+def _exercise(session: Session) -> None:
+    """Requests through every client a probe builds from a session."""
+    target = session.target
+    session.get("/me")
+    session.post("/items", json={"name": "x"})
+    with session.new_client() as fresh:
+        fresh.get("/fresh")
+    fetch(session.client, "GET", "/fetched", total_s=5)
+    actor = Actor(
+        lambda: session,
+        client_factory=lambda address: target.client(local_address=address),
+        addresses=ALSO_FROM,
+    )
+    actor.send("GET", "/actor")
+    actor.send("POST", "/actor", json={})
+    actor._current += 1  # the next address, as after a 429
+    actor.send("DELETE", "/actor/1")
+    with target.client() as plain:
+        session.apply(plain).get("/applied")
+
+
+def _all_carry(requests: list[Recorded], has: Callable[[Recorded], bool]) -> None:
+    paths = {r.path for r in requests}
+    assert {"/me", "/items", "/fresh", "/fetched", "/actor", "/actor/1", "/applied"} <= paths
+    assert {r.client for r in requests} >= {"127.0.0.1", *ALSO_FROM}
+    missing = [f"{r.method} {r.path} from {r.client}" for r in requests if not has(r)]
+    assert not missing, f"requests without the credential: {missing}"
+
+
+FORM_200 = {"success": [{"status": 200}, {"cookie": "sid"}, {"text": "Welcome"}]}
+
+
+def test_form_login_answering_200_with_a_cookie_is_a_success_when_the_profile_says_so() -> None:
+    with recording_target("form", FORM_200) as (target, state):
+        session = login(target, "alice")
+        sid = session.require_cookie()
+        mark = len(state.requests)
+        _exercise(session)
+        _all_carry(state.since(mark), lambda r: f"sid={sid}" in r.headers.get("cookie", ""))
+
+
+def test_form_login_wrong_password_is_still_refused() -> None:
+    with recording_target("form", FORM_200) as (target, _):
+        target.profile.auth.users[0].password = "wrong"
+        with pytest.raises(AuthError, match="credentials refused"):
+            login(target, "alice")
+
+
+def test_form_login_answering_200_without_conditions_is_refused() -> None:
+    with recording_target("form") as (target, _), pytest.raises(AuthError, match="no redirect"):
+        login(target, "alice")
+
+
+def test_form_identity_condition() -> None:
+    with recording_target("form", {"success": [{"identity": True}]}) as (target, state):
+        assert login(target, "alice").cookie_value
+        target.profile.auth.users[0].password = "wrong"
+        with pytest.raises(AuthError, match="GET /me answered HTTP 401"):
+            login(target, "alice")
+
+
+TOKEN = {"token_path": "data.token", "expires_in_path": "/data/expires_in"}
+
+
+def _valid_token(state: RecordingState) -> Callable[[Recorded], bool]:
+    def has(r: Recorded) -> bool:
+        token = r.headers.get("authorization", "").removeprefix("Bearer ")
+        return token in state.tokens
+
+    return has
+
+
+def test_json_token_login_every_client_carries_the_bearer_token() -> None:
+    with recording_target("json-token", TOKEN) as (target, state):
+        session = login(target, "alice")
+        assert session.cookie_value is None and session.headers_for_write() == {}
+        assert session.headers["Authorization"].startswith("Bearer ")
+        mark = len(state.requests)
+        _exercise(session)
+        _all_carry(state.since(mark), _valid_token(state))
+        with pytest.raises(NotApplicable, match="header, not a session cookie"):
+            session.require_cookie()
+
+
+def test_json_token_missing_token_names_the_key() -> None:
+    with (
+        recording_target("json-token", {"token_path": "access_token"}) as (target, _),
+        pytest.raises(AuthError, match="no token at 'access_token'.*data, refresh_token"),
+    ):
+        login(target, "alice")
+
+
+def test_json_token_expiry_logs_in_again() -> None:
+    # expires_in 2.5 s, renewed 2 s early: the second request needs a new token.
+    with recording_target("json-token", TOKEN, token_ttl_s=2.5) as (target, state):
+        session = login(target, "alice")
+        first = session.headers["Authorization"]
+        time.sleep(0.6)
+        assert session.me().status_code == 200
+        assert session.headers["Authorization"] != first and state.logins == 2
+        mark = len(state.requests)
+        _exercise(session)
+        _all_carry([r for r in state.since(mark) if r.path != "/api/login"], _valid_token(state))
+
+
+def test_json_token_expiry_uses_the_refresh_route() -> None:
+    settings = {**TOKEN, "refresh_path": "/api/refresh"}
+    with recording_target("json-token", settings, token_ttl_s=2.5) as (target, state):
+        session = login(target, "alice")
+        time.sleep(0.6)
+        assert session.me().status_code == 200
+        assert state.logins == 1 and any(r.path == "/api/refresh" for r in state.requests)
+
+
+def test_static_bearer_header() -> None:
+    with recording_target("bearer") as (target, state):
+        session = login(target, "svc")
+        mark = len(state.requests)
+        _exercise(session)
+        _all_carry(state.since(mark), lambda r: r.headers.get("authorization") == "Bearer tok-1")
+
+
+def test_static_api_key_header() -> None:
+    settings = {"token_header": "X-API-Key", "token_scheme": ""}
+    with recording_target("static-header", settings) as (target, state):
+        session = login(target, "robot")
+        assert session.headers == {"X-API-Key": "key-1"}
+        mark = len(state.requests)
+        _exercise(session)
+        _all_carry(state.since(mark), lambda r: r.headers.get("x-api-key") == "key-1")
+
+
+def test_static_token_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECORDING_TOKEN", "tok-1")
+    with recording_target("bearer", {"token_env": "RECORDING_TOKEN"}) as (target, _):
+        assert login(target, "alice").headers == {"Authorization": "Bearer tok-1"}
+        monkeypatch.delenv("RECORDING_TOKEN")
+        with pytest.raises(AuthError, match=r"no token .*\$RECORDING_TOKEN"):
+            login(target, "alice")
+
+
+def test_anonymous_cookie_is_the_session_cookie_probes_get() -> None:
+    settings = {"anonymous_cookie": "cart", "anonymous_path": "/"}
+    with recording_target("anonymous-cookie", settings) as (target, state):
+        session = login(target)
+        cart = session.require_cookie()
+        assert session.cookie_name == "cart" and session.set_cookie_headers()
+        mark = len(state.requests)
+        _exercise(session)
+        _all_carry(state.since(mark), lambda r: f"cart={cart}" in r.headers.get("cookie", ""))
+        fixation = check_fixation(target, None)
+        assert fixation.post_login != fixation.pre_login and not fixation.problems
+        assert logout(session) is None
+
+
+@pytest.mark.parametrize("adopt", [False, True], ids=["replaced", "fault-kept"])
+def test_tampered_anonymous_cookies_are_judged_by_reissue(adopt: bool) -> None:
+    settings = {"anonymous_cookie": "cart"}
+    with recording_target("anonymous-cookie", settings, adopt_carts=adopt) as (target, _):
+        cart = login(target).require_cookie()
+        with with_cookie(target, cart, name="cart") as client:
+            assert not reissues(fetch(client, "GET", "/", total_s=5), "cart")  # control
+        outcomes = []
+        for variant in variants(cart, [1], ["admin"]):
+            with with_cookie(target, variant.value, name="cart") as client:
+                outcomes.append(judge_kept(variant, fetch(client, "GET", "/", total_s=5), "cart"))
+        kept = [o.variant for o in outcomes if o.accepted]
+        # With the fault every non-empty forged id is kept (an empty one still gets a cart).
+        assert len(kept) == (len(outcomes) - 1 if adopt else 0), kept
+        fixation = check_fixation(target, None)
+        assert bool(fixation.problems) == adopt
+
+
+def test_anonymous_cookie_missing_says_which_key_to_set() -> None:
+    with (
+        recording_target("anonymous-cookie", {"anonymous_path": "/me"}) as (target, _),
+        pytest.raises(AuthError, match="auth.login.anonymous_path"),
+    ):
+        login(target)
+
+
+def test_a_reset_during_login_is_retried_once_and_recorded() -> None:
+    with recording_target("form", FORM_200, reset={"POST /login": 1}) as (target, _):
+        session = login(target, "alice")
+        assert session.cookie_value and len(session.incidents) == 1
+        assert "step 2" in session.incidents[0]
+
+
+def test_two_resets_during_login_are_an_auth_error_not_a_raw_exception() -> None:
+    with (
+        recording_target("json-token", TOKEN, reset={"POST /api/login": 2}) as (target, _),
+        pytest.raises(AuthError, match="could not be observed: .*step 1.*step 1"),
+    ):
+        login(target, "alice")
+
+
+def test_a_reset_during_a_probe_request_is_an_observation() -> None:
+    with recording_target("bearer", reset={"GET /boom": 1}) as (target, _):
+        session = login(target, "svc")
+        fetched = fetch(session.client, "GET", "/boom", total_s=5)
+        assert fetched.status == 0 and fetched.error
+        assert fetch(session.client, "GET", "/boom", total_s=5).status == 200

@@ -22,13 +22,6 @@ FORBIDDEN = re.compile(
 # Offenders until the guard modules of the browser/process work are merged. The integrator
 # empties this list after merging; it must not grow.
 KNOWN_OFFENDERS = {
-    # mock_token_source: httpx.get -> scoped_client(ScopeGuard(["127.0.0.0/8", "::1",
-    # "localhost"]), timeout=10).get(...) (the stack's own mock, loopback only).
-    "harness/plugin.py",
-    # TLS handshake socket: use harness.scope.open_connection(guard, host, port, timeout).
-    "harness/probes/tls.py",
-    # The stack's own port check: harness.scope.open_connection(LOOPBACK_SCOPE, ...).
-    "harness/stack/health.py",
     # Chromium launch: moves behind harness/guard_browser.py.
     "harness/probes/browser.py",
 }

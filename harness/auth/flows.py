@@ -1,51 +1,52 @@
-"""Login adapters, one per ``auth.flow`` of the profile, behind ``login()`` and ``logout()``.
+"""``login()`` and ``logout()``: the profile's ``auth.flow`` picks the adapter.
 
-``oauth-pkce``: start path -> provider consent form -> callback (no browser).
-``form``: the HTML login form with its hidden CSRF field.
-``api``: POST of JSON credentials to ``auth.api_login_path`` (not a profile flow: asked for
-explicitly, e.g. to log in a local user on an OAuth profile).
-``bearer``: ``Authorization: Bearer <user.token>``. ``none``: an anonymous client.
+``oauth-pkce`` (oauth_flow.py): start path -> provider consent form -> callback.
+``form`` (form.py): the HTML login form; success judged by ``auth.login.success``.
+``api`` (json_token.py): JSON credentials, the answer sets a session cookie (not a profile
+flow: asked for explicitly, e.g. to log in a local user on an OAuth profile).
+``json-token`` (json_token.py): JSON credentials, the answer holds a token (expiry honoured).
+``bearer``, ``static-header`` (static.py): a token from the profile in a header.
+``anonymous-cookie``, ``none`` (anonymous_cookie.py): no login; the first with the cookie the
+target hands out to anyone.
+
+A connection reset, a timeout or a malformed answer during a login is retried once and kept
+in ``session.incidents``; a second one is an AuthError that says so (the login could not be
+observed), never a raw transport exception.
 """
 
 from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from harness.auth import oauth
+from harness.auth import anonymous_cookie, form, json_token, oauth_flow, static
+from harness.auth.common import Throttled, csrf_from_json, retry_after, verify
 from harness.auth.forms import parse_page
-from harness.auth.session import AuthError, Session, cookie_from_jar
+from harness.auth.session import AuthError, Session
 from harness.profile import AuthSettings, User
 from harness.target import Target
 
-FLOWS = ("oauth-pkce", "form", "api", "bearer", "none")
+FLOWS = (
+    "oauth-pkce",
+    "form",
+    "api",
+    "json-token",
+    "bearer",
+    "static-header",
+    "anonymous-cookie",
+    "none",
+)
+NO_USER_FLOWS = ("none", "anonymous-cookie")
 # Being throttled by the target's own login rate limit is not a login failure: wait it out.
 RATE_LIMIT_BUDGET_S = 30.0
-CSRF_JSON_KEYS = ("csrf_token", "csrfToken", "csrf", "_csrf")
+TRANSPORT_ATTEMPTS = 2
 CSRF_META = ("csrf-token", "csrf_token", "_csrf", "x-csrf-token")
 
 
-class _Throttled(Exception):
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(retry_after)
-        self.retry_after = retry_after
-
-
-def _check_throttle(response: httpx.Response) -> httpx.Response:
-    if response.status_code == 429:
-        try:
-            wait = float(response.headers.get("retry-after", "2"))
-        except ValueError:
-            wait = 2.0
-        raise _Throttled(min(max(wait, 0.5), 10.0))
-    return response
-
-
 def _pick_user(auth: AuthSettings, flow: str, user_name: str | None) -> User | None:
-    if flow == "none":
+    if flow in NO_USER_FLOWS:
         return None
     if user_name is None:
         if not auth.users:
@@ -71,9 +72,9 @@ def login(
 ) -> Session:
     """Log ``user_name`` (default: the profile's first user) in with ``flow``.
 
-    Returns a Session whose client carries the session cookie. ``client`` lets a caller log
-    in on a jar that already holds a cookie (session fixation checks). Raises AuthError when
-    the flow does not end in a session the target accepts.
+    Returns a Session whose client carries the credential. ``client`` lets a caller log in on
+    a jar that already holds a cookie (session fixation checks). Raises AuthError when the
+    flow does not end in a session the target accepts.
     """
     auth = target.profile.auth
     flow = flow or auth.flow
@@ -84,13 +85,14 @@ def login(
     http = client or target.client(local_address=local_address)
     session = Session(target=target, client=http, flow=flow, user=user, local_address=local_address)
     deadline = time.monotonic() + RATE_LIMIT_BUDGET_S
+    transport_failures = 0
     try:
         while True:
             session.steps.clear()
             try:
                 _run_flow(session, next_path)
                 break
-            except _Throttled as throttled:
+            except Throttled as throttled:
                 if time.monotonic() + throttled.retry_after > deadline:
                     raise AuthError(
                         f"login as {user_name!r} kept getting HTTP 429 for "
@@ -98,6 +100,17 @@ def login(
                         session.steps,
                     ) from None
                 time.sleep(throttled.retry_after)
+            except (httpx.TransportError, httpx.DecodingError) as exc:
+                transport_failures += 1
+                step = len(session.steps) + 1
+                incident = f"{flow} login, step {step}: {type(exc).__name__}: {exc}"
+                session.incidents.append(incident)
+                if transport_failures >= TRANSPORT_ATTEMPTS:
+                    raise AuthError(
+                        f"{flow} login as {session.user_name!r} could not be observed: "
+                        f"{'; '.join(session.incidents)}",
+                        session.steps,
+                    ) from None
     except BaseException:
         if own_client:
             http.close()
@@ -107,142 +120,38 @@ def login(
 
 def _run_flow(session: Session, next_path: str | None) -> None:
     flow = session.flow
-    if flow == "none":
+    if flow in ("bearer", "static-header"):
+        static.login(session)
         return
-    if flow == "bearer":
-        token = session.user.token if session.user else None
-        if not token:
-            raise AuthError(f"user {session.user_name!r} has no token for flow 'bearer'")
-        session.client.headers["Authorization"] = f"Bearer {token}"
-        _verify(session)
+    if flow == "json-token":
+        json_token.token_login(session)
+        return
+    if flow in NO_USER_FLOWS:
+        anonymous_cookie.login(session)
+        if flow == "anonymous-cookie" and session.csrf_token is None:
+            session.csrf_token = discover_csrf(session)
         return
     if flow == "oauth-pkce":
-        _oauth_login(session, next_path)
+        oauth_flow.login(session, next_path)
     elif flow == "form":
-        _form_login(session)
+        form.login(session)
     elif flow == "api":
-        _api_login(session)
+        json_token.api_login(session)
     if not session.cookie_value:
         raise AuthError(
             f"{flow} login as {session.user_name!r} set no {session.cookie_name!r} cookie",
             session.steps,
         )
-    _verify(session)
+    verify(session)
     if session.csrf_token is None:
         session.csrf_token = discover_csrf(session)
-
-
-def _verify(session: Session) -> None:
-    me_path = session.target.profile.auth.me_path
-    if not me_path:
-        return
-    response = _check_throttle(session.client.get(me_path))
-    if response.status_code != 200:
-        raise AuthError(
-            f"{session.flow} login as {session.user_name!r} did not authenticate: "
-            f"GET {me_path} answered HTTP {response.status_code}",
-            [*session.steps, response],
-        )
-    session.csrf_token = session.csrf_token or _csrf_from_json(response)
-
-
-def _oauth_login(session: Session, next_path: str | None) -> None:
-    auth = session.target.profile.auth
-    client = session.client
-    assert session.user is not None
-    settings = auth.require_oauth()
-    try:
-        authorize = oauth.begin(client, settings, next_path, auth.next_param)
-    except AuthError as exc:
-        if exc.responses:
-            _check_throttle(exc.responses[-1])  # a 429 is waited out, not a failed login
-        raise
-    session.steps.append(authorize.start)
-    consent = oauth.approve(client, authorize, session.user.name, settings, session.target.base_url)
-    session.steps.extend(consent.responses)
-    callback = _check_throttle(oauth.complete(client, consent.callback_url))
-    session.steps.append(callback)
-    if callback.status_code >= 400:
-        raise AuthError(
-            f"OAuth callback {consent.callback_url} answered HTTP {callback.status_code}",
-            session.steps,
-        )
-
-
-def _form_login(session: Session) -> None:
-    auth = session.target.profile.auth
-    assert session.user is not None
-    page = _check_throttle(session.client.get(auth.login_path))
-    session.steps.append(page)
-    info = parse_page(page.text)
-    form = next((f for f in info.forms if f.has_password()), None)
-    if form is None:
-        raise AuthError(
-            f"no login form with a password field on {auth.login_path} (HTTP {page.status_code})",
-            session.steps,
-        )
-    data = form.values()
-    data[auth.username_field] = session.user.name
-    data[auth.password_field] = session.user.password
-    token = data.get(auth.csrf_field) or info.meta.get(auth.csrf_field.replace("_", "-"))
-    if token:
-        data[auth.csrf_field] = token
-    action = urljoin(str(page.request.url), form.action or auth.login_path)
-    answer = _check_throttle(session.client.post(action, data=data))
-    session.steps.append(answer)
-    location = answer.headers.get("location", "")
-    back_to_login = urlsplit(urljoin(action, location)).path == urlsplit(action).path
-    if answer.status_code not in oauth.REDIRECTS or back_to_login:
-        raise AuthError(
-            f"form login as {session.user.name!r} at {action} answered HTTP "
-            f"{answer.status_code} (Location {location or '-'}): credentials refused?",
-            session.steps,
-        )
-
-
-def _api_login(session: Session) -> None:
-    auth = session.target.profile.auth
-    assert session.user is not None
-    if not auth.api_login_path:
-        raise AuthError("flow 'api' needs auth.api_login_path in the profile")
-    body = {auth.username_field: session.user.name, auth.password_field: session.user.password}
-    answer = _check_throttle(session.client.post(auth.api_login_path, json=body))
-    session.steps.append(answer)
-    if not answer.is_success:
-        raise AuthError(
-            f"API login as {session.user.name!r} at {auth.api_login_path} answered HTTP "
-            f"{answer.status_code}",
-            session.steps,
-        )
-    session.login_json = _json(answer)
-    session.csrf_token = _csrf_from_json(answer)
-
-
-def _json(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        data = response.json()
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _csrf_from_json(response: httpx.Response) -> str | None:
-    data = _json(response)
-    if not data:
-        return None
-    for container in (data, data.get("data") if isinstance(data.get("data"), dict) else {}):
-        for key in CSRF_JSON_KEYS:
-            value = container.get(key) if isinstance(container, dict) else None
-            if isinstance(value, str) and value:
-                return value
-    return None
 
 
 def discover_csrf(session: Session) -> str | None:
     """The session's CSRF token: the me endpoint's JSON, else a page's meta tag or field."""
     auth = session.target.profile.auth
-    if auth.me_path:
-        token = _csrf_from_json(session.client.get(auth.me_path))
+    if auth.me_path and session.flow != "anonymous-cookie":
+        token = csrf_from_json(session.client.get(auth.me_path))
         if token:
             return token
     for path in session.target.profile.target.pages[:3]:
@@ -253,30 +162,29 @@ def discover_csrf(session: Session) -> str | None:
         for name in (*CSRF_META, auth.csrf_field.lower()):
             if info.meta.get(name):
                 return info.meta[name]
-        for form in info.forms:
-            found = form.field(auth.csrf_field)
+        for found_form in info.forms:
+            found = found_form.field(auth.csrf_field)
             if found is not None and found.value:
                 return found.value
     return None
 
 
 def logout(session: Session) -> httpx.Response | None:
-    """Log out through the app (cookie flows); None for flows without a server session."""
-    if session.flow in ("bearer", "none"):
+    """Log out through the app (login flows with a cookie); None for flows without one."""
+    if not session.uses_cookie or session.flow == "anonymous-cookie":
         return None
     path = session.target.profile.auth.require_logout_path()
-    response = session.client.post(path, headers=session.headers_for_write(), json={})
-    if response.status_code == 429:
-        time.sleep(_retry_after(response))
-        response = session.client.post(path, headers=session.headers_for_write(), json={})
-    return response
-
-
-def _retry_after(response: httpx.Response) -> float:
-    try:
-        return min(max(float(response.headers.get("retry-after", "2")), 0.5), 10.0)
-    except ValueError:
-        return 2.0
+    response: httpx.Response | None = None
+    for _ in range(TRANSPORT_ATTEMPTS):
+        try:
+            response = session.client.post(path, headers=session.headers_for_write(), json={})
+            if response.status_code == 429:
+                time.sleep(retry_after(response))
+                response = session.client.post(path, headers=session.headers_for_write(), json={})
+            return response
+        except httpx.TransportError as exc:
+            session.incidents.append(f"logout: {type(exc).__name__}: {exc}")
+    raise AuthError(f"logout at {path} could not be observed: {'; '.join(session.incidents)}")
 
 
 def anonymous(target: Target, **client_kwargs: Any) -> httpx.Client:
@@ -284,4 +192,4 @@ def anonymous(target: Target, **client_kwargs: Any) -> httpx.Client:
     return target.client(**client_kwargs)
 
 
-__all__ = ["FLOWS", "anonymous", "cookie_from_jar", "discover_csrf", "login", "logout"]
+__all__ = ["FLOWS", "anonymous", "discover_csrf", "login", "logout"]

@@ -8,7 +8,7 @@ request) when the target answers 401, and counts how often it had to.
 Probes send far more requests than a user, and per-client-IP rate limits would turn their
 answers into 429s (which a comparison-based probe must never mistake for a signal). With
 ``addresses`` the actor sends from a pool of loopback addresses and moves to the next one
-when it is throttled; the session cookie travels with it.
+when it is throttled; the session's credential travels with it.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class Actor:
         address = self._addresses[self._current % len(self._addresses)]
         client = self._clients.get(address) or self._factory(address)
         self._clients[address] = client
-        client.cookies = self.session.client.cookies  # the session travels with the actor
+        self.session.apply(client)  # the credential (cookie jar, token header) travels along
         return client
 
     def send(

@@ -89,10 +89,12 @@ class Fixation(BaseModel):
 def anonymous_cookie(target: Target, client: httpx.Client) -> tuple[str | None, str | None]:
     """Let the app hand out a pre-login session (login page, OAuth start); (value, source)."""
     auth = target.profile.auth
-    name = auth.require_session_cookie()
+    name = auth.login.anonymous_cookie or auth.require_session_cookie()
     paths = [auth.login_path]
     if auth.oauth is not None:
         paths.insert(0, auth.oauth.start_path)
+    if auth.flow == "anonymous-cookie":
+        paths.insert(0, auth.login.anonymous_path)
     for path in paths:
         if not path:
             continue
@@ -117,7 +119,14 @@ def check_fixation(
     """
     flow = flow or target.profile.auth.flow
     result = Fixation(flow=flow)
-    name = target.profile.auth.require_session_cookie()
+    auth = target.profile.auth
+    name = (
+        auth.login.anonymous_cookie if flow == "anonymous-cookie" else None
+    ) or auth.require_session_cookie()
+    if flow == "anonymous-cookie":
+        # No login to rotate the id at: what matters is that the app never adopts an id the
+        # client chose (an attacker could then plant a known id in a victim's browser).
+        return _adopts_chosen_id(target, result, name, local_address)
     host = urlsplit(target.base_url).hostname or ""
     with target.client(local_address=local_address) as attacker:
         planted, source = anonymous_cookie(target, attacker)
@@ -144,4 +153,20 @@ def check_fixation(
             f"the planted pre-login id is authenticated after the victim's login "
             f"(GET {result.planted_replay.url} -> HTTP {result.planted_replay.status})"
         )
+    return result
+
+
+def _adopts_chosen_id(
+    target: Target, result: Fixation, name: str, local_address: str | None
+) -> Fixation:
+    host = urlsplit(target.base_url).hostname or ""
+    planted = secrets.token_urlsafe(32)
+    victim = target.client(local_address=local_address)
+    victim.cookies.set(name, planted, domain=host, path="/")
+    result.pre_login = planted
+    result.prelogin_source = "chosen value (planted before the app hands out its cookie)"
+    with login(target, None, "anonymous-cookie", client=victim, local_address=local_address) as s:
+        result.post_login = s.cookie_value
+    if result.post_login == planted:
+        result.problems.append("the app adopted a session id the client chose")
     return result

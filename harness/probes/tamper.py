@@ -114,9 +114,12 @@ class TamperOutcome(BaseModel):
     location: str | None = None
     accepted: bool
     server_error: bool
+    kept: bool = False
 
     def describe(self, url: str) -> str:
         what = "was authenticated" if self.accepted else "caused a server error"
+        if self.accepted and self.kept:
+            what = "was kept as the session (no fresh cookie in its place)"
         return f"{url}: cookie variant '{self.variant}' {what} (HTTP {self.status})"
 
 
@@ -134,4 +137,27 @@ def judge(variant: Variant, response: Fetched, login_path: str) -> TamperOutcome
         location=location,
         accepted=not rejected and 200 <= response.status < 400,
         server_error=response.status >= 500 or response.status == 0,
+    )
+
+
+def reissues(response: Fetched, cookie_name: str) -> bool:
+    """The answer hands out a (new) value of ``cookie_name``."""
+    return any(
+        key == "set-cookie" and value.split("=", 1)[0].strip() == cookie_name
+        for key, value in response.header_list
+    )
+
+
+def judge_kept(variant: Variant, response: Fetched, cookie_name: str) -> TamperOutcome:
+    """Anonymous sessions have no authenticated route: a tampered id is rejected when the app
+    hands out a fresh cookie in its place, trusted when it keeps serving the id it got."""
+    kept = not reissues(response, cookie_name) and 200 <= response.status < 400
+    return TamperOutcome(
+        variant=variant.name,
+        value_excerpt=variant.value[:60],
+        status=response.status,
+        location=response.header("location"),
+        accepted=kept,
+        server_error=response.status >= 500 or response.status == 0,
+        kept=kept,
     )

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
+from harness.scope import ScopeGuard, open_connection
+
 LEGACY = ("ssl_2_0", "ssl_3_0", "tls_1_0", "tls_1_1")
 MODERN = ("tls_1_2", "tls_1_3")
 
@@ -68,8 +70,12 @@ def mozilla_intermediate() -> set[str]:
     return set(config["ciphers"]["iana"]) | set(config["ciphersuites"])
 
 
-def scan(url: str, ca_file: str | None, *, sni: str | None = None) -> TlsReport:
-    """Run sslyze on the host:port of ``url``. Raises RuntimeError when it cannot connect."""
+def scan(url: str, ca_file: str | None, *, guard: ScopeGuard, sni: str | None = None) -> TlsReport:
+    """Run sslyze on the host:port of ``url``. Raises RuntimeError when it cannot connect.
+
+    sslyze opens its own sockets, so the URL passes the scope guard before it is handed over.
+    """
+    guard.check(url)
     from sslyze import (
         CertificateInfoExtraArgument,
         ScanCommand,
@@ -150,7 +156,7 @@ def scan(url: str, ca_file: str | None, *, sni: str | None = None) -> TlsReport:
             and host.replace(".", "").replace(":", "").isalnum()
             and not host[0].isalpha()
         ):
-            report.chain_trusted, detail = verify_with_python(host, port, ca_file)
+            report.chain_trusted, detail = verify_with_python(host, port, ca_file, guard)
             report.chain_detail += f"; sslyze cannot match IP SANs, so: {detail}"
         report.hostname_matches = any(
             getattr(d, "leaf_certificate_subject_matches_hostname", True) for d in deployments
@@ -160,10 +166,11 @@ def scan(url: str, ca_file: str | None, *, sni: str | None = None) -> TlsReport:
     return report
 
 
-def verify_with_python(host: str, port: int, ca_file: str | None) -> tuple[bool, str]:
+def verify_with_python(
+    host: str, port: int, ca_file: str | None, guard: ScopeGuard
+) -> tuple[bool, str]:
     """Chain and name check with Python's ssl (which matches IP-address SANs, sslyze 6 does
     not: it compares the address with DNS names only)."""
-    import socket
     import ssl
 
     context = (
@@ -171,7 +178,7 @@ def verify_with_python(host: str, port: int, ca_file: str | None) -> tuple[bool,
     )
     try:
         with (
-            socket.create_connection((host, port), timeout=5) as raw,
+            open_connection(guard, host, port, 5) as raw,
             context.wrap_socket(raw, server_hostname=host) as tls,
         ):
             cipher = tls.cipher()

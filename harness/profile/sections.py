@@ -61,12 +61,82 @@ class OAuthSettings(Strict):
         )
 
 
+class LoginCondition(Strict):
+    """One thing a successful login answer shows; set exactly one key."""
+
+    redirect: bool | None = Field(
+        default=None, description="true: the answer redirects somewhere other than the login page"
+    )
+    cookie: str | None = Field(default=None, description="the answer sets this cookie")
+    status: int | None = Field(default=None, description="the answer has this HTTP status")
+    identity: bool | None = Field(
+        default=None, description="true: auth.me_path answers 200 after the login"
+    )
+    text: str | None = Field(default=None, description="the answer's body contains this text")
+
+    @model_validator(mode="after")
+    def _one_key(self) -> LoginCondition:
+        if len(self.model_fields_set) != 1:
+            raise ValueError(
+                "a login condition sets exactly one of redirect, cookie, status, identity, text"
+            )
+        return self
+
+
+class LoginSettings(Strict):
+    """What a successful login looks like, and where token flows find and send the token."""
+
+    success: list[LoginCondition] = Field(
+        default_factory=list,
+        description="form login: conditions that must all hold, e.g. [{status = 200}, "
+        "{cookie = 'sid'}]; empty: a redirect away from the login page (docs/auth.md)",
+    )
+    token_path: str = Field(
+        default="access_token",
+        description="json-token: where the token is in the login answer (dotted path or /pointer)",
+    )
+    token_header: str = Field(
+        default="Authorization", description="token flows: the header that carries the token"
+    )
+    token_scheme: str = Field(
+        default="Bearer", description="token flows: prefix before the token ('' for a bare key)"
+    )
+    token_env: str | None = Field(
+        default=None,
+        description="bearer/static-header: environment variable holding the token of a user "
+        "without auth.users[].token",
+    )
+    expires_in_path: str | None = Field(
+        default="expires_in",
+        description="json-token: seconds-to-expiry in the login answer (absent: no expiry)",
+    )
+    refresh_path: str | None = Field(
+        default=None,
+        description="json-token: POST the refresh token here when the token expires "
+        "(unset: log in again)",
+    )
+    refresh_token_path: str = Field(
+        default="refresh_token", description="json-token: where the refresh token is"
+    )
+    refresh_field: str = Field(
+        default="refresh_token", description="json-token: JSON field of the refresh request"
+    )
+    anonymous_path: str = Field(
+        default="/",
+        description="anonymous-cookie: the page that hands out a session cookie without a login",
+    )
+    anonymous_cookie: str | None = Field(
+        default=None,
+        description="anonymous-cookie: that cookie's name (unset: auth.session_cookie)",
+    )
+
+
 class AuthSettings(Strict):
     """How the harness logs in, and the users it logs in as."""
 
-    flow: Literal["oauth-pkce", "form", "bearer", "none"] = Field(
-        default="form", description="how the harness logs in"
-    )
+    flow: Literal[
+        "oauth-pkce", "form", "json-token", "bearer", "static-header", "anonymous-cookie", "none"
+    ] = Field(default="form", description="how the harness logs in")
     login_path: str = Field(default="/login", description="the HTML login form")
     api_login_path: str | None = Field(
         default=None, description="JSON login endpoint (false: the target has none)"
@@ -103,6 +173,7 @@ class AuthSettings(Strict):
     oauth: OAuthSettings | None = Field(
         default=None, description="(table) the provider side; required when flow = 'oauth-pkce'"
     )
+    login: LoginSettings = Field(default_factory=lambda: LoginSettings())
 
     @model_validator(mode="after")
     def _oauth_needs_its_table(self) -> AuthSettings:

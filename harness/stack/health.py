@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from harness.scope import ScopeGuard, scoped_client
+from harness.scope import ScopeGuard, open_connection, scoped_client
 from harness.stack.definition import HealthCheck
 
 LOOPBACK_SCOPE = ScopeGuard(["127.0.0.0/8", "::1", "localhost"])
@@ -57,13 +57,17 @@ def _probe_http(
         raise ProbeFailed(f"GET {check.path}: HTTP {response.status_code}: {response.text[:200]}")
 
 
+# The stack's own services listen on loopback only.
+_LOOPBACK = ScopeGuard(["127.0.0.0/8", "::1", "localhost"])
+
+
 def _connect(url: str, timeout: float) -> socket.socket:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port
     if port is None:
         raise ProbeFailed(f"{url}: no port")
     try:
-        return socket.create_connection((host, port), timeout=timeout)
+        return open_connection(_LOOPBACK, host, port, timeout)
     except OSError as exc:
         raise ProbeFailed(f"connect {host}:{port}: {exc}") from None
 

@@ -54,8 +54,8 @@ def _exclusions(profile: Profile) -> Callable[[Operation], bool]:
 
 
 def _users(profile: Profile) -> list[str]:
-    if profile.auth.flow == "none":
-        raise NotApplicable("auth.flow is 'none': the target has no users")
+    if profile.auth.flow in ("none", "anonymous-cookie"):
+        raise NotApplicable(f"auth.flow is {profile.auth.flow!r}: the target has no users")
     names = [u.name for u in profile.auth.users if u.name != profile.auth.lockout_user]
     return names
 
@@ -135,7 +135,7 @@ def test_protected_operations_reject_anonymous_calls(
     ops = operations(doc)
     pool = ValuePool()
     names = [u.name for u in profile.auth.users if u.name != profile.auth.lockout_user]
-    if profile.auth.flow != "none" and names:
+    if profile.auth.flow not in ("none", "anonymous-cookie") and names:
         # Real object ids, so object routes are asked about objects that exist.
         owner = login(names[0])
         pool = discover_objects(

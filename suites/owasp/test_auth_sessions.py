@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from harness.auth import LoginFactory, Session
+from harness.auth import LoginFactory, Session, no_cookie_reason
 from harness.evidence import Evidence
 from harness.findings import Confidence, Finding, Severity
 from harness.probes.cookies import cookie_problems, session_set_cookies
@@ -33,9 +33,15 @@ REJECTED = (401, 403)
 RESTART_ATTEMPTS = 3
 
 
-def _cookie_flow(profile: Profile) -> None:
-    if profile.auth.flow in ("bearer", "none"):
-        raise NotApplicable(f"auth.flow is {profile.auth.flow!r}: there is no session cookie")
+def _cookie_flow(profile: Profile, *, anonymous: bool = False) -> None:
+    reason = no_cookie_reason(profile.auth.flow)
+    if reason:
+        raise NotApplicable(reason)
+    if profile.auth.flow == "anonymous-cookie" and not anonymous:
+        raise NotApplicable(
+            "auth.flow is 'anonymous-cookie': no login, so no authenticated session whose "
+            "lifetime the identity route shows"
+        )
 
 
 def _cookie(session: Session) -> str:
@@ -174,7 +180,7 @@ def test_absolute_timeout(profile: Profile, login: LoginFactory, evidence: Evide
 def test_session_cookie_flags(
     profile: Profile, target: Target, login: LoginFactory, evidence: Evidence
 ) -> None:
-    _cookie_flow(profile)
+    _cookie_flow(profile, anonymous=True)
     https = target.base_url.startswith("https://")
     if not https:
         raise NotApplicable(f"the target is not served over HTTPS ({target.base_url})")
@@ -222,7 +228,7 @@ def _fixation_flows(profile: Profile) -> list[str]:
 def test_session_id_changes_at_login(
     profile: Profile, target: Target, flow_index: int, evidence: Evidence
 ) -> None:
-    _cookie_flow(profile)
+    _cookie_flow(profile, anonymous=True)
     flows = _fixation_flows(profile)
     if flow_index >= len(flows):
         raise NotApplicable("the profile has no second login flow (auth.api_login_path)")

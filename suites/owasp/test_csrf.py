@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from harness.auth import no_cookie_reason
 from harness.probes.actor import Actor
 from harness.probes.apiops import build_request, discover_ids, operations
 from harness.probes.bounded import as_response, fetch
@@ -26,8 +27,9 @@ def _form_body(body) -> dict[str, str]:
 @pytest.mark.control("SEC-12")
 def test_cross_site_state_changes_are_rejected(target, login, evidence):
     auth = target.profile.auth
-    if auth.flow in ("bearer", "none"):
-        raise NotApplicable(f"auth.flow {auth.flow!r}: no ambient cookie a site could ride on")
+    reason = no_cookie_reason(auth.flow)
+    if reason:
+        raise NotApplicable(f"{reason}: no ambient cookie a site could ride on")
     own = "{0.scheme}://{0.netloc}".format(urlsplit(target.base_url))
     ops = [
         o

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from harness.auth import with_cookie
+from harness.auth import no_cookie_reason, with_cookie
 from harness.probes.bounded import as_response, fetch
-from harness.probes.tamper import judge, variants
-from harness.verdicts import NotApplicable
+from harness.probes.tamper import judge, judge_kept, reissues, variants
+from harness.verdicts import NotApplicable, NotEvaluated
 
 pytestmark = pytest.mark.stack
 
@@ -19,9 +19,13 @@ SOURCE = "127.0.0.85"
 @pytest.mark.control("SEC-08")
 def test_tampered_session_cookies_are_rejected(target, login, evidence):
     auth = target.profile.auth
-    if auth.flow in ("bearer", "none"):
-        raise NotApplicable(f"auth.flow {auth.flow!r} uses no session cookie")
+    reason = no_cookie_reason(auth.flow)
+    if reason:
+        raise NotApplicable(reason)
     session = login(local_address=SOURCE)
+    if auth.flow == "anonymous-cookie":
+        _anonymous_cookie(target, session, evidence)
+        return
     valid = session.cookie_value
     assert valid, f"login left no {auth.session_cookie} cookie to tamper with"
     me = session.me()
@@ -67,3 +71,30 @@ def test_tampered_session_cookies_are_rejected(target, login, evidence):
     evidence.json("tampered cookies", outcomes)
     evidence.text("variants tried", json.dumps(sorted({o["variant"] for o in outcomes}), indent=1))
     assert not bad, "tampered session data was not rejected:\n" + "\n".join(bad[:20])
+
+
+def _anonymous_cookie(target, session, evidence):
+    """The cookie the app hands out to anyone: a tampered one must be replaced, never kept."""
+    name, path = session.cookie_name, target.profile.auth.login.anonymous_path
+    valid = session.require_cookie()
+    # Positive control: the app keeps its own cookie, so a fresh one means "rejected".
+    with with_cookie(target, valid, name=name, local_address=SOURCE) as client:
+        control = fetch(client, "GET", path, total_s=5)
+    evidence.http(as_response(control), title="positive control: the real cookie")
+    if reissues(control, name) or control.status >= 400:
+        raise NotEvaluated(
+            f"GET {path} with the app's own {name!r} cookie answered HTTP {control.status} "
+            "with a fresh cookie: a kept tampered cookie could not be told from a rejected one"
+        )
+    outcomes, bad = [], []
+    for variant in variants(valid, [1, 2], ["admin"]):
+        with with_cookie(target, variant.value, name=name, local_address=SOURCE) as client:
+            response = fetch(client, "GET", path, total_s=5)
+        outcome = judge_kept(variant, response, name)
+        outcomes.append({"route": path, **outcome.model_dump()})
+        if outcome.accepted or outcome.server_error:
+            bad.append(outcome.describe(path))
+            if len(bad) <= 4:
+                evidence.http(as_response(response), title=f"{variant.name} on {path}")
+    evidence.json("tampered cookies", outcomes)
+    assert not bad, "tampered session cookies were not replaced:\n" + "\n".join(bad[:20])

@@ -39,7 +39,7 @@ def test_tls_configuration_is_modern(target, evidence):
         raise NotApplicable(f"the target is not served over https ({target.base_url})")
     ca = target.verify if isinstance(target.verify, str) else None
     try:
-        report = scan(target.base_url, ca)
+        report = scan(target.base_url, ca, guard=target.guard)
     except Exception as exc:  # noqa: BLE001 - any sslyze failure means "could not evaluate"
         raise NotEvaluated(f"sslyze could not scan {target.base_url}: {exc}") from exc
     evidence.json("sslyze result", report.model_dump(mode="json"))
