@@ -56,7 +56,6 @@ CONTEXT_FILES = {
     "redis": [],
     "nginx": ["nginx-entrypoint.sh"],
 }
-APP_PACKAGES = ("bridge", "spotify_mock", "slskd_mock", "mockkit")
 _SKIP_NAMES = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 _SKIP_SUFFIXES = (".pyc", ".pyo")
 
@@ -180,9 +179,11 @@ def _hash_files(files: list[tuple[str, Path]], extra: str = "") -> str:
     return digest.hexdigest()
 
 
-def _app_source_files() -> list[tuple[str, Path]]:
+def _app_source_files(packages: tuple[str, ...]) -> list[tuple[str, Path]]:
+    """The app image's sources: the fixtures' pyproject and the stack definition's
+    ``image_packages``."""
     files = [("pyproject.toml", FIXTURES / "pyproject.toml")]
-    for package in APP_PACKAGES:
+    for package in packages:
         root = FIXTURES / package
         files += [(f"{package}/{p.relative_to(root)}", p) for p in _tree_files(root)]
     return files
@@ -290,7 +291,7 @@ def _deps_wheels() -> Path:
     return target
 
 
-def _app_wheel(source_key: str) -> Path:
+def _app_wheel(source_key: str, packages: tuple[str, ...]) -> Path:
     """The bridge-reference-stack wheel, built from a clean copy of its packages."""
     target = CACHE_DIR / "wheels" / f"app-{source_key[:16]}"
     if target.is_dir() and any(target.glob("*.whl")):
@@ -299,7 +300,7 @@ def _app_wheel(source_key: str) -> Path:
     with tempfile.TemporaryDirectory(prefix="app-src-", dir=target.parent) as tmp:
         src = Path(tmp) / "src"
         src.mkdir()
-        for rel, path in _app_source_files():
+        for rel, path in _app_source_files(packages):
             dest = src / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, dest)
@@ -316,19 +317,19 @@ def _app_wheel(source_key: str) -> Path:
     return target
 
 
-def prepare_context(image: str, dest: Path) -> None:
+def prepare_context(image: str, dest: Path, packages: tuple[str, ...] = ()) -> None:
     """Fill ``dest`` with the build context of ``image``."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(CONTAINER_FILES / IMAGES[image], dest / "Containerfile")
     for name in CONTEXT_FILES[image]:
         shutil.copy2(CONTAINER_FILES / name, dest / name)
     if image == "app":
-        source_key = _hash_files(_app_source_files())
+        source_key = _hash_files(_app_source_files(packages))
         shutil.copytree(_deps_wheels(), dest / "wheels" / "deps")
-        shutil.copytree(_app_wheel(source_key), dest / "wheels" / "app")
+        shutil.copytree(_app_wheel(source_key, packages), dest / "wheels" / "app")
 
 
-def image_key(image: str, base_id: str) -> str:
+def image_key(image: str, base_id: str, packages: tuple[str, ...] = ()) -> str:
     """Content hash of an image's inputs (without building its context)."""
     files = [("Containerfile", CONTAINER_FILES / IMAGES[image])]
     files += [(name, CONTAINER_FILES / name) for name in CONTEXT_FILES[image]]
@@ -336,7 +337,7 @@ def image_key(image: str, base_id: str) -> str:
     if image == "app":
         project = tomllib.loads((FIXTURES / "pyproject.toml").read_text(encoding="utf-8"))
         extra += "\0" + json.dumps(project["project"].get("dependencies", [])) + _constraints()
-        files += _app_source_files()
+        files += _app_source_files(packages)
     return _hash_files(files, extra)[:16]
 
 
@@ -380,20 +381,22 @@ def _base_id(engine: Engine, base: str) -> str:
             ) from None
 
 
-def ensure_image(engine: Engine, image: str, base: str | None = None) -> BuiltImage:
+def ensure_image(
+    engine: Engine, image: str, base: str | None = None, packages: tuple[str, ...] = ()
+) -> BuiltImage:
     """Build ``image`` unless an image with the same content hash exists; return its tag."""
     import docker.errors
 
     base = base or base_image(engine)
     started = time.monotonic()
     with _lock():
-        tag = f"localhost/harness-{image}:{image_key(image, _base_id(engine, base))}"
+        tag = f"localhost/harness-{image}:{image_key(image, _base_id(engine, base), packages)}"
         with contextlib.suppress(docker.errors.ImageNotFound):
             engine.client.images.get(tag)
             return BuiltImage(image, tag, False, time.monotonic() - started)
         with tempfile.TemporaryDirectory(prefix=f"ctx-{image}-") as tmp:
             context = Path(tmp)
-            prepare_context(image, context)
+            prepare_context(image, context, packages)
             try:
                 engine.client.images.build(
                     path=str(context),
@@ -428,10 +431,16 @@ def _drop_older(engine: Engine, image: str, keep: str) -> None:
                     engine.client.images.remove(tag)
 
 
-def ensure_images(engine: Engine, base: str | None = None) -> dict[str, BuiltImage]:
-    """Every image of the stack (built one after another: builds share the CPU anyway)."""
+def ensure_images(
+    engine: Engine, base: str | None = None, packages: tuple[str, ...] = ()
+) -> dict[str, BuiltImage]:
+    """Every image of the stack (built one after another: builds share the CPU anyway).
+
+    ``packages``: the checkout's packages the app image installs (the stack definition's
+    ``image_packages``).
+    """
     base = base or base_image(engine)
-    return {image: ensure_image(engine, image, base) for image in IMAGES}
+    return {image: ensure_image(engine, image, base, packages) for image in IMAGES}
 
 
 def prune_images(engine: Engine, keep: set[str]) -> list[str]:
