@@ -17,22 +17,19 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from harness.profile import Profile
 from harness.stack import faults as fault_registry
 from harness.stack import supervisor
 from harness.stack.base import (
-    ServiceNotReady,
     ServiceState,
     ServiceStatus,
     StackError,
 )
-from harness.stack.definition import ServiceDef, StackDefinition, TemplateContext, load_definition
-from harness.stack.health import ProbeFailed, probe
-from harness.stack.managed import ManagedStack, Progress, new_state, quiet, release_key
+from harness.stack.definition import ServiceDef, StackDefinition, TemplateContext
+from harness.stack.managed import ManagedStack, Progress, release_key
 from harness.stack.paths import new_run_dir, service_user
 from harness.stack.postgres import database_identity
 from harness.stack.reaper import reap_orphans
-from harness.stack.state import ServiceRecord, StackState, read_state, write_state
+from harness.stack.state import ServiceRecord, StackState, write_state
 
 __all__ = ["LocalStack", "Progress"]
 LOG_TAIL_LINES = 30
@@ -52,41 +49,12 @@ class LocalStack(ManagedStack):
     provider = "local"
 
     def __init__(
-        self,
-        state: StackState,
-        definition: StackDefinition,
-        *,
-        progress: Progress | None = None,
+        self, state: StackState, definition: StackDefinition, *, progress: Progress | None = None
     ) -> None:
-        self._init_managed(state, definition)
-        self.progress: Progress = progress or quiet
+        super().__init__(state, definition, progress=progress)
         self._supervisor = supervisor.Supervisor()
         # Set when a start-up is abandoned (a failure elsewhere, Ctrl-C): waiting threads stop.
         self._cancel = threading.Event()
-
-    # -- construction ----------------------------------------------------------------------------
-    @classmethod
-    def create(
-        cls,
-        profile: Profile,
-        *,
-        config_dir: Path | None = None,
-        owner_pid: int | None = -1,
-        progress: Progress | None = None,
-    ) -> LocalStack:
-        """A stack for ``profile``, not started yet. ``owner_pid``: -1 means this process,
-        None a detached stack that only ``harness down`` stops."""
-        definition = load_definition(profile.stack, config_dir)
-        state = new_state(cls.provider, profile, definition, owner_pid)
-        return cls(state, definition, progress=progress)
-
-    @classmethod
-    def attach(
-        cls, state_path: str | os.PathLike[str], *, progress: Progress | None = None
-    ) -> LocalStack:
-        state = read_state(state_path)
-        definition = load_definition(state.definition)
-        return cls(state, definition, progress=progress)
 
     # -- paths and environments -----------------------------------------------------------------
     def _service_dir(self, name: str) -> Path:
@@ -256,36 +224,17 @@ class LocalStack(ManagedStack):
 
     def _wait_ready(self, name: str, service: ServiceDef, began: float) -> None:
         record = self.state.services[name]
-        check = service.health
-        context = self._context(name)
-        url = (
-            context.render(check.url, f"services.{name}.health.url")
-            if check.url
-            else (record.url or f"tcp://127.0.0.1:{self.state.ports.get(name, 0)}")
-        )
-        deadline = began + check.timeout_s
-        last = "no attempt yet"
-        while True:
-            if not supervisor.is_alive(record.process):
-                code = self._supervisor.exit_code(record.process.pid) if record.process else None
-                raise ServiceNotReady(
-                    f"service {name!r} exited during start-up (exit code {code}); "
-                    f"last lines of {record.output}:\n{_tail(Path(record.output))}"
-                )
-            try:
-                probe(check, url, ca_bundle=self.state.ca_bundle, timeout=min(2.0, check.timeout_s))
-                return
-            except ProbeFailed as exc:
-                last = str(exc)
-            if self._cancel.is_set():
-                raise StackError(f"start-up of {name!r} abandoned")
-            if time.monotonic() >= deadline:
-                raise ServiceNotReady(
-                    f"service {name!r} did not become ready within {check.timeout_s:.0f} s "
-                    f"({check.type} check: {last}); last lines of {record.output}:\n"
-                    f"{_tail(Path(record.output))}"
-                )
-            time.sleep(check.interval_s)
+
+        def exited() -> str | None:
+            if supervisor.is_alive(record.process):
+                return None
+            code = self._supervisor.exit_code(record.process.pid) if record.process else None
+            return f"exit code {code}"
+
+        def tail() -> str:
+            return f"({record.output})\n{_tail(Path(record.output))}"
+
+        self._poll_ready(name, service.health, began, exited=exited, tail=tail, cancel=self._cancel)
 
     def down(self) -> None:
         """Stop every service (dependents first) and remove the run dir. Idempotent."""

@@ -12,16 +12,26 @@ import os
 import secrets
 import socket
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Self
 
 from harness.profile import Profile
 from harness.stack import faults as fault_registry
 from harness.stack import supervisor
-from harness.stack.base import StackError
-from harness.stack.definition import ServiceDef, StackDefinition, TemplateContext
+from harness.stack.base import ServiceNotReady, StackError
+from harness.stack.definition import (
+    HealthCheck,
+    ServiceDef,
+    StackDefinition,
+    TemplateContext,
+    load_definition,
+)
+from harness.stack.health import ProbeFailed, probe
 from harness.stack.lock import StackLock
-from harness.stack.state import Owner, StackState
+from harness.stack.state import Owner, StackState, read_state
 from harness.stack.stateful import StateBacked
 
 Progress = Callable[[str], None]
@@ -79,13 +89,46 @@ class ManagedStack(StateBacked):
     services: list[str]
     progress: Progress
 
-    def _init_managed(self, state: StackState, definition: StackDefinition) -> None:
+    def __init__(
+        self, state: StackState, definition: StackDefinition, *, progress: Progress | None = None
+    ) -> None:
         self.state = state
         self.definition = definition
         self.name = state.profile
         self.services = list(definition.services)
+        self.progress = progress or quiet
         self._init_state_backing()
         self._fault_registry: dict[str, fault_registry.FaultInfo] | None = None
+
+    @classmethod
+    def create(
+        cls,
+        profile: Profile,
+        *,
+        config_dir: Path | None = None,
+        owner_pid: int | None = -1,
+        progress: Progress | None = None,
+    ) -> Self:
+        """A stack for ``profile``, not started yet. ``owner_pid``: -1 means this process,
+        None a detached stack that only ``harness down`` stops."""
+        definition = load_definition(profile.stack, config_dir)
+        cls._check_definition(definition)
+        state = new_state(cls.provider, profile, definition, owner_pid)
+        return cls(state, definition, progress=progress)
+
+    @classmethod
+    def attach(
+        cls, state_path: str | os.PathLike[str], *, progress: Progress | None = None
+    ) -> Self:
+        """Operate the running stack another process started, by its state file."""
+        state = read_state(Path(state_path).resolve())
+        if state.provider != cls.provider:
+            raise StackError(f"{state_path}: a {state.provider!r} stack, not a {cls.provider} one")
+        return cls(state, load_definition(state.definition), progress=progress)
+
+    @classmethod
+    def _check_definition(cls, definition: StackDefinition) -> None:
+        """Refuse a definition this provider cannot run (one clear line)."""
 
     # -- what a provider supplies ----------------------------------------------------------------
     def _start_one(self, name: str) -> None:
@@ -168,6 +211,50 @@ class ManagedStack(StateBacked):
         extra = TemplateContext(self._context(""), urls=dict(urls))
         state.urls = {**urls, **extra.render_all(self.definition.urls, "urls")}
         return urls
+
+    # -- readiness -------------------------------------------------------------------------------
+    def _health_url(self, name: str, check: HealthCheck) -> str:
+        """Where ``check`` probes ``name``: its own URL unless the check names one."""
+        if check.url:
+            return self._context(name).render(check.url, f"services.{name}.health.url")
+        record = self.state.services[name]
+        return record.url or f"tcp://127.0.0.1:{self.state.ports.get(name, 0)}"
+
+    def _poll_ready(
+        self,
+        name: str,
+        check: HealthCheck,
+        began: float,
+        *,
+        exited: Callable[[], str | None],
+        tail: Callable[[], str],
+        cancel: threading.Event | None = None,
+    ) -> None:
+        """Probe until ``check`` passes; ServiceNotReady with the log's tail when the service
+        exits (``exited()`` says how) or the time is up."""
+        url = self._health_url(name, check)
+        deadline = began + check.timeout_s
+        last = "no attempt yet"
+        while True:
+            how = exited()
+            if how is not None:
+                raise ServiceNotReady(
+                    f"service {name!r} exited during start-up ({how}); last lines of its log:\n"
+                    f"{tail()}"
+                )
+            try:
+                probe(check, url, ca_bundle=self.state.ca_bundle, timeout=min(2.0, check.timeout_s))
+                return
+            except ProbeFailed as exc:
+                last = str(exc)
+            if cancel is not None and cancel.is_set():
+                raise StackError(f"start-up of {name!r} abandoned")
+            if time.monotonic() >= deadline:
+                raise ServiceNotReady(
+                    f"service {name!r} did not become ready within {check.timeout_s:.0f} s "
+                    f"({check.type} check on {url}: {last}); last lines of its log:\n{tail()}"
+                )
+            time.sleep(check.interval_s)
 
     # -- addresses and logs ----------------------------------------------------------------------
     def url(self, service: str) -> str:

@@ -12,26 +12,22 @@ can attach.
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import shutil
 import subprocess
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
-from harness.profile import Profile
 from harness.stack import images as image_tools
-from harness.stack.base import ServiceNotReady, ServiceState, ServiceStatus, StackError
+from harness.stack.base import ServiceState, ServiceStatus, StackError
 from harness.stack.containers import files
 from harness.stack.containers.network import create_network, nginx_network
 from harness.stack.containers.ops import STOP_TIMEOUT_S, ContainerOps
 from harness.stack.containers.runs import reap_orphans, remove_run
-from harness.stack.definition import StackDefinition, load_definition
-from harness.stack.health import ProbeFailed, probe
-from harness.stack.managed import Progress, new_state, quiet, release_key
-from harness.stack.state import ServiceRecord, StackState, read_state, write_state
+from harness.stack.definition import StackDefinition
+from harness.stack.managed import Progress, release_key
+from harness.stack.state import ServiceRecord, StackState, write_state
 
 PROVIDER = "containers"
 LOG_TAIL_LINES = 30
@@ -50,39 +46,18 @@ class ContainersStack(ContainerOps):
         progress: Progress | None = None,
         engine: image_tools.Engine | None = None,
     ) -> None:
-        self._init_managed(state, definition)
-        self.progress: Progress = progress or quiet
+        super().__init__(state, definition, progress=progress)
         self._engine = engine
         self.timings: dict[str, float] = {}
 
     @classmethod
-    def create(
-        cls,
-        profile: Profile,
-        *,
-        config_dir: Path | None = None,
-        owner_pid: int | None = -1,
-        progress: Progress | None = None,
-    ) -> ContainersStack:
-        """A stack for ``profile``, not started yet (every service needs a container table)."""
-        definition = load_definition(profile.stack, config_dir)
+    def _check_definition(cls, definition: StackDefinition) -> None:
         missing = [n for n, s in definition.services.items() if s.container is None]
         if missing:
             raise StackError(
                 f"{definition.path}: the containers provider needs services.<name>.container "
                 f"for {', '.join(missing)}"
             )
-        state = new_state(PROVIDER, profile, definition, owner_pid)
-        return cls(state, definition, progress=progress)
-
-    @classmethod
-    def attach(
-        cls, state_path: str | os.PathLike[str], *, progress: Progress | None = None
-    ) -> ContainersStack:
-        state = read_state(Path(state_path).resolve())
-        if state.provider != PROVIDER:
-            raise StackError(f"{state_path}: a {state.provider!r} stack, not a containers one")
-        return cls(state, load_definition(state.definition), progress=progress)
 
     # -- plan ------------------------------------------------------------------------------------
     def _allocate(self) -> None:
@@ -232,37 +207,18 @@ class ContainersStack(ContainerOps):
         check = self._service(service).health.model_copy()
         check.timeout_s = max(check.timeout_s, self._spec(service).ready_timeout_s)
         check.interval_s = max(check.interval_s, 0.1)
-        record = self.state.services[service]
-        url = (
-            self._context(service).render(check.url, f"services.{service}.health.url")
-            if check.url
-            else (record.url or f"tcp://127.0.0.1:{self.state.ports.get(service, 0)}")
-        )
-        deadline = began + check.timeout_s
-        last = "no attempt yet"
         container = self._container(service)
-        while True:
-            if container is not None:
-                container.reload()
-                if container.status in ("exited", "dead"):
-                    code = container.attrs.get("State", {}).get("ExitCode")
-                    raise ServiceNotReady(
-                        f"service {service!r} (container {container.name}) exited during "
-                        f"start-up (exit code {code}); last lines of its log:\n"
-                        f"{self._tail(service)}"
-                    )
-            try:
-                probe(check, url, ca_bundle=self.state.ca_bundle, timeout=2.0)
-                return
-            except ProbeFailed as exc:
-                last = str(exc)
-            if time.monotonic() >= deadline:
-                raise ServiceNotReady(
-                    f"service {service!r} (container {self._container_name(service)}) did not "
-                    f"become ready within {check.timeout_s:.0f} s ({check.type} check on {url}: "
-                    f"{last}); last lines of its log:\n{self._tail(service)}"
-                )
-            time.sleep(check.interval_s)
+
+        def exited() -> str | None:
+            if container is None:
+                return None
+            container.reload()
+            if container.status not in ("exited", "dead"):
+                return None
+            code = container.attrs.get("State", {}).get("ExitCode")
+            return f"container {container.name}, exit code {code}"
+
+        self._poll_ready(service, check, began, exited=exited, tail=lambda: self._tail(service))
 
     def _tail(self, service: str, lines: int = LOG_TAIL_LINES) -> str:
         try:
