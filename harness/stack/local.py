@@ -208,7 +208,6 @@ class LocalStack(ManagedStack):
                 with self._update() as state:
                     state.ca_bundle = str(material.ca_cert)
         options = context.render_all(service.options, f"services.{name}.options")
-        faults = self._faults_of(name)
         config = render_nginx_config(
             http_port=self.state.ports[f"{name}.http"],
             https_port=self.state.ports[f"{name}.https"],
@@ -216,7 +215,7 @@ class LocalStack(ManagedStack):
             cert=tls_dir / "server.pem",
             key=tls_dir / "server.key",
             runtime_dir=folder,
-            tls_legacy="tls_legacy" in faults,
+            tls_legacy=self._legacy_tls(name),
         )
         conf = folder / "nginx.conf"
         conf.write_text(config, encoding="utf-8")

@@ -309,6 +309,12 @@ class ManagedStack(StateBacked):
         known = [f for f in self.state.faults if f in registry]
         return fault_registry.per_service(known, registry, self.definition)[name]
 
+    def _legacy_tls(self, name: str) -> bool:
+        """Whether nginx service ``name`` allows old TLS versions: its definition names the
+        fault that asks for it (``options.legacy_tls_fault``) and that fault is on."""
+        fault = self._service(name).options.get("legacy_tls_fault")
+        return bool(fault) and fault in self._faults_of(name)
+
     def apply_faults(self, faults: list[str]) -> None:
         """Switch to exactly ``faults``; restart only the services whose fault set changes."""
         with self._operation():

@@ -116,7 +116,7 @@ class ContainerOps(ManagedStack):
             http_port=ports[f"{service}.http"],
             https_port=ports[f"{service}.https"],
             upstream=upstream,
-            tls_legacy="tls_legacy" in self._faults_of(service),
+            tls_legacy=self._legacy_tls(service),
             on_host=self._nginx_on_host,
         )
         return files.nginx_files(config, self.run_dir / "tls")
