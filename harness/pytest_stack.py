@@ -25,10 +25,14 @@ from typing import Any
 import pytest
 from filelock import FileLock
 
+from harness.fixtures import login
 from harness.profile import Profile, ProfileError, load_profile
-from harness.stack.base import LifecycleUnsupported, Stack, StackError
+from harness.stack.base import HasState, Heals, LifecycleUnsupported, Lockable, Stack, StackError
 from harness.target import Target
 from harness.verdicts import NotApplicable
+
+# Shared suite fixtures (harness/fixtures.py): pytest finds them in this plugin's namespace.
+__all__ = ["login", "profile", "stack", "target"]
 
 STATE_ENV = "HARNESS_STACK_STATE"
 _SHARED_DIR = pytest.StashKey[Path]()
@@ -173,7 +177,7 @@ def stack(
     workerinput: dict[str, Any] | None = getattr(pytestconfig, "workerinput", None)
     if workerinput is None:
         started = open_stack(profile, owner_pid=None if keep else -1, progress=_progress)
-        _register_secrets(started)
+        _register_secrets(profile, started)
         try:
             started.up()
             yield started
@@ -204,32 +208,37 @@ def stack(
             raise StackError(pointer["error"])
         else:
             shared_stack = attach(pointer["state"], progress=_progress)
-    _register_secrets(shared_stack)
+    _register_secrets(profile, shared_stack)
     yield shared_stack  # the controller tears it down (pytest_sessionfinish)
 
 
 def _state_path(stack: Stack) -> Path | None:
-    path = getattr(stack, "state_path", None)
-    return Path(path) if path else None
+    return stack.state.path if isinstance(stack, HasState) else None
 
 
-def _register_secrets(stack: Stack) -> None:
-    """Tokens the mock provider issues are redacted from evidence (see harness.plugin)."""
-    try:
-        from harness.plugin import mock_token_source, register_secret_source
-    except ImportError:
+def _register_secrets(profile: Profile, stack: Stack) -> None:
+    """Tokens the profile's (mock) OAuth provider issues are redacted from evidence.
+
+    The provider is the stack service ``auth.oauth.provider_service`` listing what it issued at
+    ``auth.oauth.tokens_path`` (see harness.plugin); a profile that names none has nothing to
+    register.
+    """
+    oauth = profile.auth.oauth
+    if not oauth.provider_service or not oauth.tokens_path:
         return
+    from harness.plugin import mock_token_source, register_secret_source
+
     try:
-        url = stack.url("spotify_mock")
+        url = stack.url(oauth.provider_service)
     except (KeyError, StackError):
-        return
-    register_secret_source(mock_token_source(url))
+        return  # the stack does not run it (an external target's real provider)
+    register_secret_source(mock_token_source(url, oauth.tokens_path))
 
 
 @pytest.fixture(scope="session")
 def target(profile: Profile, stack: Stack) -> Target:
     """The target as suites see it: URLs, OpenAPI, scoped clients, logs."""
-    return Target(profile, stack, ca_bundle=getattr(stack, "ca_bundle", None))
+    return Target(profile, stack, ca_bundle=stack.ca_bundle)
 
 
 @pytest.fixture(autouse=True)
@@ -242,10 +251,10 @@ def _stack_lock(request: pytest.FixtureRequest) -> Generator[None, None, None]:
         yield
         return
     current: Stack = request.getfixturevalue("stack")
-    lock = getattr(current, "lock", None)
-    if lock is None:  # external or a provider without one: nothing to coordinate
+    if not isinstance(current, Lockable):  # external: nothing to coordinate
         yield
         return
+    lock = current.lock()
     disruptive = request.node.get_closest_marker("disruptive") is not None
     with lock.exclusive() if disruptive else lock.shared():
         # Taken under the lock, so no disruptive test is halfway through changing it.
@@ -264,20 +273,16 @@ def _baseline_of(current: Stack) -> tuple[str, list[str]] | None:
     Not the profile's: a stack this session attached to (``harness efficacy`` switches a fault
     on, then runs the suites) must be healed back to what it was given, not to a clean stack.
     """
-    state = getattr(current, "state", None)
-    if state is None:
-        return None
-    return str(state.release), list(state.faults)
+    return current.baseline() if isinstance(current, Heals) else None
 
 
 def _heal(current: Stack, baseline: tuple[str, list[str]] | None) -> None:
     """After a disruptive test, put back what it changed so the next test sees the stack as
     this session found it: stopped services started, release and faults as they were."""
-    heal = getattr(current, "heal", None)
-    if heal is None or baseline is None:
+    if not isinstance(current, Heals) or baseline is None:
         return
     release, faults = baseline
-    for action in heal(release, faults):
+    for action in current.heal(release, faults):
         _progress(f"harness: after disruptive test: {action}")
 
 

@@ -71,7 +71,7 @@ def test_local_cold_and_warm_up(isolated: Path, record_property: Record) -> None
 def _engine_reason() -> str | None:
     """Why the containers benchmark cannot run here, or None when it can."""
     if importlib.util.find_spec("harness.stack.containers") is None:
-        return "the containers provider (harness/stack/containers.py) is not in this tree"
+        return "the containers provider (harness/stack/containers/) is not in this tree"
     from harness.stack.doctor import _docker_socket
 
     engine = _docker_socket()

@@ -58,7 +58,7 @@ def cstack(engine: object) -> Iterator[object]:
     from harness.stack.containers import LABEL_RUN, ContainersStack
 
     profile = load_profile("reference-containers", config=REPO / "harness.toml")
-    stack = ContainersStack(profile, progress=lambda line: print(line, file=sys.stderr))
+    stack = ContainersStack.create(profile, progress=lambda line: print(line, file=sys.stderr))
     began = time.monotonic()
     stack.up()
     elapsed = time.monotonic() - began

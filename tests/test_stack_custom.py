@@ -132,8 +132,18 @@ health = { type = "tcp" }
 
 
 def test_an_unknown_profile_fault_fails_before_anything_starts(tmp_path: Path, runs: Path) -> None:
-    profile = _profile(tmp_path, WEB).model_copy(update={"faults": ["no_csp", "bogus"]})
+    # The definition names the target's fault registry (here the reference app's).
+    body = 'faults_argv = ["{python}", "-m", "bridge", "faults", "--json"]\n' + WEB
+    profile = _profile(tmp_path, body).model_copy(update={"faults": ["no_csp", "bogus"]})
     stack = open_stack(profile)
     with pytest.raises(StackError, match=r"unknown fault 'bogus' \(known: .*no_csp"):
+        stack.up()
+    assert _left_behind(runs) == []
+
+
+def test_a_fault_without_a_registry_fails_in_one_line(tmp_path: Path, runs: Path) -> None:
+    profile = _profile(tmp_path, WEB).model_copy(update={"faults": ["no_csp"]})
+    stack = open_stack(profile)
+    with pytest.raises(StackError, match=r"declares no fault registry \(faults_argv\)"):
         stack.up()
     assert _left_behind(runs) == []

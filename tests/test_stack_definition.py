@@ -113,8 +113,16 @@ def test_registry_comes_from_the_app_and_is_cached(tmp_path: Path) -> None:
     import sys
 
     cache = tmp_path / "faults.json"
-    registry = faults.load_registry(sys.executable, cache=cache)
+    definition = load_definition("bundled")
+    argv = [part.replace("{python}", sys.executable) for part in definition.faults_argv]
+    registry = faults.load_registry(argv, cache=cache)
     assert "no_csp" in registry and registry["tls_legacy"].services == ["nginx"]
     assert cache.exists()
-    again = faults.load_registry("/nonexistent/python", cache=cache)  # served from the cache
+    again = faults.load_registry(["/nonexistent/python"], cache=cache)  # served from the cache
     assert again.keys() == registry.keys()
+
+
+def test_no_registry_means_no_faults() -> None:
+    assert faults.load_registry([]) == {}
+    with pytest.raises(StackError, match="declares no fault registry"):
+        faults.validate(["no_csp"], {})

@@ -228,3 +228,20 @@ def test_apply_faults_restarts_only_the_services_involved(
     assert final["postgres"] == before["postgres"] and final["redis"] == before["redis"]
     with target.client() as client:
         assert "content-security-policy" in client.get("/login").headers
+
+
+@pytest.mark.disruptive
+def test_heal_restores_what_a_test_left_behind(local: LocalStack, target: Target) -> None:
+    baseline = local.baseline()
+    local.apply_faults(["no_csp"])  # first: the app is ready only with Redis up
+    local.stop("redis")
+    try:
+        actions = local.heal(*baseline)
+    finally:
+        local.heal(*baseline)  # whatever happened, the next test gets a clean stack
+    assert actions == ["started redis", "faults back to none"]
+    assert local.baseline() == baseline
+    assert all(s.state is ServiceState.RUNNING for s in local.status().values())
+    with target.client() as client:
+        assert "content-security-policy" in client.get("/login").headers
+    assert local.heal(*baseline) == []

@@ -20,7 +20,7 @@ from typing import NoReturn
 import click
 
 from harness.profile import Profile, ProfileError, find_config, load_profile
-from harness.stack.base import Stack, StackError
+from harness.stack.base import HasState, Stack, StackError
 
 EXIT_USAGE = 2
 STATE_ENV = "HARNESS_STACK_STATE"
@@ -87,9 +87,8 @@ def _print_urls(stack: Stack) -> None:
             click.echo(f"{name:<13} {status.url}")
     with contextlib.suppress(KeyError, StackError):
         click.echo(f"{'app_direct':<13} {stack.url('app_direct')}")
-    ca_bundle = getattr(stack, "ca_bundle", None)
-    if ca_bundle:
-        click.echo(f"{'ca_bundle':<13} {ca_bundle}")
+    if stack.ca_bundle:
+        click.echo(f"{'ca_bundle':<13} {stack.ca_bundle}")
 
 
 # -- up --------------------------------------------------------------------------------------
@@ -127,8 +126,7 @@ def up(profile_name: str | None, detach: bool) -> None:
     try:
         stack = open_stack(profile, owner_pid=None if detach else -1, progress=_progress)
         stack.up()
-        raw_state = getattr(stack, "state_path", None)
-        state_path = Path(raw_state) if raw_state else None
+        state_path = stack.state.path if isinstance(stack, HasState) else None
         if state_path:
             _write_pointer(pointer, state_path)
         _print_urls(stack)
@@ -219,8 +217,8 @@ def status(as_json: bool) -> None:
     services = stack.status()
     document = {
         "profile": stack.name,
-        "state_file": str(getattr(stack, "state_path", "")) or None,
-        "ca_bundle": getattr(stack, "ca_bundle", None),
+        "state_file": str(stack.state.path) if isinstance(stack, HasState) else None,
+        "ca_bundle": stack.ca_bundle,
         "services": {
             name: {"url": s.url, "state": s.state.value, "pid": s.pid, "detail": s.detail}
             for name, s in services.items()

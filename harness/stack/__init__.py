@@ -1,49 +1,55 @@
-"""Stack providers: bring a target up (or point at one) behind the one Stack protocol.
+"""Stack providers: bring a target up (or point at one) behind typed capabilities.
 
 ``open_stack(profile)`` picks the provider the profile names; ``attach(state_path)`` lets any
-process operate a stack another process started (xdist workers, ``harness down``).
+process operate a stack another process started (xdist workers, ``harness down``). Every
+provider is a :class:`Stack`; the ones the harness starts (local, containers) also
+:class:`Heals`, are :class:`Lockable` and :class:`HasState` (see ``harness.stack.base``).
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
-from typing import Any
 
 from harness.profile import Profile, find_config
 from harness.stack.base import (
+    Executes,
+    HasState,
+    Heals,
+    Lifecycle,
     LifecycleUnsupported,
+    Lockable,
     ServiceNotReady,
     ServiceState,
     ServiceStatus,
     Stack,
+    StackCore,
     StackError,
+    Swaps,
+    SwitchesFaults,
 )
-from harness.stack.local import Progress
+from harness.stack.managed import Progress
 from harness.stack.state import read_state
 
 __all__ = [
+    "Executes",
+    "HasState",
+    "Heals",
+    "Lifecycle",
     "LifecycleUnsupported",
+    "Lockable",
+    "Progress",
     "ServiceNotReady",
     "ServiceState",
     "ServiceStatus",
     "Stack",
+    "StackCore",
     "StackError",
+    "Swaps",
+    "SwitchesFaults",
     "attach",
     "open_stack",
 ]
-
-
-def _containers() -> Any:
-    try:
-        return importlib.import_module("harness.stack.containers")
-    except ModuleNotFoundError as exc:
-        if exc.name != "harness.stack.containers":
-            raise
-        raise StackError(
-            "the containers provider is not installed in this tree (harness/stack/containers.py)"
-        ) from None
 
 
 def open_stack(
@@ -65,7 +71,9 @@ def open_stack(
     if config_dir is None:
         config_dir = find_config().parent
     if profile.provider == "containers":
-        return _containers().open_stack(  # type: ignore[no-any-return]
+        from harness.stack.containers import ContainersStack
+
+        return ContainersStack.create(
             profile, progress=progress, owner_pid=owner_pid, config_dir=config_dir
         )
     from harness.stack.local import LocalStack
@@ -78,7 +86,9 @@ def attach(state_path: str | os.PathLike[str], *, progress: Progress | None = No
     path = Path(state_path)
     state = read_state(path)
     if state.provider == "containers":
-        return _containers().attach(path, progress=progress)  # type: ignore[no-any-return]
+        from harness.stack.containers import ContainersStack
+
+        return ContainersStack.attach(path, progress=progress)
     if state.provider != "local":
         raise StackError(f"{path}: cannot attach to a {state.provider!r} stack")
     from harness.stack.local import LocalStack

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import subprocess
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from pydantic import BaseModel
+
+if TYPE_CHECKING:  # both import this module
+    from harness.stack.lock import StackLock
+    from harness.stack.state import StackState
 
 
 class StackError(Exception):
@@ -42,12 +46,26 @@ class ServiceStatus(BaseModel):
     detail: str | None = None
 
 
+# -- capabilities ------------------------------------------------------------------------------
+# Each provider implements what it can; mypy checks every one structurally. ``Stack`` is what a
+# suite may call on any stack: an operation a provider cannot do raises LifecycleUnsupported
+# (the external provider does that for every lifecycle control), which the pytest plugin reports
+# as ``not_applicable``. The optional ones (Heals, Lockable, HasState) are tested with
+# ``isinstance``: members are methods or plain attributes, never properties that could raise,
+# because Python 3.11's runtime protocol check evaluates each member.
+
+
 @runtime_checkable
-class Stack(Protocol):
-    """A running (or startable) set of services."""
+class StackCore(Protocol):
+    """What every provider has: names, URLs, logs, status, up and down."""
 
     name: str
     services: list[str]
+
+    @property
+    def ca_bundle(self) -> str | None:
+        """The PEM file clients verify the stack's TLS with (None: the system store)."""
+        ...
 
     def up(self) -> None: ...
 
@@ -59,16 +77,69 @@ class Stack(Protocol):
 
     def logs(self, service: str, since: int = 0) -> list[str]: ...
 
+    def status(self) -> dict[str, ServiceStatus]: ...
+
+
+@runtime_checkable
+class Lifecycle(Protocol):
+    """Stop, start and restart one service."""
+
     def stop(self, service: str) -> None: ...
 
     def start(self, service: str) -> None: ...
 
     def restart(self, service: str) -> None: ...
 
+
+@runtime_checkable
+class Executes(Protocol):
+    """Run a command with a service's environment (or inside its container)."""
+
     def exec(self, service: str, argv: list[str]) -> subprocess.CompletedProcess[str]: ...
+
+
+@runtime_checkable
+class Swaps(Protocol):
+    """Run a service at another release (upgrade and downgrade drills)."""
 
     def swap(self, service: str, release: str) -> None: ...
 
+
+@runtime_checkable
+class SwitchesFaults(Protocol):
+    """Switch the target's seeded faults (the efficacy matrix)."""
+
     def apply_faults(self, faults: list[str]) -> None: ...
 
-    def status(self) -> dict[str, ServiceStatus]: ...
+
+@runtime_checkable
+class Stack(StackCore, Lifecycle, Executes, Swaps, SwitchesFaults, Protocol):
+    """A running (or startable) set of services, as suites see it."""
+
+
+@runtime_checkable
+class Heals(Protocol):
+    """Can be brought back to a baseline after a disruptive test."""
+
+    def baseline(self) -> tuple[str, list[str]]:
+        """The release and faults the stack runs with now."""
+        ...
+
+    def heal(self, release: str, faults: list[str]) -> list[str]:
+        """Every service running at ``release`` with ``faults``; returns what it did."""
+        ...
+
+
+@runtime_checkable
+class Lockable(Protocol):
+    """Has the readers-writer lock tests hold while they use (or disrupt) the stack."""
+
+    def lock(self) -> StackLock: ...
+
+
+@runtime_checkable
+class HasState(Protocol):
+    """Keeps a state file other processes attach to (``harness.stack.attach``):
+    ``state.path``, ``state.ports``, ``state.release``..."""
+
+    state: StackState

@@ -36,6 +36,36 @@ class HealthCheck(_Strict):
     interval_s: float = 0.05
 
 
+class ContainerDef(_Strict):
+    """How the containers provider runs a service (``[services.<name>.container]``).
+
+    Templates see the same names as the local ones, plus ``extra`` (the run's provider values,
+    e.g. ``{extra[proxy_ip]}``). Services reach each other by their names as network aliases.
+    """
+
+    image: str = Field(description="image name in harness.stack.images.IMAGES (app, nginx...)")
+    port: int | None = Field(
+        default=None, description="port it listens on inside; published on 127.0.0.1"
+    )
+    command: list[str] = Field(default_factory=list, description="empty: the image's CMD")
+    env: dict[str, str] = Field(default_factory=dict)
+    exec_env: dict[str, str] = Field(
+        default_factory=dict, description="extra environment of `exec` in the container"
+    )
+    volume: str | None = Field(default=None, description="path of its data volume inside")
+    mem_limit: str = "256m"
+    cpus: float = 0.5
+    ready_timeout_s: float = Field(
+        default=60.0, description="at least this long to become ready (containers start slower)"
+    )
+    downgrade_argv: list[str] = Field(
+        default_factory=list, description="run in a one-off container before swapping down"
+    )
+    options: dict[str, str] = Field(
+        default_factory=dict, description="kind-specific settings that differ in a container"
+    )
+
+
 class ServiceDef(_Strict):
     kind: Literal["process", "postgres", "nginx"] = Field(
         default="process",
@@ -68,6 +98,9 @@ class ServiceDef(_Strict):
         default_factory=list, description="run (with the service env) before swapping down"
     )
     options: dict[str, str] = Field(default_factory=dict, description="kind-specific settings")
+    container: ContainerDef | None = Field(
+        default=None, description="how the containers provider runs it"
+    )
 
     @property
     def signal(self) -> int:
@@ -81,6 +114,21 @@ class StackDefinition(_Strict):
         default_factory=dict, description="extra or overriding named URLs (templates)"
     )
     services: dict[str, ServiceDef]
+    faults_argv: list[str] = Field(
+        default_factory=list,
+        description="prints the target's fault registry as JSON (templates: {python}); "
+        "empty: the target seeds no faults",
+    )
+    doctor_modules: list[str] = Field(
+        default_factory=list, description="Python modules its services import (harness doctor)"
+    )
+    doctor_install: str = Field(
+        default="", description="how to install doctor_modules (pip arguments)"
+    )
+    image_packages: list[str] = Field(
+        default_factory=list,
+        description="packages of the checkout's fixtures the app image installs (containers)",
+    )
     path: str = ""
 
     @model_validator(mode="after")
@@ -93,6 +141,14 @@ class StackDefinition(_Strict):
                 raise ValueError(f"services.{name}.stop_signal: unknown signal")
         self.levels()  # raises on a cycle
         return self
+
+    def uses_release(self, name: str) -> bool:
+        """Whether ``name`` runs at the stack's release (its env or argv says ``{release}``)."""
+        service = self.services[name]
+        templates = [*service.env.values(), *service.argv]
+        if service.container is not None:
+            templates += [*service.container.env.values(), *service.container.command]
+        return any("{release}" in template for template in templates)
 
     def levels(self) -> list[list[str]]:
         """Services grouped so each group depends only on earlier groups (start order)."""

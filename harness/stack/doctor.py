@@ -134,6 +134,19 @@ def _docker_socket() -> Check:
     )
 
 
+def _definition_modules(profile: Profile) -> list[Check]:
+    """The modules the profile's stack definition says its services import."""
+    from harness.profile import find_config
+    from harness.stack.definition import load_definition
+
+    try:
+        definition = load_definition(profile.stack, find_config().parent)
+    except (StackError, OSError) as exc:
+        return [Check("stack definition", False, str(exc), True, None)]
+    install = definition.doctor_install or None
+    return [_module(name, package=install) for name in definition.doctor_modules]
+
+
 def run_checks(profile: Profile) -> list[Check]:
     """Every prerequisite of ``profile``'s provider, required ones first."""
     checks: list[Check] = [
@@ -169,12 +182,8 @@ def run_checks(profile: Profile) -> list[Check]:
             _module("docker"),
             _free_ports(),
         ]
-    if profile.provider in ("local", "containers") and profile.stack == "bundled":
-        checks += [
-            _module("bridge", package="-e fixtures"),
-            _module("spotify_mock", package="-e fixtures"),
-            _module("slskd_mock", package="-e fixtures"),
-        ]
+    if profile.provider in ("local", "containers"):
+        checks += _definition_modules(profile)
     if profile.provider == "external":
         checks.append(
             Check(

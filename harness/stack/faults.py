@@ -1,7 +1,8 @@
 """The target's fault registry, and which services a change of faults touches.
 
-The registry comes from the app itself (``python -m bridge faults --json``), so the harness
-never hard-codes fault names; it is read once per run and cached in the run dir.
+The registry comes from the target itself (the stack definition's ``faults_argv``, a command that
+prints it as JSON), so the harness never hard-codes fault names; it is read once per run and
+cached in the run dir.
 """
 
 from __future__ import annotations
@@ -29,16 +30,22 @@ _REGISTRY = TypeAdapter(list[FaultInfo])
 
 
 def load_registry(
-    python: str, cache: Path | None = None, env: dict[str, str] | None = None
+    argv: list[str], cache: Path | None = None, env: dict[str, str] | None = None
 ) -> dict[str, FaultInfo]:
-    """Fault name -> info, from the cache file when present, else from the app."""
+    """Fault name -> info, from the cache file when present, else from ``argv``'s output.
+
+    No ``argv`` (the definition declares no registry): no faults.
+    """
+    if not argv:
+        return {}
     if cache is not None and cache.is_file():
         try:
             return {f.name: f for f in _REGISTRY.validate_json(cache.read_bytes())}
         except ValidationError:
             cache.unlink(missing_ok=True)
+    command = " ".join(argv)
     done = subprocess.run(
-        [python, "-m", "bridge", "faults", "--json"],
+        argv,
         capture_output=True,
         text=True,
         timeout=60,
@@ -46,11 +53,11 @@ def load_registry(
         env=env,
     )
     if done.returncode != 0:
-        raise StackError(f"`bridge faults --json` failed: {(done.stderr or done.stdout).strip()}")
+        raise StackError(f"`{command}` failed: {(done.stderr or done.stdout).strip()}")
     try:
         faults = _REGISTRY.validate_python(json.loads(done.stdout))
     except (ValueError, ValidationError) as exc:
-        raise StackError(f"`bridge faults --json` printed no fault list: {exc}") from None
+        raise StackError(f"`{command}` printed no fault list: {exc}") from None
     if cache is not None:  # atomically: another process may be reading it
         partial = cache.with_name(f".{cache.name}.{os.getpid()}")
         partial.write_bytes(_REGISTRY.dump_json(faults))
@@ -62,6 +69,11 @@ def validate(names: Iterable[str], registry: dict[str, FaultInfo]) -> list[str]:
     """The names, deduplicated in order; an unknown name is a StackError listing the known."""
     ordered = list(dict.fromkeys(n.strip() for n in names if n.strip()))
     unknown = [n for n in ordered if n not in registry]
+    if unknown and not registry:
+        raise StackError(
+            f"unknown fault {unknown[0]!r}: the stack definition declares no fault registry "
+            "(faults_argv)"
+        )
     if unknown:
         raise StackError(f"unknown fault {unknown[0]!r} (known: {', '.join(sorted(registry))})")
     return ordered

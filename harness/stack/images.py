@@ -6,9 +6,7 @@ covers the container file, the rest of the build context (for the app: the wheel
 ``bridge-reference-stack`` distribution and of its dependencies) and the base image's id, so a
 warm start finds its images and builds nothing.
 
-The engine is whatever ``DOCKER_HOST`` points at. When it is unset, a real Docker daemon on
-``/var/run/docker.sock`` wins; else Podman's Docker-API service on ``/run/podman/podman.sock``
-(``scripts/setup-containers`` starts it). See docs/containers.md.
+The engine connection is :mod:`harness.stack.engine`. See docs/containers.md.
 """
 
 from __future__ import annotations
@@ -18,7 +16,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,17 +24,31 @@ import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness.stack.base import StackError
+from harness.stack.engine import (  # re-exported: the provider and its tests use images.*
+    Engine,
+    EngineUnavailable,
+    connect,
+    engine_available,
+    engine_url,
+)
+
+__all__ = [
+    "Engine",
+    "EngineUnavailable",
+    "connect",
+    "engine_available",
+    "engine_url",
+    "ensure_images",
+    "prune_images",
+]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = REPO_ROOT / "fixtures"
 CONTAINER_FILES = FIXTURES / "stack" / "containers"
 CACHE_DIR = REPO_ROOT / ".harness" / "containers"
 
-PODMAN_SOCKET = "/run/podman/podman.sock"
-DOCKER_SOCKET = "/var/run/docker.sock"
 LOCAL_BASE_IMAGE = "localhost/harness-base:bookworm"
 PUBLIC_BASE_IMAGE = "debian:bookworm-slim"
 CONTAINER_PYTHON = "3.11.2"  # Debian bookworm's python3: the app image's interpreter
@@ -56,91 +67,8 @@ CONTEXT_FILES = {
     "redis": [],
     "nginx": ["nginx-entrypoint.sh"],
 }
-APP_PACKAGES = ("bridge", "spotify_mock", "slskd_mock", "mockkit")
 _SKIP_NAMES = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 _SKIP_SUFFIXES = (".pyc", ".pyo")
-
-
-class EngineUnavailable(StackError):
-    """No Docker-API engine answers (the containers tests skip with this message)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# engine
-
-
-def _socket_answers(path: str, timeout: float = 2.0) -> bool:
-    if not os.path.exists(path):
-        return False
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(path)
-            sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: d\r\n\r\n")
-            return sock.recv(64).startswith(b"HTTP/1.")
-    except OSError:
-        return False
-
-
-def engine_url() -> str | None:
-    """The Docker API URL to use: ``DOCKER_HOST``, the Docker socket, or Podman's socket."""
-    explicit = os.environ.get("DOCKER_HOST")
-    if explicit:
-        return explicit
-    if _socket_answers(DOCKER_SOCKET):
-        return f"unix://{DOCKER_SOCKET}"
-    if _socket_answers(PODMAN_SOCKET):
-        return f"unix://{PODMAN_SOCKET}"
-    return None
-
-
-@dataclass(frozen=True)
-class Engine:
-    client: Any  # docker.DockerClient
-    url: str
-    name: str  # "podman" or "docker"
-    version: str
-
-    @property
-    def is_podman(self) -> bool:
-        return self.name == "podman"
-
-
-def connect(timeout: float = 120.0) -> Engine:
-    """A docker SDK client on the engine, with the testcontainers settings the engine needs.
-
-    Raises EngineUnavailable (one line saying what to run) when nothing answers.
-    """
-    url = engine_url()
-    if url is None:
-        raise EngineUnavailable(
-            "no container engine: DOCKER_HOST is unset and neither /var/run/docker.sock nor "
-            f"{PODMAN_SOCKET} answers (run scripts/setup-containers as root)"
-        )
-    import docker  # the SDK is heavy; only the containers provider needs it
-
-    try:
-        client = docker.DockerClient(base_url=url, timeout=int(timeout))
-        version = client.version()
-    except Exception as exc:  # noqa: BLE001 - any failure means the same thing here
-        raise EngineUnavailable(f"container engine at {url} does not answer: {exc}") from None
-    components = " ".join(str(c.get("Name", "")) for c in version.get("Components") or [])
-    name = "podman" if "podman" in components.lower() else "docker"
-    os.environ["DOCKER_HOST"] = url  # testcontainers reads it
-    if name == "podman" or Path("/.dockerenv").exists():
-        # Ryuk would need an image from a registry; Podman reports no gateway address.
-        os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
-        os.environ.setdefault("TESTCONTAINERS_CONNECTION_MODE", "docker_host")
-    return Engine(client=client, url=url, name=name, version=str(version.get("Version", "?")))
-
-
-def engine_available() -> str | None:
-    """None when an engine answers, else the reason it does not (for pytest skips)."""
-    try:
-        connect(timeout=10).client.close()
-    except EngineUnavailable as exc:
-        return str(exc)
-    return None
 
 
 def base_image(engine: Engine) -> str:
@@ -180,9 +108,11 @@ def _hash_files(files: list[tuple[str, Path]], extra: str = "") -> str:
     return digest.hexdigest()
 
 
-def _app_source_files() -> list[tuple[str, Path]]:
+def _app_source_files(packages: tuple[str, ...]) -> list[tuple[str, Path]]:
+    """The app image's sources: the fixtures' pyproject and the stack definition's
+    ``image_packages``."""
     files = [("pyproject.toml", FIXTURES / "pyproject.toml")]
-    for package in APP_PACKAGES:
+    for package in packages:
         root = FIXTURES / package
         files += [(f"{package}/{p.relative_to(root)}", p) for p in _tree_files(root)]
     return files
@@ -290,7 +220,7 @@ def _deps_wheels() -> Path:
     return target
 
 
-def _app_wheel(source_key: str) -> Path:
+def _app_wheel(source_key: str, packages: tuple[str, ...]) -> Path:
     """The bridge-reference-stack wheel, built from a clean copy of its packages."""
     target = CACHE_DIR / "wheels" / f"app-{source_key[:16]}"
     if target.is_dir() and any(target.glob("*.whl")):
@@ -299,7 +229,7 @@ def _app_wheel(source_key: str) -> Path:
     with tempfile.TemporaryDirectory(prefix="app-src-", dir=target.parent) as tmp:
         src = Path(tmp) / "src"
         src.mkdir()
-        for rel, path in _app_source_files():
+        for rel, path in _app_source_files(packages):
             dest = src / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, dest)
@@ -316,19 +246,19 @@ def _app_wheel(source_key: str) -> Path:
     return target
 
 
-def prepare_context(image: str, dest: Path) -> None:
+def prepare_context(image: str, dest: Path, packages: tuple[str, ...] = ()) -> None:
     """Fill ``dest`` with the build context of ``image``."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(CONTAINER_FILES / IMAGES[image], dest / "Containerfile")
     for name in CONTEXT_FILES[image]:
         shutil.copy2(CONTAINER_FILES / name, dest / name)
     if image == "app":
-        source_key = _hash_files(_app_source_files())
+        source_key = _hash_files(_app_source_files(packages))
         shutil.copytree(_deps_wheels(), dest / "wheels" / "deps")
-        shutil.copytree(_app_wheel(source_key), dest / "wheels" / "app")
+        shutil.copytree(_app_wheel(source_key, packages), dest / "wheels" / "app")
 
 
-def image_key(image: str, base_id: str) -> str:
+def image_key(image: str, base_id: str, packages: tuple[str, ...] = ()) -> str:
     """Content hash of an image's inputs (without building its context)."""
     files = [("Containerfile", CONTAINER_FILES / IMAGES[image])]
     files += [(name, CONTAINER_FILES / name) for name in CONTEXT_FILES[image]]
@@ -336,7 +266,7 @@ def image_key(image: str, base_id: str) -> str:
     if image == "app":
         project = tomllib.loads((FIXTURES / "pyproject.toml").read_text(encoding="utf-8"))
         extra += "\0" + json.dumps(project["project"].get("dependencies", [])) + _constraints()
-        files += _app_source_files()
+        files += _app_source_files(packages)
     return _hash_files(files, extra)[:16]
 
 
@@ -380,20 +310,22 @@ def _base_id(engine: Engine, base: str) -> str:
             ) from None
 
 
-def ensure_image(engine: Engine, image: str, base: str | None = None) -> BuiltImage:
+def ensure_image(
+    engine: Engine, image: str, base: str | None = None, packages: tuple[str, ...] = ()
+) -> BuiltImage:
     """Build ``image`` unless an image with the same content hash exists; return its tag."""
     import docker.errors
 
     base = base or base_image(engine)
     started = time.monotonic()
     with _lock():
-        tag = f"localhost/harness-{image}:{image_key(image, _base_id(engine, base))}"
+        tag = f"localhost/harness-{image}:{image_key(image, _base_id(engine, base), packages)}"
         with contextlib.suppress(docker.errors.ImageNotFound):
             engine.client.images.get(tag)
             return BuiltImage(image, tag, False, time.monotonic() - started)
         with tempfile.TemporaryDirectory(prefix=f"ctx-{image}-") as tmp:
             context = Path(tmp)
-            prepare_context(image, context)
+            prepare_context(image, context, packages)
             try:
                 engine.client.images.build(
                     path=str(context),
@@ -428,10 +360,16 @@ def _drop_older(engine: Engine, image: str, keep: str) -> None:
                     engine.client.images.remove(tag)
 
 
-def ensure_images(engine: Engine, base: str | None = None) -> dict[str, BuiltImage]:
-    """Every image of the stack (built one after another: builds share the CPU anyway)."""
+def ensure_images(
+    engine: Engine, base: str | None = None, packages: tuple[str, ...] = ()
+) -> dict[str, BuiltImage]:
+    """Every image of the stack (built one after another: builds share the CPU anyway).
+
+    ``packages``: the checkout's packages the app image installs (the stack definition's
+    ``image_packages``).
+    """
     base = base or base_image(engine)
-    return {image: ensure_image(engine, image, base) for image in IMAGES}
+    return {image: ensure_image(engine, image, base, packages) for image in IMAGES}
 
 
 def prune_images(engine: Engine, keep: set[str]) -> list[str]:

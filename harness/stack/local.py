@@ -10,60 +10,29 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
-import socket
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from harness.profile import Profile
 from harness.stack import faults as fault_registry
 from harness.stack import supervisor
 from harness.stack.base import (
-    ServiceNotReady,
     ServiceState,
     ServiceStatus,
     StackError,
 )
-from harness.stack.definition import ServiceDef, StackDefinition, TemplateContext, load_definition
-from harness.stack.health import ProbeFailed, probe
-from harness.stack.lock import StackLock
+from harness.stack.definition import ServiceDef, StackDefinition, TemplateContext
+from harness.stack.managed import ManagedStack, Progress, release_key
 from harness.stack.paths import new_run_dir, service_user
+from harness.stack.postgres import database_identity
 from harness.stack.reaper import reap_orphans
-from harness.stack.state import (
-    Owner,
-    ServiceRecord,
-    StackState,
-    read_state,
-    write_state,
-)
-from harness.stack.stateful import StateBacked
+from harness.stack.state import ServiceRecord, StackState, write_state
 
-Progress = Callable[[str], None]
+__all__ = ["LocalStack", "Progress"]
 LOG_TAIL_LINES = 30
-
-
-def _quiet(_: str) -> None:
-    """Default progress sink: library use stays silent; the CLI and plugin pass stderr."""
-
-
-def _free_ports(count: int) -> list[int]:
-    """``count`` distinct free loopback ports (all bound at once, so none repeats)."""
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [int(s.getsockname()[1]) for s in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
@@ -74,115 +43,22 @@ def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:]) or "(log is empty)"
 
 
-def _release_key(release: str) -> tuple[int, str]:
-    return (int(release), "") if release.isdigit() else (0, release)
-
-
-class LocalStack(StateBacked):
+class LocalStack(ManagedStack):
     """A :class:`~harness.stack.base.Stack` of local processes."""
 
     provider = "local"
 
     def __init__(
-        self,
-        state: StackState,
-        definition: StackDefinition,
-        *,
-        progress: Progress | None = None,
+        self, state: StackState, definition: StackDefinition, *, progress: Progress | None = None
     ) -> None:
-        self.state = state
-        self.definition = definition
-        self.name = state.profile
-        self.services = list(definition.services)
-        self.progress: Progress = progress or _quiet
+        super().__init__(state, definition, progress=progress)
         self._supervisor = supervisor.Supervisor()
-        self._init_state_backing()
         # Set when a start-up is abandoned (a failure elsewhere, Ctrl-C): waiting threads stop.
         self._cancel = threading.Event()
-        self._fault_registry: dict[str, fault_registry.FaultInfo] | None = None
 
-    # -- construction ----------------------------------------------------------------------------
-    @classmethod
-    def create(
-        cls,
-        profile: Profile,
-        *,
-        config_dir: Path | None = None,
-        owner_pid: int | None = -1,
-        progress: Progress | None = None,
-    ) -> LocalStack:
-        """A stack for ``profile``, not started yet. ``owner_pid``: -1 means this process,
-        None a detached stack that only ``harness down`` stops."""
-        definition = load_definition(profile.stack, config_dir)
-        state = StackState(
-            provider=cls.provider,
-            profile=profile.name,
-            definition=definition.path,
-            run_dir="",
-            python=sys.executable,
-            release=profile.release,
-            faults=list(profile.faults),
-            profile_env=dict(profile.env),
-            secret_key=secrets.token_urlsafe(32),
-        )
-        if owner_pid is not None:
-            record = supervisor.owner_record(os.getpid() if owner_pid == -1 else owner_pid)
-            state.owner = Owner(pid=record.pid, start_time=record.start_time)
-        return cls(state, definition, progress=progress)
-
-    @classmethod
-    def attach(
-        cls, state_path: str | os.PathLike[str], *, progress: Progress | None = None
-    ) -> LocalStack:
-        state = read_state(state_path)
-        definition = load_definition(state.definition)
-        return cls(state, definition, progress=progress)
-
-    # -- paths and small accessors ---------------------------------------------------------------
-    @property
-    def ca_bundle(self) -> str | None:
-        """The run's CA certificate (PEM): what clients verify nginx's certificate with."""
-        return self.state.ca_bundle
-
-    @property
-    def lock(self) -> StackLock:
-        """The readers-writer lock tests hold while they use (or disrupt) this stack."""
-        return StackLock(self.run_dir)
-
+    # -- paths and environments -----------------------------------------------------------------
     def _service_dir(self, name: str) -> Path:
         return self.run_dir / name
-
-    def _service(self, name: str) -> ServiceDef:
-        try:
-            return self.definition.services[name]
-        except KeyError:
-            known = ", ".join(self.services)
-            raise StackError(
-                f"stack {self.name!r} has no service {name!r} (known: {known})"
-            ) from None
-
-    # -- templates -------------------------------------------------------------------------------
-    def _context(self, name: str) -> TemplateContext:
-        state = self.state
-        try:
-            from harness.stack.postgres import pg_bin_dir
-
-            pg_bin = str(pg_bin_dir())
-        except StackError:
-            pg_bin = ""  # only stacks with PostgreSQL use {pg_bin}
-        return TemplateContext(
-            python=state.python,
-            run_dir=state.run_dir,
-            dir=str(self._service_dir(name)),
-            port=state.ports.get(name, 0),
-            ports=state.ports,
-            urls=state.urls,
-            release=state.release,
-            faults=",".join(state.faults),
-            secret_key=state.secret_key,
-            pg_bin=pg_bin,
-            env_path=os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-        )
 
     def _env(self, name: str, context: TemplateContext | None = None) -> dict[str, str]:
         service = self._service(name)
@@ -197,17 +73,7 @@ class LocalStack(StateBacked):
         """Ports, URLs and the service records, before anything starts."""
         state = self.state
         state.run_dir = str(run_dir)
-        slots = self.definition.port_slots()
-        for (owner, port_name), port in zip(slots, _free_ports(len(slots)), strict=True):
-            state.ports.setdefault(owner, port)  # a service's first port is ``ports[svc]``
-            state.ports[f"{owner}.{port_name}"] = port
-        urls: dict[str, str] = {}
-        for name, service in self.definition.services.items():
-            if service.url:
-                urls[name] = self._context(name).render(service.url, f"services.{name}.url")
-        state.urls = urls
-        extra = TemplateContext(self._context(""), urls=dict(urls))
-        state.urls = {**urls, **extra.render_all(self.definition.urls, "urls")}
+        urls = self._allocate_addresses()
         for name, service in self.definition.services.items():
             folder = self._service_dir(name)
             folder.mkdir(exist_ok=True)
@@ -298,11 +164,7 @@ class LocalStack(StateBacked):
         if service.kind == "postgres":
             from harness.stack.postgres import prepare_data_dir
 
-            prepare_data_dir(
-                folder,
-                service.options.get("user", "bridge"),
-                service.options.get("database", "bridge"),
-            )
+            prepare_data_dir(folder, *database_identity(service.options))
         elif service.kind == "nginx":
             argv = self._prepare_nginx(name, service, context)
         if not argv:
@@ -346,7 +208,6 @@ class LocalStack(StateBacked):
                 with self._update() as state:
                     state.ca_bundle = str(material.ca_cert)
         options = context.render_all(service.options, f"services.{name}.options")
-        faults = self._faults_of(name)
         config = render_nginx_config(
             http_port=self.state.ports[f"{name}.http"],
             https_port=self.state.ports[f"{name}.https"],
@@ -354,51 +215,25 @@ class LocalStack(StateBacked):
             cert=tls_dir / "server.pem",
             key=tls_dir / "server.key",
             runtime_dir=folder,
-            tls_legacy="tls_legacy" in faults,
+            tls_legacy=self._legacy_tls(name),
         )
         conf = folder / "nginx.conf"
         conf.write_text(config, encoding="utf-8")
         return nginx_argv(conf, folder)
 
-    def _faults_of(self, name: str) -> list[str]:
-        if not self.state.faults:
-            return []
-        return fault_registry.per_service(
-            self.state.faults, self._registry_or_empty(), self.definition
-        )[name]
-
     def _wait_ready(self, name: str, service: ServiceDef, began: float) -> None:
         record = self.state.services[name]
-        check = service.health
-        context = self._context(name)
-        url = (
-            context.render(check.url, f"services.{name}.health.url")
-            if check.url
-            else (record.url or f"tcp://127.0.0.1:{self.state.ports.get(name, 0)}")
-        )
-        deadline = began + check.timeout_s
-        last = "no attempt yet"
-        while True:
-            if not supervisor.is_alive(record.process):
-                code = self._supervisor.exit_code(record.process.pid) if record.process else None
-                raise ServiceNotReady(
-                    f"service {name!r} exited during start-up (exit code {code}); "
-                    f"last lines of {record.output}:\n{_tail(Path(record.output))}"
-                )
-            try:
-                probe(check, url, ca_bundle=self.state.ca_bundle, timeout=min(2.0, check.timeout_s))
-                return
-            except ProbeFailed as exc:
-                last = str(exc)
-            if self._cancel.is_set():
-                raise StackError(f"start-up of {name!r} abandoned")
-            if time.monotonic() >= deadline:
-                raise ServiceNotReady(
-                    f"service {name!r} did not become ready within {check.timeout_s:.0f} s "
-                    f"({check.type} check: {last}); last lines of {record.output}:\n"
-                    f"{_tail(Path(record.output))}"
-                )
-            time.sleep(check.interval_s)
+
+        def exited() -> str | None:
+            if supervisor.is_alive(record.process):
+                return None
+            code = self._supervisor.exit_code(record.process.pid) if record.process else None
+            return f"exit code {code}"
+
+        def tail() -> str:
+            return f"({record.output})\n{_tail(Path(record.output))}"
+
+        self._poll_ready(name, service.health, began, exited=exited, tail=tail, cancel=self._cancel)
 
     def down(self) -> None:
         """Stop every service (dependents first) and remove the run dir. Idempotent."""
@@ -419,10 +254,7 @@ class LocalStack(StateBacked):
                 from harness.stack.postgres import make_spare
 
                 with contextlib.suppress(StackError, OSError):
-                    make_spare(
-                        service.options.get("user", "bridge"),
-                        service.options.get("database", "bridge"),
-                    )
+                    make_spare(*database_identity(service.options))
 
     def _stop_one(self, name: str) -> None:
         service = self._service(name)
@@ -436,22 +268,10 @@ class LocalStack(StateBacked):
         with self._update() as state:
             state.services[name].process = None
 
-    # -- addresses and logs ----------------------------------------------------------------------
-    def url(self, service: str) -> str:
-        try:
-            return self.state.urls[service].rstrip("/")
-        except KeyError:
-            known = ", ".join(sorted(self.state.urls))
-            raise KeyError(
-                f"stack {self.name!r} has no URL for {service!r} (known: {known})"
-            ) from None
-
+    # -- logs and lifecycle ----------------------------------------------------------------------
     def _log_path(self, service: str) -> Path:
         self._service(service)
         return Path(self._refresh().services[service].log)
-
-    def mark(self, service: str) -> int:
-        return len(self.logs(service))
 
     def logs(self, service: str, since: int = 0) -> list[str]:
         try:
@@ -460,25 +280,8 @@ class LocalStack(StateBacked):
             return []
         return text.splitlines()[since:]
 
-    # -- lifecycle -------------------------------------------------------------------------------
-    def stop(self, service: str) -> None:
-        with self._operation():
-            self._stop_one(self._checked(service))
-
-    def start(self, service: str) -> None:
-        with self._operation():
-            self._start_one(self._checked(service))
-
-    def restart(self, service: str) -> None:
-        with self._operation():
-            name = self._checked(service)
-            self._stop_one(name)
-            self._start_one(name)
-
-    def _checked(self, service: str) -> str:
-        # "app_direct" and friends are URLs, not services: operate on the service behind them.
-        self._service(service)
-        return service
+    def _is_running(self, name: str) -> bool:
+        return supervisor.is_alive(self.state.services[name].process)
 
     def exec(self, service: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
         """Run ``argv`` with ``service``'s environment (python -> the stack's interpreter)."""
@@ -496,11 +299,12 @@ class LocalStack(StateBacked):
             tool = pg_bin_dir() / command[0]
             if "/" not in command[0] and tool.exists():
                 command[0] = str(tool)
+            user, database = database_identity(definition.options)
             env.update(
                 PGHOST="127.0.0.1",
                 PGPORT=str(self.state.ports[service]),
-                PGUSER=definition.options.get("user", "bridge"),
-                PGDATABASE=definition.options.get("database", "bridge"),
+                PGUSER=user,
+                PGDATABASE=database,
             )
         return subprocess.run(
             command,
@@ -516,15 +320,13 @@ class LocalStack(StateBacked):
         """Run ``service`` at another release; migrates the schema down first when needed."""
         with self._operation():
             definition = self._service(service)
-            templates = [*definition.env.values(), *definition.argv]
-            uses_release = any("{release}" in template for template in templates)
-            if not uses_release:
+            if not self.definition.uses_release(service):
                 raise StackError(f"service {service!r} has no release to swap")
             old = self.state.release
             self._stop_one(service)
             with self._update() as state:
                 state.release = release
-            if definition.downgrade_argv and _release_key(release) < _release_key(old):
+            if definition.downgrade_argv and release_key(release) < release_key(old):
                 context = self._context(service)
                 argv = [
                     context.render(p, f"services.{service}.downgrade_argv")
@@ -548,60 +350,6 @@ class LocalStack(StateBacked):
                         f"(exit {done.returncode}): {(done.stderr or done.stdout).strip()[-2000:]}"
                     )
             self._start_one(service)
-
-    def _registry(self) -> dict[str, fault_registry.FaultInfo]:
-        with self._mutex:  # start-up threads share one load
-            if self._fault_registry is None:
-                self._fault_registry = fault_registry.load_registry(
-                    self.state.python, cache=self.run_dir / "faults.json"
-                )
-            return self._fault_registry
-
-    def _registry_or_empty(self) -> dict[str, fault_registry.FaultInfo]:
-        try:
-            return self._registry()
-        except StackError:
-            return {}
-
-    def apply_faults(self, faults: list[str]) -> None:
-        """Switch to exactly ``faults``; restart only the services whose fault set changes."""
-        with self._operation():
-            registry = self._registry()
-            wanted = fault_registry.validate(faults, registry)
-            old = list(self.state.faults)
-            affected = fault_registry.services_to_restart(old, wanted, registry, self.definition)
-            with self._update() as state:
-                state.faults = wanted
-            for level in self.definition.levels():
-                for name in level:
-                    if name in affected:
-                        self.progress(f"harness: faults changed for {name}: restarting")
-                        self._stop_one(name)
-                        self._start_one(name)
-
-    def heal(self, release: str, faults: list[str]) -> list[str]:
-        """Bring the stack back to ``release``/``faults`` with every service running.
-
-        The pytest plugin calls this after each disruptive test, so a test that forgot (or
-        failed before) restoring what it changed does not break the tests after it.
-        """
-        actions: list[str] = []
-        with self._operation():
-            for level in self.definition.levels():
-                for name in level:
-                    record = self.state.services[name]
-                    if not supervisor.is_alive(record.process):
-                        actions.append(f"started {name}")
-                        self._start_one(name)
-            if self.state.release != release:
-                for name, definition in self.definition.services.items():
-                    if any("{release}" in v for v in definition.env.values()):
-                        actions.append(f"swapped {name} back to release {release}")
-                        self.swap(name, release)
-            if sorted(self.state.faults) != sorted(faults):
-                actions.append(f"faults back to {faults or 'none'}")
-                self.apply_faults(faults)
-        return actions
 
     def status(self) -> dict[str, ServiceStatus]:
         state = self._refresh()

@@ -25,8 +25,14 @@ from filelock import FileLock
 from harness.stack.base import StackError
 from harness.stack.paths import ServiceUser, cache_dir, chown_tree, runs_root, service_user
 
-DEFAULT_USER = "bridge"
-DEFAULT_DATABASE = "bridge"
+# PostgreSQL's own defaults; a stack definition names its own (services.<pg>.options).
+DEFAULT_USER = "postgres"
+DEFAULT_DATABASE = "postgres"
+
+
+def database_identity(options: dict[str, str]) -> tuple[str, str]:
+    """The (user, database) a postgres service's ``options`` name."""
+    return options.get("user", DEFAULT_USER), options.get("database", DEFAULT_DATABASE)
 
 
 def pg_bin_dir() -> Path:
@@ -251,13 +257,24 @@ def prepare_data_dir(service_dir: Path, user: str, database: str) -> tuple[Path,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.stack.postgres")
     parser.add_argument("--prepare", action="store_true", help="build the cached template")
-    parser.add_argument("--user", default=DEFAULT_USER)
-    parser.add_argument("--database", default=DEFAULT_DATABASE)
+    parser.add_argument(
+        "--stack", default="bundled", help="stack definition whose postgres service to prepare"
+    )
+    parser.add_argument("--user", default=None, help="default: the definition's")
+    parser.add_argument("--database", default=None, help="default: the definition's")
     args = parser.parse_args(argv)
     if not args.prepare:
         parser.print_help()
         return 2
     try:
+        from harness.stack.definition import load_definition
+
+        definition = load_definition(args.stack)
+        options = next(
+            (s.options for s in definition.services.values() if s.kind == "postgres"), {}
+        )
+        user, database = database_identity(options)
+        args.user, args.database = args.user or user, args.database or database
         path = ensure_template(args.user, args.database, log=True)
         make_spare(args.user, args.database)
     except StackError as exc:

@@ -167,7 +167,7 @@ def test_client_errors_share_one_shape(target, login, evidence):
 def _dependencies(target, stack, obs):
     stores = target.profile.datastores
     wanted = [stores.database_service, *obs.outbound_services, stores.redis_service]
-    present = set(getattr(stack, "services", []) or [])
+    present = set(stack.services)
     return [name for name in wanted if name and (not present or name in present)]
 
 

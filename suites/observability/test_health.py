@@ -41,7 +41,7 @@ def test_readiness_follows_dependency_outage(kind, target, stack, obs, evidence)
     service = stores.redis_service if kind == "redis" else stores.database_service
     if not service:
         raise NotApplicable(f"the profile names no {kind} service (datastores.{kind}_service)")
-    if service not in getattr(stack, "services", [service]):
+    if service not in stack.services:
         raise NotApplicable(f"service {service!r} is not part of this stack")
     names = health.names_for(service, obs.ready_check_names)
     path = target.profile.target.ready_path

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.stack.base import HasState
 from harness.verdicts import NotApplicable
 
 HERE = Path(__file__).parent
@@ -43,7 +44,7 @@ def test_hardening_suite_time(request, stack, capsys):
     selected = "benchmark" in (request.config.getoption("markexpr", "") or "")
     if not selected and os.environ.get("HARNESS_BENCHMARK") != "1":
         pytest.skip("benchmark: run with -m benchmark or HARNESS_BENCHMARK=1")
-    state = getattr(getattr(stack, "state", None), "path", None) or os.environ.get(
+    state = (stack.state.path if isinstance(stack, HasState) else None) or os.environ.get(
         "HARNESS_STACK_STATE"
     )
     if not state:

@@ -8,6 +8,7 @@ import pytest
 from harness.probes.bounded import as_response, fetch
 from harness.probes.tls import mozilla_intermediate, scan
 from harness.scope import scoped_client
+from harness.stack.base import HasState
 from harness.verdicts import NotApplicable, NotEvaluated
 
 pytestmark = pytest.mark.stack
@@ -25,8 +26,8 @@ def _http_url(target) -> str | None:
             return stack.url(name)
         except Exception:  # noqa: BLE001, S112 - providers raise KeyError or their own error
             continue
-    # The local provider keeps its port map in its state; nginx's http port is "nginx.http".
-    ports = getattr(getattr(stack, "state", None), "ports", None) or {}
+    # A provider with a state file keeps its port map there; nginx's http port is "nginx.http".
+    ports = stack.state.ports if isinstance(stack, HasState) else {}
     for key, port in ports.items():
         if key.endswith(".http") and key.split(".")[0] in ("nginx", "proxy", "front"):
             return f"http://127.0.0.1:{port}"
