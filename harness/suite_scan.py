@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TypeGuard
 
 from pydantic import BaseModel, Field
 
@@ -81,7 +82,7 @@ def _scan_file(path: Path, prefix: str) -> Iterator[tuple[str, list[str], set[st
                         yield f"{prefix}::{node.name}::{member.name}", controls, probes
 
 
-def _is_test_function(node: ast.stmt) -> bool:
+def _is_test_function(node: ast.stmt) -> TypeGuard[ast.FunctionDef | ast.AsyncFunctionDef]:
     return isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
 
 
