@@ -24,6 +24,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, Field
 
 from harness.catalog import Catalog
+from harness.efficacy_groups import KnownFault, plan_groups
 from harness.efficacy_model import (
     UNMEASURED,
     CleanOutcome,
@@ -110,8 +111,10 @@ def run_efficacy(
     workers: int,
     full: bool = False,
     selection: Literal["all", "quick", "named"] = "all",
+    known: dict[str, KnownFault] | None = None,
     echo: Callable[[str], None] = print,
 ) -> EfficacyReport:
+    """The matrix; ``known`` (a full matrix's faults) lets non-interfering faults share runs."""
     started = time.time()
     mapping = catalog.fault_map()
     expected_of = {f.name: mapping.get(f.name, f.controls) for f in faults}
@@ -141,22 +144,49 @@ def run_efficacy(
     # only those services.
     order = sorted(faults, key=lambda f: sorted(f.services))
     outcomes: dict[str, FaultOutcome] = {}
+    ready: list[_Ready] = []
+    for fault in order:
+        prepared = _prepare(stack, fault, expected_of[fault.name], clean, reasons, catalog)
+        if isinstance(prepared, FaultOutcome):
+            outcomes[fault.name] = prepared
+            echo(f"efficacy: {_progress_line(prepared)}")
+        else:
+            ready.append(prepared)
+    groups = [[r] for r in ready]
+    if known is not None and not full:
+        by_name = {r.fault.name: r for r in ready}
+        planned = plan_groups([r.fault for r in ready], expected_of, known)
+        groups = [[by_name[f.name] for f in group] for group in planned]
+    done = 0
+
+    def report(outcome: FaultOutcome) -> None:
+        nonlocal done
+        done += 1
+        outcomes[outcome.name] = outcome
+        echo(f"efficacy: [{done}/{len(ready)}] {_progress_line(outcome)}")
+
     try:
-        for index, fault in enumerate(order, 1):
-            outcome = _run_fault(
-                stack,
-                runner,
-                fault,
-                expected_of[fault.name],
-                clean,
-                reasons,
-                catalog=catalog,
-                out=out / "faults" / fault.name,
-                workers=workers,
-                full=full,
-            )
-            outcomes[fault.name] = outcome
-            echo(f"efficacy: [{index}/{len(order)}] {_progress_line(outcome)}")
+        for group in groups:
+            alone = group
+            if len(group) > 1:
+                names = "+".join(r.fault.name for r in group)
+                caught, alone = _run_group(
+                    stack, runner, group, out=out / "groups" / names, workers=workers
+                )
+                for outcome in caught:
+                    report(outcome)
+            for one in alone:
+                report(
+                    _run_fault(
+                        stack,
+                        runner,
+                        one,
+                        clean,
+                        out=out / "faults" / one.fault.name,
+                        workers=workers,
+                        full=full,
+                    )
+                )
     finally:
         stack.apply_faults([])
 
@@ -181,6 +211,8 @@ def run_efficacy(
 
 def _progress_line(outcome: FaultOutcome) -> str:
     line = f"{outcome.name}: {outcome.status}"
+    if outcome.group:
+        line += f" (on together with {', '.join(outcome.group)})"
     if outcome.reason:
         line += f" ({outcome.reason})"
     if outcome.collateral_measured:
@@ -188,20 +220,25 @@ def _progress_line(outcome: FaultOutcome) -> str:
     return line + f" in {outcome.duration_s:.0f}s"
 
 
-def _run_fault(
+class _Ready(BaseModel):
+    """A fault that can be measured: what to run and what is known before running."""
+
+    fault: RegisteredFault
+    base: FaultOutcome
+    measurable: list[str]
+    blocked: list[str]
+    aside: list[str]
+
+
+def _prepare(
     stack: Stack,
-    runner: SuiteRunner,
     fault: RegisteredFault,
     expected: list[str],
     clean: dict[str, str],
     reasons: dict[str, str],
-    *,
     catalog: Catalog,
-    out: Path,
-    workers: int,
-    full: bool,
-) -> FaultOutcome:
-    began = time.monotonic()
+) -> _Ready | FaultOutcome:
+    """The fault ready to run, or its outcome when there is nothing it can be measured with."""
     base = FaultOutcome(
         name=fault.name,
         description=fault.description,
@@ -224,17 +261,31 @@ def _run_fault(
         for c in expected
         if c not in measurable and clean.get(c) not in _BLOCKED_CLEAN
     ]
+    if not measurable and blocked:
+        return base.model_copy(update={"status": "inconclusive", "reason": "; ".join(blocked)})
     if not measurable:
-        if blocked:
-            return _finish(base, began, status="inconclusive", reason="; ".join(blocked))
-        return _finish(base, began, status="pending", reason="; ".join(aside) or "no control")
+        return base.model_copy(update={"reason": "; ".join(aside) or "no control"})
+    return _Ready(fault=fault, base=base, measurable=measurable, blocked=blocked, aside=aside)
 
-    others = sorted(c for c, s in clean.items() if s == "pass" and c not in expected)
+
+def _run_fault(
+    stack: Stack,
+    runner: SuiteRunner,
+    ready: _Ready,
+    clean: dict[str, str],
+    *,
+    out: Path,
+    workers: int,
+    full: bool,
+) -> FaultOutcome:
+    began = time.monotonic()
+    measurable = ready.measurable
+    others = sorted(c for c, s in clean.items() if s == "pass" and c not in ready.base.expected)
     to_run = measurable + others if full else measurable
     got: dict[str, str] = {}
     retried: list[str] = []
     try:
-        stack.apply_faults([fault.name])
+        stack.apply_faults([ready.fault.name])
         run = runner(out=out, controls=to_run, workers=workers if len(to_run) > 1 else 1)
         got = {c: run.statuses.get(c, "not run") for c in to_run}
         retried = [c for c in measurable if got[c] in _RETRY]
@@ -243,36 +294,73 @@ def _run_fault(
             got.update({c: again.statuses.get(c, "not run") for c in retried})
     except (HarnessError, StackError) as exc:
         return _finish(
-            base,
+            ready.base,
             began,
             status="inconclusive",
             reason=f"the run with the fault broke: {str(exc).splitlines()[0]}",
             statuses=got,
             retried=retried,
         )
+    collateral = [c for c in others if got.get(c) in ("fail", "error")] if full else []
+    return _finish(
+        _judge(ready, got),
+        began,
+        statuses=got,
+        retried=retried,
+        collateral=collateral,
+        collateral_measured=full,
+    )
 
+
+def _run_group(
+    stack: Stack,
+    runner: SuiteRunner,
+    group: list[_Ready],
+    *,
+    out: Path,
+    workers: int,
+) -> tuple[list[FaultOutcome], list[_Ready]]:
+    """Faults that do not interfere, on together: those caught, and those to run alone."""
+    began = time.monotonic()
+    names = [ready.fault.name for ready in group]
+    to_run = [c for ready in group for c in ready.measurable]
+    try:
+        stack.apply_faults(names)
+        run = runner(out=out, controls=to_run, workers=workers)
+    except (HarnessError, StackError):
+        return [], group
+    share = round((time.monotonic() - began) / len(group), 1)
+    caught: list[FaultOutcome] = []
+    alone: list[_Ready] = []
+    for ready in group:
+        got = {c: run.statuses.get(c, "not run") for c in ready.measurable}
+        outcome = _judge(ready, got)
+        if outcome.status != "caught":
+            alone.append(ready)
+            continue
+        others = [n for n in names if n != ready.fault.name]
+        caught.append(
+            outcome.model_copy(update={"statuses": got, "group": others, "duration_s": share})
+        )
+    return caught, alone
+
+
+def _judge(ready: _Ready, got: dict[str, str]) -> FaultOutcome:
+    """The verdict from the expected controls' statuses under the fault."""
+    measurable = ready.measurable
     failed = [c for c in measurable if got[c] == "fail"]
     passed = [f"{c}: {got[c]}" for c in measurable if got[c] != "fail" and got[c] not in UNMEASURED]
-    unmeasured = [f"{c}: {got[c]}" for c in measurable if got[c] in UNMEASURED] + blocked
-    collateral = [c for c in others if got.get(c) in ("fail", "error")] if full else []
+    unmeasured = [f"{c}: {got[c]}" for c in measurable if got[c] in UNMEASURED] + ready.blocked
     reason: str | None
     if passed:
         status, reason = "missed", "still " + ", ".join(passed)
     elif unmeasured:
         status, reason = "inconclusive", "; ".join(unmeasured)
     else:
+        aside = ready.aside
         status, reason = "caught", ("not measured: " + "; ".join(aside)) if aside else None
-    return _finish(
-        base,
-        began,
-        status=status,
-        reason=reason,
-        failed=failed,
-        statuses=got,
-        retried=retried,
-        collateral=collateral,
-        collateral_measured=full,
-        caught=status == "caught",
+    return ready.base.model_copy(
+        update={"status": status, "reason": reason, "failed": failed, "caught": status == "caught"}
     )
 
 

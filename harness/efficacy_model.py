@@ -43,6 +43,9 @@ class FaultOutcome(BaseModel):
         default=False, description="false when only the expected controls were run"
     )
     retried: list[str] = Field(default_factory=list, description="controls run a second time")
+    group: list[str] = Field(
+        default_factory=list, description="faults that were on in the same run (see --group-from)"
+    )
     caught: bool = False
     status: FaultStatus
     reason: str | None = None

@@ -13,6 +13,7 @@ import pytest
 
 from harness.catalog import Catalog, load_catalog, parse_catalog
 from harness.efficacy import ControlRun, run_efficacy
+from harness.efficacy_groups import KnownFault, load_known, plan_groups
 from harness.efficacy_model import (
     EfficacyReport,
     EfficacySummary,
@@ -132,7 +133,9 @@ class FakeRunner:
         self.attempts: dict[tuple[str | None, str], int] = {}
 
     def __call__(self, *, out: Path, controls: Sequence[str] | None, workers: int) -> ControlRun:
-        fault = self.stack.faults[0] if self.stack.faults else None
+        # Several faults on together show as "a+b" to the script and fail the union.
+        fault = "+".join(self.stack.faults) or None
+        effects = set().union(*(EFFECTS.get(f, set()) for f in self.stack.faults))
         self.calls.append((fault, list(controls) if controls is not None else None))
         wanted = list(controls) if controls is not None else catalog().ids()
         got: dict[str, str] = {}
@@ -142,7 +145,7 @@ class FakeRunner:
                 continue
             attempt = self.attempts[fault, control] = self.attempts.get((fault, control), 0) + 1
             scripted = self.script(fault, control, attempt) if self.script else None
-            failing = fault is not None and control in EFFECTS.get(fault, set())
+            failing = control in effects
             got[control] = scripted or ("fail" if failing else "pass")
         return ControlRun(statuses=got, reasons={}, results=str(out / "results.json"))
 
@@ -383,3 +386,94 @@ def test_select_faults() -> None:
         select_faults(catalog(), every, only=["nope"])
     with pytest.raises(HarnessError, match="exclude each other"):
         select_faults(catalog(), every, only=["sqli"], quick=True)
+
+
+# -- grouping faults that do not interfere ----------------------------------------------------
+
+
+def known(**collateral: list[str]) -> dict[str, KnownFault]:
+    return {
+        name: KnownFault(name=name, status="caught", collateral=c, collateral_measured=True)
+        for name, c in collateral.items()
+    }
+
+
+def test_plan_groups_keeps_interfering_faults_apart() -> None:
+    faults = registry("no_csp", "weak_hsts", "sqli", "crash")
+    expected = {f.name: f.controls for f in faults}
+    seen = known(no_csp=[], weak_hsts=[], sqli=[], crash=["SEC-01", "SEC-05"])
+    groups = plan_groups(faults, expected, seen)
+    names = [[f.name for f in group] for group in groups]
+    # no_csp and weak_hsts share SEC-01; crash fails SEC-01 and SEC-05 as collateral.
+    assert names == [["no_csp", "sqli"], ["weak_hsts"], ["crash"]]
+    # Unknown to the earlier matrix, or not caught there: alone.
+    seen["sqli"].status = "missed"
+    assert [len(g) for g in plan_groups(faults, expected, seen)] == [1, 1, 1, 1]
+    assert [len(g) for g in plan_groups(faults, expected, {})] == [1, 1, 1, 1]
+    faults[2].services = ["nginx"]
+    seen["sqli"].status = "caught"
+    assert [[f.name for f in g] for g in plan_groups(faults, expected, seen)][0] == ["no_csp"]
+
+
+def test_grouped_faults_share_a_run_and_a_miss_is_run_again_alone() -> None:
+    stack = FakeStack()
+    runner = FakeRunner(stack)
+    report = run_efficacy(
+        as_stack(stack),
+        runner,
+        catalog=catalog(),
+        faults=registry("no_csp", "sqli", "crash"),
+        profile="p",
+        out=Path("/nonexistent"),
+        workers=2,
+        known=known(no_csp=[], sqli=[], crash=[]),
+        echo=lambda _line: None,
+    )
+    faults = by_name(report)
+    # The earlier matrix says they do not interfere: one run for the three.
+    assert [a for a in stack.applied if a] == [["no_csp", "sqli", "crash"]]
+    assert faults["no_csp"]["group"] == ["sqli", "crash"] and faults["no_csp"]["caught"]
+    assert faults["crash"]["statuses"] == {"OBS-01": "fail"}
+    assert report.summary.caught == 3 and len(runner.calls) == 2
+
+
+def test_a_fault_missed_in_a_group_is_judged_alone() -> None:
+    def hidden(fault: str | None, control: str, attempt: int) -> str | None:
+        # On together, SEC-05 does not see the injection (say no_csp hid it).
+        return "pass" if fault == "no_csp+sqli" and control == "SEC-05" else None
+
+    stack = FakeStack()
+    runner = FakeRunner(stack, hidden)
+    report = run_efficacy(
+        as_stack(stack),
+        runner,
+        catalog=catalog(),
+        faults=registry("no_csp", "sqli"),
+        profile="p",
+        out=Path("/nonexistent"),
+        workers=2,
+        known=known(no_csp=[], sqli=[]),
+        echo=lambda _line: None,
+    )
+    faults = by_name(report)
+    assert faults["no_csp"]["group"] == ["sqli"]
+    assert faults["sqli"]["group"] == [] and faults["sqli"]["status"] == "caught"
+    assert [a for a in stack.applied if a] == [["no_csp", "sqli"], ["sqli"]]
+
+
+def test_load_known_needs_a_full_matrix(tmp_path: Path) -> None:
+    path = tmp_path / "efficacy.json"
+    path.write_text(json.dumps({"collateral_measured": False, "faults": []}))
+    with pytest.raises(HarnessError, match="not the efficacy.json of a full matrix"):
+        load_known(path)
+    path.write_text(
+        json.dumps(
+            {
+                "collateral_measured": True,
+                "faults": [{"name": "a", "status": "caught", "collateral": ["X-01"], "extra": 1}],
+            }
+        )
+    )
+    assert load_known(path)["a"].collateral == ["X-01"]
+    with pytest.raises(HarnessError, match="cannot read"):
+        load_known(tmp_path / "missing.json")

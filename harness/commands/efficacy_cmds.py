@@ -38,6 +38,13 @@ from harness.stack.base import StackError
     is_flag=True,
     help="run every control under every fault to measure collateral (the nightly matrix)",
 )
+@click.option(
+    "--group-from",
+    "group_from",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="efficacy.json of an earlier --full run: faults it shows do not interfere share runs",
+)
 @click.option("--suite", "suites", multiple=True, help="suite folder under suites/ (repeatable)")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="output directory")
 @click.option("--workers", "-n", type=int, default=None, help="pytest-xdist workers")
@@ -47,6 +54,7 @@ def efficacy(
     faults: tuple[str, ...],
     quick: bool,
     full: bool,
+    group_from: Path | None,
     suites: tuple[str, ...],
     out: Path | None,
     workers: int | None,
@@ -59,6 +67,7 @@ def efficacy(
     """
     from harness.catalog import CatalogError, load_catalog
     from harness.efficacy import PytestRunner, run_efficacy
+    from harness.efficacy_groups import KnownFault, load_known
     from harness.efficacy_model import efficacy_document
     from harness.efficacy_registry import check_drift, load_registry, select_faults
 
@@ -76,9 +85,15 @@ def efficacy(
     if faults and quick:
         _err("--fault and --quick exclude each other: name faults or ask for the quick matrix")
         sys.exit(EXIT_HARNESS_ERROR)
+    if full and group_from is not None:
+        _err("--full and --group-from exclude each other: collateral needs each fault alone")
+        sys.exit(EXIT_HARNESS_ERROR)
+    known: dict[str, KnownFault] | None = None
     try:
         catalog = load_catalog()
-    except CatalogError as exc:
+        if group_from is not None:
+            known = load_known(group_from)
+    except (CatalogError, HarnessError) as exc:
         _err(str(exc))
         sys.exit(EXIT_HARNESS_ERROR)
     chosen = _check_suites(suites)
@@ -106,6 +121,7 @@ def efficacy(
                 workers=workers or default_workers(),
                 full=full,
                 selection=selection,
+                known=known,
                 echo=_progress,
             )
     except (StackError, HarnessError) as exc:
