@@ -11,7 +11,8 @@
 3. Each fault ends ``caught``, ``missed``, ``inconclusive`` or ``pending`` (see
    ``harness.efficacy_model``).
 
-The pytest side is a ``SuiteRunner`` so the logic can be tested with a fake stack and runner.
+The pytest side is a ``SuiteRunner`` (``harness.runner``) so the logic can be tested with a
+fake stack and runner.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from harness.catalog import Catalog
 from harness.efficacy_groups import KnownFault, plan_groups
@@ -33,7 +34,7 @@ from harness.efficacy_model import (
     RegisteredFault,
     summarise,
 )
-from harness.runner import HarnessError, load_results, run_pytest, statuses
+from harness.runner import HarnessError, SuiteRunner
 from harness.stack.base import Stack, StackError
 
 # Statuses on the clean stack that make a control unable to show a fault because of what is
@@ -41,63 +42,6 @@ from harness.stack.base import Stack, StackError
 _BLOCKED_CLEAN = {"fail", "error", "not_evaluated"}
 # Statuses worth a second run: a tool that could not run, or a control pytest never reported.
 _RETRY = {"not_evaluated", "not run"}
-
-
-class ControlRun(BaseModel):
-    """What one pytest run said about each control."""
-
-    statuses: dict[str, str]
-    reasons: dict[str, str] = Field(default_factory=dict)
-    results: str = ""
-    duration_s: float = 0.0
-
-
-class SuiteRunner(Protocol):
-    def __call__(self, *, out: Path, controls: Sequence[str] | None, workers: int) -> ControlRun:
-        """Run the tests of ``controls`` (None: every test of the selected suites)."""
-        ...
-
-
-class PytestRunner:
-    """The selected suites through pytest in a child process, against the stack's state file."""
-
-    def __init__(
-        self,
-        *,
-        profile: str,
-        state_path: Path | None,
-        suites: Sequence[str],
-        echo: Callable[[str], None] | None,
-        strict_catalog: bool,
-    ) -> None:
-        self.profile = profile
-        self.state_path = state_path
-        self.suites = list(suites)
-        self.echo = echo
-        self.strict_catalog = strict_catalog
-
-    def __call__(self, *, out: Path, controls: Sequence[str] | None, workers: int) -> ControlRun:
-        run = run_pytest(
-            profile=self.profile,
-            state_path=self.state_path,
-            suites=self.suites,
-            out=out,
-            workers=workers,
-            controls=controls,
-            echo=self.echo,
-            # Strict only for the complete run: a subset leaves most controls without tests.
-            strict_catalog=self.strict_catalog and controls is None,
-        )
-        document = load_results(run.results)
-        reasons = {
-            str(c["id"]): str(c["reason"]) for c in document.get("controls", []) if c.get("reason")
-        }
-        return ControlRun(
-            statuses=statuses(document),
-            reasons=reasons,
-            results=str(run.results),
-            duration_s=run.duration_s,
-        )
 
 
 def run_efficacy(

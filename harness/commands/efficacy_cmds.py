@@ -21,7 +21,7 @@ from harness.commands.run_cmds import (
     _run_id,
     _stack_up,
 )
-from harness.runner import REPO_ROOT, HarnessError, default_workers
+from harness.runner import REPO_ROOT, HarnessError, PytestRunner, default_workers
 from harness.stack.base import StackError
 
 
@@ -66,7 +66,7 @@ def efficacy(
     the clean stack; 1 otherwise; 2 when the harness itself could not run the matrix.
     """
     from harness.catalog import CatalogError, load_catalog
-    from harness.efficacy import PytestRunner, run_efficacy
+    from harness.efficacy import run_efficacy
     from harness.efficacy_groups import KnownFault, load_known
     from harness.efficacy_model import efficacy_document
     from harness.efficacy_registry import check_drift, load_registry, select_faults
