@@ -17,8 +17,10 @@ fake stack and runner.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
@@ -56,9 +58,11 @@ def run_efficacy(
     full: bool = False,
     selection: Literal["all", "quick", "named"] = "all",
     known: dict[str, KnownFault] | None = None,
+    lanes: Sequence[tuple[Stack, SuiteRunner]] = (),
     echo: Callable[[str], None] = print,
 ) -> EfficacyReport:
-    """The matrix; ``known`` (a full matrix's faults) lets non-interfering faults share runs."""
+    """The matrix. ``known`` (a full matrix's faults) lets non-interfering faults share runs;
+    ``lanes`` are more stacks of the same profile (with their runners) that take faults too."""
     started = time.time()
     mapping = catalog.fault_map()
     expected_of = {f.name: mapping.get(f.name, f.controls) for f in faults}
@@ -101,38 +105,38 @@ def run_efficacy(
         by_name = {r.fault.name: r for r in ready}
         planned = plan_groups([r.fault for r in ready], expected_of, known)
         groups = [[by_name[f.name] for f in group] for group in planned]
+    progress = threading.Lock()
     done = 0
 
     def report(outcome: FaultOutcome) -> None:
         nonlocal done
-        done += 1
-        outcomes[outcome.name] = outcome
-        echo(f"efficacy: [{done}/{len(ready)}] {_progress_line(outcome)}")
+        with progress:
+            done += 1
+            outcomes[outcome.name] = outcome
+            echo(f"efficacy: [{done}/{len(ready)}] {_progress_line(outcome)}")
 
-    try:
-        for group in groups:
-            alone = group
-            if len(group) > 1:
-                names = "+".join(r.fault.name for r in group)
-                caught, alone = _run_group(
-                    stack, runner, group, out=out / "groups" / names, workers=workers
-                )
-                for outcome in caught:
-                    report(outcome)
-            for one in alone:
-                report(
-                    _run_fault(
-                        stack,
-                        runner,
-                        one,
-                        clean,
-                        out=out / "faults" / one.fault.name,
-                        workers=workers,
-                        full=full,
-                    )
-                )
-    finally:
-        stack.apply_faults([])
+    def lane(lane_stack: Stack, lane_runner: SuiteRunner, queue: list[list[_Ready]]) -> None:
+        """Work through the groups on one stack; leave it clean."""
+        try:
+            while True:
+                with progress:
+                    if not queue:
+                        return
+                    group = queue.pop(0)
+                _run_groups(lane_stack, lane_runner, group, clean, report, out, workers, full)
+        finally:
+            lane_stack.apply_faults([])
+
+    everyone = [(stack, runner), *lanes]
+    if len(everyone) == 1:
+        lane(stack, runner, groups)
+    else:
+        # Independent stacks side by side: each takes the next group when it is free.
+        echo(f"efficacy: {len(everyone)} stacks side by side")
+        with ThreadPoolExecutor(max_workers=len(everyone)) as pool:
+            futures = [pool.submit(lane, s, r, groups) for s, r in everyone]
+            for future in futures:
+                future.result()
 
     listed = [outcomes[f.name] for f in faults]
     return EfficacyReport(
@@ -162,6 +166,30 @@ def _progress_line(outcome: FaultOutcome) -> str:
     if outcome.collateral_measured:
         line += f"; collateral: {', '.join(outcome.collateral) or 'none'}"
     return line + f" in {outcome.duration_s:.0f}s"
+
+
+def _run_groups(
+    stack: Stack,
+    runner: SuiteRunner,
+    group: list[_Ready],
+    clean: dict[str, str],
+    report: Callable[[FaultOutcome], None],
+    out: Path,
+    workers: int,
+    full: bool,
+) -> None:
+    """One group: shared when it has several faults, then alone whatever was not caught."""
+    alone = group
+    if len(group) > 1:
+        names = "+".join(r.fault.name for r in group)
+        caught, alone = _run_group(
+            stack, runner, group, out=out / "groups" / names, workers=workers
+        )
+        for outcome in caught:
+            report(outcome)
+    for one in alone:
+        fault_out = out / "faults" / one.fault.name
+        report(_run_fault(stack, runner, one, clean, out=fault_out, workers=workers, full=full))
 
 
 class _Ready(BaseModel):

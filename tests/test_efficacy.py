@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from efficacy_fakes import FakeRunner, FakeStack, as_stack, by_name, catalog, known, registry, run
 
 from harness.efficacy import run_efficacy
 from harness.efficacy_model import EfficacySummary, efficacy_document
+from harness.runner import ControlRun
 
 
 def test_mapped_run_catches_and_misses_and_says_collateral_was_not_measured() -> None:
@@ -201,3 +204,54 @@ def test_a_fault_missed_in_a_group_is_judged_alone() -> None:
     assert faults["no_csp"]["group"] == ["sqli"]
     assert faults["sqli"]["group"] == [] and faults["sqli"]["status"] == "caught"
     assert [a for a in stack.applied if a] == [["no_csp", "sqli"], ["sqli"]]
+
+
+class WaitingRunner(FakeRunner):
+    """Holds its first fault run until the other stack has started one (no timing luck)."""
+
+    def __init__(self, stack: FakeStack, other_started: threading.Event) -> None:
+        super().__init__(stack)
+        self.other_started = other_started
+
+    def __call__(self, *, out: Path, controls: Sequence[str] | None, workers: int) -> ControlRun:
+        if self.stack.faults:
+            assert self.other_started.wait(10), "the second stack never took a fault"
+        return super().__call__(out=out, controls=controls, workers=workers)
+
+
+class SignallingRunner(FakeRunner):
+    def __init__(self, stack: FakeStack, started: threading.Event) -> None:
+        super().__init__(stack)
+        self.started = started
+
+    def __call__(self, *, out: Path, controls: Sequence[str] | None, workers: int) -> ControlRun:
+        self.started.set()
+        return super().__call__(out=out, controls=controls, workers=workers)
+
+
+def test_independent_stacks_share_the_faults_and_each_ends_clean() -> None:
+    first, second = FakeStack(), FakeStack()
+    started = threading.Event()
+    runner_one, runner_two = WaitingRunner(first, started), SignallingRunner(second, started)
+    names = ["no_csp", "weak_hsts", "sqli", "crash"]
+    lines: list[str] = []
+    report = run_efficacy(
+        as_stack(first),
+        runner_one,
+        catalog=catalog(),
+        faults=registry(*names),
+        profile="p",
+        out=Path("/nonexistent"),
+        workers=1,
+        lanes=[(as_stack(second), runner_two)],
+        echo=lines.append,
+    )
+    assert [f.name for f in report.faults] == names
+    assert report.summary.caught == 3 and report.summary.missed == 1
+    # The clean run is the first stack's; the faults went to whichever stack was free.
+    assert runner_one.calls[0] == (None, None) and runner_two.calls
+    assert all(fault is not None for fault, _ in runner_two.calls)
+    ran = [c[0] for c in runner_one.calls[1:] + runner_two.calls]
+    assert sorted(ran) == sorted(names)
+    assert first.applied[-1] == [] and second.applied[-1] == []
+    assert "efficacy: 2 stacks side by side" in lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -45,6 +46,13 @@ from harness.stack.base import StackError
     default=None,
     help="efficacy.json of an earlier --full run: faults it shows do not interfere share runs",
 )
+@click.option(
+    "--stacks",
+    type=click.IntRange(1, 8),
+    default=1,
+    show_default=True,
+    help="independent stacks that take faults side by side (each needs its own cores)",
+)
 @click.option("--suite", "suites", multiple=True, help="suite folder under suites/ (repeatable)")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="output directory")
 @click.option("--workers", "-n", type=int, default=None, help="pytest-xdist workers")
@@ -55,6 +63,7 @@ def efficacy(
     quick: bool,
     full: bool,
     group_from: Path | None,
+    stacks: int,
     suites: tuple[str, ...],
     out: Path | None,
     workers: int | None,
@@ -100,17 +109,26 @@ def efficacy(
     selection: Literal["all", "quick", "named"] = "named" if faults else "quick" if quick else "all"
     out = (out or REPO_ROOT / "reports" / f"efficacy-{_run_id()}").resolve()
     try:
-        with _stack_up(profile) as (stack, state):
+        with contextlib.ExitStack() as held:
+            stack, state = held.enter_context(_stack_up(profile))
             registry = load_registry(stack, registry_argv)
             check_drift(catalog, registry)
             selected = select_faults(catalog, registry, only=faults, quick=quick)
-            runner = PytestRunner(
-                profile=profile.name,
-                state_path=state,
-                suites=chosen,
-                echo=_progress if verbose else None,
-                strict_catalog=not suites,
-            )
+
+            def runner_for(state_path: Path | None) -> PytestRunner:
+                return PytestRunner(
+                    profile=profile.name,
+                    state_path=state_path,
+                    suites=chosen,
+                    echo=_progress if verbose else None,
+                    strict_catalog=not suites,
+                )
+
+            runner = runner_for(state)
+            lanes = []
+            for _ in range(stacks - 1):
+                extra, extra_state = held.enter_context(_stack_up(profile))
+                lanes.append((extra, runner_for(extra_state)))
             report = run_efficacy(
                 stack,
                 runner,
@@ -122,6 +140,7 @@ def efficacy(
                 full=full,
                 selection=selection,
                 known=known,
+                lanes=lanes,
                 echo=_progress,
             )
     except (StackError, HarnessError) as exc:
