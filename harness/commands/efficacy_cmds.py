@@ -158,7 +158,7 @@ def efficacy(
     fault_s = sum(o.duration_s for o in report.faults)
     _progress(
         f"efficacy: clean run {report.clean.duration_s:.0f}s, {len(report.faults)} fault(s) "
-        f"{fault_s:.0f}s, total {report.duration_s:.0f}s"
+        f"{fault_s:.0f}s added up, total {report.duration_s:.0f}s"
     )
     if not full:
         _progress("efficacy: collateral not measured (only the mapped controls ran; see --full)")
