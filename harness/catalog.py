@@ -104,6 +104,22 @@ class Catalog:
     def ids(self) -> list[str]:
         return list(self._controls)
 
+    def fault_map(self) -> dict[str, list[str]]:
+        """Fault name -> the controls it must make fail, in catalog order."""
+        mapping: dict[str, list[str]] = {}
+        for control in self:
+            for fault in control.faults:
+                mapping.setdefault(fault, []).append(control.id)
+        return mapping
+
+    def quick_faults(self) -> list[str]:
+        """Each non-planned control's first fault: the quick matrix for PR CI."""
+        chosen: list[str] = []
+        for control in self:
+            if not control.planned and control.faults and control.faults[0] not in chosen:
+                chosen.append(control.faults[0])
+        return chosen
+
 
 def parse_catalog(text: str, source: str = "catalog") -> Catalog:
     """Parse and validate catalog TOML; raise CatalogError with one line on the first problem."""
@@ -132,6 +148,9 @@ def parse_catalog(text: str, source: str = "catalog") -> Catalog:
         bad += [a for a in control.refs.asvs if not _ASVS.match(a)]
         if bad:
             raise CatalogError(f"{where}: malformed reference {bad[0]!r}")
+        twice = sorted({f for f in control.faults if control.faults.count(f) > 1})
+        if twice:
+            raise CatalogError(f"{where}: fault {twice[0]!r} listed twice")
         seen.add(control.id)
         controls.append(control)
     return Catalog(controls)

@@ -1,270 +1,360 @@
-"""The efficacy matrix: every control proves it can fail.
+"""The efficacy matrix: every control proves it can fail, and the run says what else failed.
 
-The clean reference stack runs every suite first: any control failing there is a false alarm.
-Then each seeded fault is switched on in turn (only the services it lives in restart) and only
-the controls it maps to are run again; the fault is caught when every one of them fails.
-A fault whose controls have no tests yet is ``pending`` and stays out of the total.
+1. The clean stack runs every selected suite. A control failing there is a false alarm; a
+   control a fault needs that is ``not_evaluated`` there is run once more before it counts as
+   unmeasurable.
+2. Each fault is switched on in turn (the stack restarts only the services whose fault set
+   changes, and faults are ordered by service so consecutive ones restart the least). The
+   controls the catalog maps it to are run again, or, with ``full``, every control that passed
+   clean, so the collateral (other controls failing under the fault) is measured too. An
+   expected control that comes back ``not_evaluated`` is retried once.
+3. Each fault ends ``caught``, ``missed``, ``inconclusive`` or ``pending`` (see
+   ``harness.efficacy_model``).
+
+The pytest side is a ``SuiteRunner`` (``harness.runner``) so the logic can be tested with a
+fake stack and runner.
 """
 
 from __future__ import annotations
 
-import json
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from harness.runner import HarnessError, load_results, run_pytest, statuses
-from harness.stack.base import Stack
+from harness.catalog import Catalog
+from harness.efficacy_groups import KnownFault, plan_groups
+from harness.efficacy_model import (
+    UNMEASURED,
+    CleanOutcome,
+    EfficacyReport,
+    FaultOutcome,
+    RegisteredFault,
+    summarise,
+)
+from harness.runner import HarnessError, SuiteRunner
+from harness.stack.base import Stack, StackError
 
-FaultStatus = Literal["caught", "missed", "pending"]
-
-# A control in one of these states on the clean stack cannot show a fault: it is not a test
-# that ran and passed, so the fault that maps to it is pending rather than caught or missed.
-_NOT_RUNNABLE = {"planned", "not_applicable", "not_evaluated"}
-
-
-class RegisteredFault(BaseModel):
-    name: str
-    controls: list[str]
-    description: str = ""
-    services: list[str] = Field(default_factory=lambda: ["app"])
-
-
-class FaultOutcome(BaseModel):
-    name: str
-    description: str = ""
-    services: list[str] = Field(default_factory=list)
-    expected: list[str]
-    failed: list[str] = Field(default_factory=list)
-    statuses: dict[str, str] = Field(default_factory=dict)
-    caught: bool = False
-    status: FaultStatus
-    reason: str | None = None
-    duration_s: float = 0.0
-
-
-class CleanOutcome(BaseModel):
-    failed: list[str]
-    statuses: dict[str, str]
-    results: str
-    duration_s: float
-
-
-class EfficacySummary(BaseModel):
-    caught: int
-    total: int
-    false_alarms: int
-    pending: int
-
-    def line(self) -> str:
-        return (
-            f"caught {self.caught}/{self.total} faults, {self.false_alarms} false alarm"
-            + ("" if self.false_alarms == 1 else "s")
-            + (f" ({self.pending} pending)" if self.pending else "")
-        )
-
-
-class EfficacyReport(BaseModel):
-    profile: str
-    started: float
-    duration_s: float
-    clean: CleanOutcome
-    faults: list[FaultOutcome]
-    summary: EfficacySummary
-
-    @property
-    def ok(self) -> bool:
-        return self.summary.caught == self.summary.total and self.summary.false_alarms == 0
-
-
-def load_registry(stack: Stack) -> list[RegisteredFault]:
-    """The target's own fault registry (``python -m bridge faults --json`` in the app)."""
-    done = stack.exec("app", ["python", "-m", "bridge", "faults", "--json"])
-    if done.returncode != 0:
-        raise HarnessError(f"cannot read the fault registry: {done.stderr.strip()[-300:]}")
-    try:
-        return [RegisteredFault.model_validate(item) for item in json.loads(done.stdout)]
-    except ValueError as exc:
-        raise HarnessError(f"the fault registry is not the expected JSON: {exc}") from exc
+# Statuses on the clean stack that make a control unable to show a fault because of what is
+# happening now (not because of what the control is): the fault is inconclusive, not pending.
+_BLOCKED_CLEAN = {"fail", "error", "not_evaluated"}
+# Statuses worth a second run: a tool that could not run, or a control pytest never reported.
+_RETRY = {"not_evaluated", "not run"}
 
 
 def run_efficacy(
     stack: Stack,
+    runner: SuiteRunner,
     *,
+    catalog: Catalog,
+    faults: Sequence[RegisteredFault],
     profile: str,
-    state_path: Path | None,
-    suites: Sequence[str],
     out: Path,
     workers: int,
-    only: Sequence[str] = (),
+    full: bool = False,
+    selection: Literal["all", "quick", "named"] = "all",
+    known: dict[str, KnownFault] | None = None,
+    lanes: Sequence[tuple[Stack, SuiteRunner]] = (),
     echo: Callable[[str], None] = print,
-    verbose: bool = False,
-    strict_catalog: bool = False,
 ) -> EfficacyReport:
+    """The matrix. ``known`` (a full matrix's faults) lets non-interfering faults share runs;
+    ``lanes`` are more stacks of the same profile (with their runners) that take faults too."""
     started = time.time()
-    registry = load_registry(stack)
-    known = {fault.name for fault in registry}
-    unknown = [name for name in only if name not in known]
-    if unknown:
-        raise HarnessError(
-            f"unknown fault(s): {', '.join(unknown)} (see `python -m bridge faults`)"
-        )
-    selected = [fault for fault in registry if not only or fault.name in only]
+    mapping = catalog.fault_map()
+    expected_of = {f.name: mapping.get(f.name, f.controls) for f in faults}
 
-    pytest_echo = echo if verbose else None
-    echo(f"efficacy: clean run of {', '.join(suites)}")
-    clean_run = run_pytest(
-        profile=profile,
-        state_path=state_path,
-        suites=suites,
-        out=out / "clean",
-        workers=workers,
-        echo=pytest_echo,
-        strict_catalog=strict_catalog,
-    )
-    clean_statuses = statuses(load_results(clean_run.results))
-    false_alarms = sorted(c for c, s in clean_statuses.items() if s in ("fail", "error"))
+    echo("efficacy: clean run")
+    clean_run = runner(out=out / "clean", controls=None, workers=workers)
+    clean = dict(clean_run.statuses)
+    reasons = dict(clean_run.reasons)
+    needed = {c for controls in expected_of.values() for c in controls}
+    retry = sorted(c for c, s in clean.items() if s == "not_evaluated" and (full or c in needed))
+    clean_s = clean_run.duration_s
+    if retry:
+        echo(f"efficacy: not_evaluated on the clean stack, running once more: {', '.join(retry)}")
+        again = runner(out=out / "clean-retry", controls=retry, workers=1)
+        clean_s += again.duration_s
+        for control in retry:
+            clean[control] = again.statuses.get(control, clean[control])
+            if control in again.reasons:
+                reasons[control] = again.reasons[control]
+    false_alarms = sorted(c for c, s in clean.items() if s in ("fail", "error"))
     echo(
-        f"efficacy: clean run took {clean_run.duration_s:.0f}s; "
+        f"efficacy: clean run took {clean_s:.0f}s; "
         + (f"FALSE ALARMS: {', '.join(false_alarms)}" if false_alarms else "no false alarm")
     )
 
-    outcomes: list[FaultOutcome] = []
-    try:
-        for index, fault in enumerate(selected, 1):
-            outcome = _run_fault(
-                stack,
-                fault,
-                clean_statuses,
-                profile=profile,
-                state_path=state_path,
-                suites=suites,
-                out=out / "faults" / fault.name,
-                workers=workers,
-                echo=pytest_echo,
-            )
-            outcomes.append(outcome)
-            echo(
-                f"efficacy: [{index}/{len(selected)}] {fault.name}: {outcome.status}"
-                + (f" ({outcome.reason})" if outcome.reason else "")
-                + (f" in {outcome.duration_s:.0f}s" if outcome.status != "pending" else "")
-            )
-    finally:
-        stack.apply_faults([])
+    # Faults that live in the same services run one after another: each switch then restarts
+    # only those services.
+    order = sorted(faults, key=lambda f: sorted(f.services))
+    outcomes: dict[str, FaultOutcome] = {}
+    ready: list[_Ready] = []
+    for fault in order:
+        prepared = _prepare(stack, fault, expected_of[fault.name], clean, reasons, catalog)
+        if isinstance(prepared, FaultOutcome):
+            outcomes[fault.name] = prepared
+            echo(f"efficacy: {_progress_line(prepared)}")
+        else:
+            ready.append(prepared)
+    groups = [[r] for r in ready]
+    if known is not None and not full:
+        by_name = {r.fault.name: r for r in ready}
+        planned = plan_groups([r.fault for r in ready], expected_of, known)
+        groups = [[by_name[f.name] for f in group] for group in planned]
+    progress = threading.Lock()
+    done = 0
 
-    counted = [o for o in outcomes if o.status != "pending"]
-    summary = EfficacySummary(
-        caught=sum(o.caught for o in counted),
-        total=len(counted),
-        false_alarms=len(false_alarms),
-        pending=len(outcomes) - len(counted),
-    )
+    def report(outcome: FaultOutcome) -> None:
+        nonlocal done
+        with progress:
+            done += 1
+            outcomes[outcome.name] = outcome
+            echo(f"efficacy: [{done}/{len(ready)}] {_progress_line(outcome)}")
+
+    def lane(lane_stack: Stack, lane_runner: SuiteRunner, queue: list[list[_Ready]]) -> None:
+        """Work through the groups on one stack; leave it clean."""
+        try:
+            while True:
+                with progress:
+                    if not queue:
+                        return
+                    group = queue.pop(0)
+                _run_groups(lane_stack, lane_runner, group, clean, report, out, workers, full)
+        finally:
+            lane_stack.apply_faults([])
+
+    everyone = [(stack, runner), *lanes]
+    if len(everyone) == 1:
+        lane(stack, runner, groups)
+    else:
+        # Independent stacks side by side: each takes the next group when it is free.
+        echo(f"efficacy: {len(everyone)} stacks side by side")
+        with ThreadPoolExecutor(max_workers=len(everyone)) as pool:
+            futures = [pool.submit(lane, s, r, groups) for s, r in everyone]
+            for future in futures:
+                future.result()
+
+    listed = [outcomes[f.name] for f in faults]
     return EfficacyReport(
         profile=profile,
+        mode="full" if full else "mapped",
+        selection=selection,
         started=started,
         duration_s=round(time.time() - started, 1),
         clean=CleanOutcome(
             failed=false_alarms,
-            statuses=clean_statuses,
-            results=str(clean_run.results),
-            duration_s=clean_run.duration_s,
+            statuses=clean,
+            retried=retry,
+            results=clean_run.results,
+            duration_s=round(clean_s, 1),
         ),
-        faults=outcomes,
-        summary=summary,
+        faults=listed,
+        summary=summarise(listed, len(false_alarms)),
     )
 
 
-def _run_fault(
+def _progress_line(outcome: FaultOutcome) -> str:
+    line = f"{outcome.name}: {outcome.status}"
+    if outcome.group:
+        line += f" (on together with {', '.join(outcome.group)})"
+    if outcome.reason:
+        line += f" ({outcome.reason})"
+    if outcome.collateral_measured:
+        line += f"; collateral: {', '.join(outcome.collateral) or 'none'}"
+    return line + f" in {outcome.duration_s:.0f}s"
+
+
+def _run_groups(
     stack: Stack,
-    fault: RegisteredFault,
+    runner: SuiteRunner,
+    group: list[_Ready],
     clean: dict[str, str],
-    *,
-    profile: str,
-    state_path: Path | None,
-    suites: Sequence[str],
+    report: Callable[[FaultOutcome], None],
     out: Path,
     workers: int,
-    echo: Callable[[str], None] | None,
-) -> FaultOutcome:
-    expected = [c for c in fault.controls if c in clean and clean[c] not in _NOT_RUNNABLE]
+    full: bool,
+) -> None:
+    """One group: shared when it has several faults, then alone whatever was not caught."""
+    alone = group
+    if len(group) > 1:
+        names = "+".join(r.fault.name for r in group)
+        caught, alone = _run_group(
+            stack, runner, group, out=out / "groups" / names, workers=workers
+        )
+        for outcome in caught:
+            report(outcome)
+    for one in alone:
+        fault_out = out / "faults" / one.fault.name
+        report(_run_fault(stack, runner, one, clean, out=fault_out, workers=workers, full=full))
+
+
+class _Ready(BaseModel):
+    """A fault that can be measured: what to run and what is known before running."""
+
+    fault: RegisteredFault
+    base: FaultOutcome
+    measurable: list[str]
+    blocked: list[str]
+    aside: list[str]
+
+
+def _prepare(
+    stack: Stack,
+    fault: RegisteredFault,
+    expected: list[str],
+    clean: dict[str, str],
+    reasons: dict[str, str],
+    catalog: Catalog,
+) -> _Ready | FaultOutcome:
+    """The fault ready to run, or its outcome when there is nothing it can be measured with."""
     base = FaultOutcome(
         name=fault.name,
         description=fault.description,
         services=fault.services,
-        expected=fault.controls,
+        expected=expected,
         status="pending",
     )
-    if not expected:
-        why = ", ".join(f"{c}: {clean.get(c) or _absent(c)}" for c in fault.controls)
-        base.reason = why or "the fault maps to no control"
+    elsewhere = [s for s in fault.services if s not in stack.services]
+    if elsewhere:
+        base.reason = f"lives in {', '.join(elsewhere)}: not a running service of this stack"
         return base
-    if set(fault.services) - {"app", "nginx", "spotify_mock", "slskd_mock"}:
-        base.reason = f"lives in {', '.join(fault.services)}: not a running service"
-        return base
+    measurable = [c for c in expected if clean.get(c) == "pass"]
+    blocked = [
+        _clean_blocker(c, clean[c], reasons.get(c))
+        for c in expected
+        if clean.get(c) in _BLOCKED_CLEAN
+    ]
+    aside = [
+        f"{c}: {_not_runnable(c, clean.get(c), reasons.get(c), catalog)}"
+        for c in expected
+        if c not in measurable and clean.get(c) not in _BLOCKED_CLEAN
+    ]
+    if not measurable and blocked:
+        return base.model_copy(update={"status": "inconclusive", "reason": "; ".join(blocked)})
+    if not measurable:
+        return base.model_copy(update={"reason": "; ".join(aside) or "no control"})
+    return _Ready(fault=fault, base=base, measurable=measurable, blocked=blocked, aside=aside)
+
+
+def _run_fault(
+    stack: Stack,
+    runner: SuiteRunner,
+    ready: _Ready,
+    clean: dict[str, str],
+    *,
+    out: Path,
+    workers: int,
+    full: bool,
+) -> FaultOutcome:
     began = time.monotonic()
-    stack.apply_faults([fault.name])
-    run = run_pytest(
-        profile=profile,
-        state_path=state_path,
-        suites=suites,
-        out=out,
-        workers=workers if len(expected) > 1 else 1,
-        controls=expected,
-        echo=echo,
-    )
-    got = statuses(load_results(run.results))
-    failed = sorted(c for c in expected if got.get(c) == "fail")
-    caught = set(failed) == set(expected)
-    missed = [f"{c}: {got.get(c, 'not run')}" for c in expected if c not in failed]
-    return base.model_copy(
-        update={
-            "expected": expected,
-            "failed": failed,
-            "statuses": {c: got.get(c, "not run") for c in expected},
-            "caught": caught,
-            "status": "caught" if caught else "missed",
-            "reason": None if caught else "still " + ", ".join(missed),
-            "duration_s": round(time.monotonic() - began, 1),
-        }
-    )
-
-
-def _absent(control: str) -> str:
-    """Why a control has no status in the clean run."""
-    from harness.catalog import CatalogError, load_catalog
-
+    measurable = ready.measurable
+    others = sorted(c for c, s in clean.items() if s == "pass" and c not in ready.base.expected)
+    to_run = measurable + others if full else measurable
+    got: dict[str, str] = {}
+    retried: list[str] = []
     try:
-        catalog = load_catalog()
-        if control not in catalog:
-            return "not in the catalog"
-        if catalog.get(control).planned:
-            return "planned (no tests yet)"
-    except CatalogError:
-        pass
+        stack.apply_faults([ready.fault.name])
+        run = runner(out=out, controls=to_run, workers=workers if len(to_run) > 1 else 1)
+        got = {c: run.statuses.get(c, "not run") for c in to_run}
+        retried = [c for c in measurable if got[c] in _RETRY]
+        if retried:
+            again = runner(out=out / "retry", controls=retried, workers=1)
+            got.update({c: again.statuses.get(c, "not run") for c in retried})
+    except (HarnessError, StackError) as exc:
+        return _finish(
+            ready.base,
+            began,
+            status="inconclusive",
+            reason=f"the run with the fault broke: {str(exc).splitlines()[0]}",
+            statuses=got,
+            retried=retried,
+        )
+    collateral = [c for c in others if got.get(c) in ("fail", "error")] if full else []
+    return _finish(
+        _judge(ready, got),
+        began,
+        statuses=got,
+        retried=retried,
+        collateral=collateral,
+        collateral_measured=full,
+    )
+
+
+def _run_group(
+    stack: Stack,
+    runner: SuiteRunner,
+    group: list[_Ready],
+    *,
+    out: Path,
+    workers: int,
+) -> tuple[list[FaultOutcome], list[_Ready]]:
+    """Faults that do not interfere, on together: those caught, and those to run alone."""
+    began = time.monotonic()
+    names = [ready.fault.name for ready in group]
+    to_run = [c for ready in group for c in ready.measurable]
+    try:
+        stack.apply_faults(names)
+        run = runner(out=out, controls=to_run, workers=workers)
+    except (HarnessError, StackError):
+        return [], group
+    share = round((time.monotonic() - began) / len(group), 1)
+    caught: list[FaultOutcome] = []
+    alone: list[_Ready] = []
+    for ready in group:
+        got = {c: run.statuses.get(c, "not run") for c in ready.measurable}
+        outcome = _judge(ready, got)
+        if outcome.status != "caught":
+            alone.append(ready)
+            continue
+        others = [n for n in names if n != ready.fault.name]
+        caught.append(
+            outcome.model_copy(update={"statuses": got, "group": others, "duration_s": share})
+        )
+    return caught, alone
+
+
+def _judge(ready: _Ready, got: dict[str, str]) -> FaultOutcome:
+    """The verdict from the expected controls' statuses under the fault."""
+    measurable = ready.measurable
+    failed = [c for c in measurable if got[c] == "fail"]
+    passed = [f"{c}: {got[c]}" for c in measurable if got[c] != "fail" and got[c] not in UNMEASURED]
+    unmeasured = [f"{c}: {got[c]}" for c in measurable if got[c] in UNMEASURED] + ready.blocked
+    reason: str | None
+    if passed:
+        status, reason = "missed", "still " + ", ".join(passed)
+    elif unmeasured:
+        status, reason = "inconclusive", "; ".join(unmeasured)
+    else:
+        aside = ready.aside
+        status, reason = "caught", ("not measured: " + "; ".join(aside)) if aside else None
+    return ready.base.model_copy(
+        update={"status": status, "reason": reason, "failed": failed, "caught": status == "caught"}
+    )
+
+
+def _finish(base: FaultOutcome, began: float, **update: object) -> FaultOutcome:
+    update["duration_s"] = round(time.monotonic() - began, 1)
+    return base.model_copy(update=update)
+
+
+def _clean_blocker(control: str, status: str, reason: str | None) -> str:
+    if status == "not_evaluated":
+        return f"{control}: not_evaluated on the clean stack, twice" + (
+            f" ({reason})" if reason else ""
+        )
+    return f"{control}: already {status} on the clean stack (a false alarm)"
+
+
+def _not_runnable(control: str, status: str | None, reason: str | None, catalog: Catalog) -> str:
+    """Why a control cannot show a fault by construction (the fault is pending for it)."""
+    if status is not None:
+        return status + (f" on the clean stack ({reason})" if reason else " on the clean stack")
+    if control not in catalog:
+        return "not in the catalog"
+    if catalog.get(control).planned:
+        return "planned (no tests yet)"
     return "its suite was not selected"
-
-
-def efficacy_document(report: EfficacyReport) -> dict[str, object]:
-    """The ``efficacy.json`` shape (and the ``efficacy`` key the HTML report renders)."""
-    return {
-        "profile": report.profile,
-        "duration_s": report.duration_s,
-        "faults": [
-            {
-                "name": o.name,
-                "description": o.description,
-                "expected": o.expected,
-                "failed": o.failed,
-                "caught": o.caught,
-                "status": o.status,
-                "reason": o.reason,
-                "duration_s": o.duration_s,
-            }
-            for o in report.faults
-        ],
-        "clean": {"failed": report.clean.failed, "duration_s": report.clean.duration_s},
-        "summary": report.summary.model_dump(),
-    }

@@ -224,7 +224,7 @@ def _register_secrets(profile: Profile, stack: Stack) -> None:
     register.
     """
     oauth = profile.auth.oauth
-    if not oauth.provider_service or not oauth.tokens_path:
+    if oauth is None or not oauth.provider_service or not oauth.tokens_path:
         return
     from harness.plugin import mock_token_source, register_secret_source
 

@@ -128,29 +128,48 @@ class GateResult(_Model):
     )
 
 
+# The reader's side of efficacy.json (harness/efficacy_model.py writes it): every field has a
+# default so an older matrix stays readable.
 class EfficacyFault(_Model):
     name: str
     expected: list[str] = Field(default_factory=list)
     failed: list[str] = Field(default_factory=list)
     caught: bool = False
-    status: str = ""
+    status: str = Field(default="", description="caught, missed, inconclusive or pending")
     description: str = ""
     reason: str | None = None
     duration_s: float = 0.0
+    services: list[str] = Field(default_factory=list)
+    statuses: dict[str, str] = Field(default_factory=dict)
+    collateral: list[str] = Field(
+        default_factory=list, description="other controls that failed under the fault"
+    )
+    collateral_measured: bool = False
+    retried: list[str] = Field(default_factory=list)
+    group: list[str] = Field(default_factory=list)
 
 
 class EfficacyClean(_Model):
     failed: list[str] = Field(default_factory=list)
+    retried: list[str] = Field(default_factory=list)
+    duration_s: float = 0.0
 
 
 class EfficacySummary(_Model):
     caught: int = 0
     total: int = 0
+    missed: int = 0
+    inconclusive: int = 0
     false_alarms: int = 0
     pending: int = 0
 
 
 class Efficacy(_Model):
+    profile: str | None = None
+    mode: str = Field(default="mapped", description="mapped (each fault's controls) or full")
+    selection: str = Field(default="all", description="all, quick or named")
+    collateral_measured: bool = False
+    duration_s: float = 0.0
     faults: list[EfficacyFault] = Field(default_factory=list)
     clean: EfficacyClean = Field(default_factory=EfficacyClean)
     summary: EfficacySummary = Field(default_factory=EfficacySummary)

@@ -1,6 +1,7 @@
 """Run suites through pytest against a stack that is already up.
 
-``harness run`` and ``harness efficacy`` both come here. pytest runs as a child process so a
+``harness run`` and ``harness efficacy`` both come here; the matrix goes through a
+``SuiteRunner`` (``PytestRunner`` here, a fake in unit tests). pytest runs as a child process so a
 crash in a test cannot take the stack (and its teardown) down with it, and so xdist can spread
 the tests over worker processes that attach to the one stack through its state file.
 """
@@ -14,9 +15,9 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SUITES_ROOT = REPO_ROOT / "suites"
@@ -139,3 +140,60 @@ def load_results(path: Path) -> dict[str, Any]:
 def statuses(results: dict[str, Any]) -> dict[str, str]:
     """Control id -> status, from a results.json document."""
     return {str(c["id"]): str(c["status"]) for c in results.get("controls", [])}
+
+
+class ControlRun(BaseModel):
+    """What one pytest run said about each control."""
+
+    statuses: dict[str, str]
+    reasons: dict[str, str] = Field(default_factory=dict)
+    results: str = ""
+    duration_s: float = 0.0
+
+
+class SuiteRunner(Protocol):
+    def __call__(self, *, out: Path, controls: Sequence[str] | None, workers: int) -> ControlRun:
+        """Run the tests of ``controls`` (None: every test of the selected suites)."""
+        ...
+
+
+class PytestRunner:
+    """The selected suites through pytest in a child process, against the stack's state file."""
+
+    def __init__(
+        self,
+        *,
+        profile: str,
+        state_path: Path | None,
+        suites: Sequence[str],
+        echo: Callable[[str], None] | None,
+        strict_catalog: bool,
+    ) -> None:
+        self.profile = profile
+        self.state_path = state_path
+        self.suites = list(suites)
+        self.echo = echo
+        self.strict_catalog = strict_catalog
+
+    def __call__(self, *, out: Path, controls: Sequence[str] | None, workers: int) -> ControlRun:
+        run = run_pytest(
+            profile=self.profile,
+            state_path=self.state_path,
+            suites=self.suites,
+            out=out,
+            workers=workers,
+            controls=controls,
+            echo=self.echo,
+            # Strict only for the complete run: a subset leaves most controls without tests.
+            strict_catalog=self.strict_catalog and controls is None,
+        )
+        document = load_results(run.results)
+        reasons = {
+            str(c["id"]): str(c["reason"]) for c in document.get("controls", []) if c.get("reason")
+        }
+        return ControlRun(
+            statuses=statuses(document),
+            reasons=reasons,
+            results=str(run.results),
+            duration_s=run.duration_s,
+        )

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from harness.catalog import CatalogError, load_catalog, parse_catalog
-from harness.commands.report_cmds import controls
+from harness.commands.control_cmds import controls
+from harness.suite_scan import SuitesNotFound, scan_suites
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "controls.md"
 
@@ -76,6 +77,7 @@ def test_refs_are_well_formed_and_spot_checked() -> None:
         ("[[control]]\nid = 'SEC-01'\n", "title"),
         ("not toml [", "not valid TOML"),
         ("", "no [[control]] entries"),
+        (entry() + 'faults = ["a", "a"]\n', "fault 'a' listed twice"),
     ],
 )
 def test_bad_catalogs_fail_with_one_line(text: str, message: str) -> None:
@@ -97,3 +99,65 @@ def test_controls_command() -> None:
     as_json = runner.invoke(controls, ["--json"])
     data = json.loads(as_json.output)
     assert {"id", "title", "claim", "method", "area", "severity", "planned", "refs"} <= set(data[0])
+
+
+def test_fault_map_and_quick_matrix() -> None:
+    catalog = load_catalog()
+    mapping = catalog.fault_map()
+    assert mapping["sqli_search"] == ["SEC-05", "SEC-14"]
+    assert mapping["weak_hsts"] == ["SEC-01"]
+    quick = catalog.quick_faults()
+    # One fault per non-planned control that has one, each control's first.
+    assert quick[:2] == ["sessions_in_memory", "plaintext_tokens"]
+    assert "weak_hsts" not in quick and "no_csp" in quick
+    assert "slow_endpoint" not in quick  # PERF-02 is planned
+    assert len(quick) == len(set(quick))
+
+
+def test_controls_command_shows_one_control_as_a_unit() -> None:
+    runner = CliRunner()
+    shown = runner.invoke(controls, ["SEC-01"])
+    assert shown.exit_code == 0, shown.output
+    assert "suites/owasp/test_headers.py::" in shown.output
+    assert "harness.probes.headers" in shown.output and "no_csp" in shown.output
+    data = json.loads(runner.invoke(controls, ["SEC-01", "--json"]).output)
+    assert data["id"] == "SEC-01" and data["faults"][0] == "no_csp"
+    assert any(t.startswith("suites/owasp/test_headers.py::") for t in data["tests"])
+    assert "harness.probes.headers" in data["probes"]
+    assert data["doc"] == "docs/controls/hardening.md"
+    assert {"claim", "method", "refs", "ref_labels", "engines"} <= set(data)
+    planned = json.loads(runner.invoke(controls, ["sc-02", "--json"]).output)
+    assert planned["planned"] is True and planned["tests"] == []
+    missing = runner.invoke(controls, ["NOPE-01"])
+    assert missing.exit_code == 2 and "no control 'NOPE-01'" in missing.output
+
+
+def test_suite_scan_reads_marks_on_functions_classes_and_modules(tmp_path: Path) -> None:
+    suite = tmp_path / "suites" / "mine"
+    suite.mkdir(parents=True)
+    (suite / "test_a.py").write_text(
+        "import pytest\n"
+        "from harness.probes import headers\n"
+        "from harness.probes.cors import check as cors_check\n"
+        "from harness.engines import wapiti\n"
+        "pytestmark = [pytest.mark.stack, pytest.mark.control('MOD-01')]\n"
+        "def _helper():\n    return cors_check\n"
+        "@pytest.mark.control('FN-01', 'FN-02')\n"
+        "def test_fn():\n    headers.x(); _helper()\n"
+        "@pytest.mark.control('CL-01')\n"
+        "class TestThing:\n"
+        "    @pytest.mark.control('ME-01')\n"
+        "    def test_m(self):\n        wapiti.run()\n"
+        "    def helper(self):\n        pass\n"
+    )
+    (suite / "test_broken.py").write_text("def test_(:\n")
+    found = scan_suites(tmp_path / "suites")
+    fn = "suites/mine/test_a.py::test_fn"
+    method = "suites/mine/test_a.py::TestThing::test_m"
+    assert found["FN-01"].tests == [fn] and found["FN-02"].tests == [fn]
+    assert found["FN-01"].probes == ["harness.probes.cors", "harness.probes.headers"]
+    assert found["MOD-01"].tests == [fn, method]
+    assert found["CL-01"].tests == [method] and found["ME-01"].tests == [method]
+    assert found["ME-01"].probes == [] and found["ME-01"].engines == ["harness.engines.wapiti"]
+    with pytest.raises(SuitesNotFound, match="no control suites at"):
+        scan_suites(tmp_path / "nowhere")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from fake_auth_target import fake_target
 
@@ -64,10 +66,26 @@ def test_authorize_checks() -> None:
     assert entropy_bits("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") == 36.0
 
 
+def _query(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(url).query, keep_blank_values=True)
+
+
 def test_tamper() -> None:
+    # Compare the parsed value: a substring test ("state=s" not in the URL) failed whenever the
+    # random replacement happened to start with "s", one run in 64.
     url = "https://a/cb?code=c&state=s"
-    assert "state=s" not in _tamper(url, "wrong state")
+    for _ in range(200):
+        wrong = _query(_tamper(url, "wrong state"))
+        assert wrong["code"] == ["c"]
+        assert len(wrong["state"]) == 1 and wrong["state"] != ["s"]
     assert _tamper(url, "no state") == "https://a/cb?code=c"
+    assert _query(_tamper(url, "empty state"))["state"] == [""]
+
+
+def test_tamper_never_reuses_the_genuine_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn = iter(["s", "s", "other"])
+    monkeypatch.setattr("harness.probes.oauth.secrets.token_urlsafe", lambda _n: next(drawn))
+    assert _query(_tamper("https://a/cb?code=c&state=s", "wrong state"))["state"] == ["other"]
 
 
 @pytest.mark.parametrize(("lockout", "stopped"), [(True, True), (False, False)])

@@ -1,14 +1,12 @@
-"""``harness controls``, ``harness report`` and ``harness gate``."""
+"""``harness report`` and ``harness gate``."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
-from harness.catalog import CatalogError, load_catalog
 from harness.results import RESULTS_NAME, Results, ResultsError, load_results
 
 EXIT_HARNESS_ERROR = 2
@@ -17,26 +15,6 @@ EXIT_HARNESS_ERROR = 2
 def _fail(command: str, message: str) -> None:
     click.echo(f"harness {command}: error: {message}", err=True)
     sys.exit(EXIT_HARNESS_ERROR)
-
-
-@click.command("controls")
-@click.option("--json", "as_json", is_flag=True, help="print the catalog as JSON")
-def controls(as_json: bool) -> None:
-    """List the control catalog."""
-    try:
-        catalog = load_catalog()
-    except CatalogError as exc:
-        _fail("controls", str(exc))
-        return
-    if as_json:
-        click.echo(json.dumps([c.model_dump(mode="json") for c in catalog], indent=2))
-        return
-    for control in catalog:
-        state = "planned" if control.planned else ""
-        click.echo(
-            f"{control.id:<8} {control.area.value:<13} {control.severity.value:<8} "
-            f"{state:<7} {control.title}"
-        )
 
 
 _SIGNING_KEY = click.option(
@@ -133,4 +111,4 @@ def gate(policy_path: Path, no_write: bool, signing_key: str | None, results_pat
     sys.exit(0 if decision.passed else 1)
 
 
-COMMANDS = [controls, report, gate]
+COMMANDS = [report, gate]

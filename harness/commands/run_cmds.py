@@ -1,9 +1,8 @@
-"""``harness run`` and ``harness efficacy``: up the stack, run suites, report, gate."""
+"""``harness run``: up the stack, run suites, report, gate (``harness efficacy`` shares helpers)."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import sys
 import time
@@ -223,79 +222,4 @@ def run(
     sys.exit(code)
 
 
-@click.command("efficacy")
-@click.option("--profile", "profile_name", default=None, help="profile in harness.toml")
-@click.option("--fault", "faults", multiple=True, help="only this fault (repeatable)")
-@click.option("--suite", "suites", multiple=True, help="suite folder under suites/ (repeatable)")
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="output directory")
-@click.option("--workers", "-n", type=int, default=None, help="pytest-xdist workers")
-@click.option("--verbose", "-v", is_flag=True, help="show pytest's own output")
-def efficacy(
-    profile_name: str | None,
-    faults: tuple[str, ...],
-    suites: tuple[str, ...],
-    out: Path | None,
-    workers: int | None,
-    verbose: bool,
-) -> None:
-    """Show that every control fails on its seeded fault and passes on the clean stack.
-
-    Exit 0 only when every fault is caught and no control fails on the clean stack.
-    """
-    from harness.efficacy import efficacy_document, run_efficacy
-
-    profile = _load(profile_name)
-    if not profile.manages_stack:
-        _err(f"profile {profile.name!r} is external: efficacy needs a stack it can reconfigure")
-        sys.exit(EXIT_HARNESS_ERROR)
-    chosen = _check_suites(suites)
-    out = (out or REPO_ROOT / "reports" / f"efficacy-{_run_id()}").resolve()
-    try:
-        with _stack_up(profile) as (stack, state):
-            report = run_efficacy(
-                stack,
-                profile=profile.name,
-                state_path=state,
-                suites=chosen,
-                out=out,
-                workers=workers or default_workers(),
-                only=faults,
-                echo=_progress,
-                verbose=verbose,
-                strict_catalog=not suites,
-            )
-    except (StackError, HarnessError) as exc:
-        _err(str(exc))
-        sys.exit(EXIT_HARNESS_ERROR)
-    document = efficacy_document(report)
-    (out / "efficacy.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    _attach_to_clean_report(Path(report.clean.results), document)
-    for outcome in report.faults:
-        if outcome.status == "missed":
-            _progress(f"  missed {outcome.name}: {outcome.reason}")
-    if report.clean.failed:
-        _progress(f"  false alarms on the clean stack: {', '.join(report.clean.failed)}")
-    click.echo(f"efficacy: {report.summary.line()}")
-    click.echo(f"efficacy: {out / 'efficacy.json'}")
-    click.echo(f"report: {Path(report.clean.results).parent / 'report.html'}")
-    sys.exit(EXIT_PASS if report.ok else EXIT_GATE_FAILED)
-
-
-def _attach_to_clean_report(results_path: Path, document: dict[str, object]) -> None:
-    """Put the matrix into the clean run's results.json so its HTML report shows it.
-
-    Through the pipeline: results.json changes, the reports are rendered again and the run
-    folder is re-sealed, so ``harness verify`` still passes on it.
-    """
-    from harness.pipeline import republish
-    from harness.results import Efficacy, Results
-
-    matrix = Efficacy.model_validate(document)
-
-    def attach(results: Results) -> None:
-        results.efficacy = matrix
-
-    republish(results_path.parent, update=attach, render=True)
-
-
-COMMANDS = [run, efficacy]
+COMMANDS = [run]

@@ -90,9 +90,16 @@ class CallbackReplay(BaseModel):
 
 def _tamper(url: str, variant: str) -> str:
     parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "state"]
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    genuine = {v for k, v in pairs if k == "state"}
+    query = [(k, v) for k, v in pairs if k != "state"]
     if variant == "wrong state":
-        query.append(("state", secrets.token_urlsafe(24)))
+        # A fresh random value; never the genuine one, however unlikely, or the probe would
+        # deliver an untampered callback and call the state check broken.
+        wrong = secrets.token_urlsafe(24)
+        while wrong in genuine:
+            wrong = secrets.token_urlsafe(24)
+        query.append(("state", wrong))
     elif variant == "empty state":
         query.append(("state", ""))
     return urlunsplit(parts._replace(query=urlencode(query)))

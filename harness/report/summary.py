@@ -76,10 +76,15 @@ def render(results: Results, previous: Results | None = None) -> str:
         lines += [
             "### Efficacy",
             "",
-            f"caught {s.caught}/{s.total} faults, {s.false_alarms} false alarms"
-            + (f", {s.pending} pending" if s.pending else ""),
+            f"caught {s.caught}/{s.total} faults, {s.pending} pending, {s.inconclusive} "
+            f"inconclusive, {s.false_alarms} false alarm" + ("" if s.false_alarms == 1 else "s"),
             "",
         ]
+        if not results.efficacy.collateral_measured:
+            lines += ["Collateral not measured (only each fault's own controls ran).", ""]
+        for fault in results.efficacy.faults:
+            if fault.collateral:
+                lines.append(f"- {md(fault.name)} also failed: {md(', '.join(fault.collateral))}")
     if results.findings:
         lines.append(f"{len(results.findings)} finding(s); see results.sarif and report.html.")
     if results.run.signing_key is not None:

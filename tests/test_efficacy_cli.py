@@ -1,0 +1,120 @@
+"""`harness efficacy` end to end on the real reference stack, and its refusals (no stack).
+
+The performance suite is the quickest real suite (one control, a few seconds), so the stack test
+shows the whole path (stack up, clean run, a fault, efficacy.json, the report's matrix) without
+paying for the full matrix, which the test command runs itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from harness.commands.efficacy_cmds import efficacy
+
+REPO = Path(__file__).resolve().parent.parent
+HARNESS = [sys.executable, "-m", "harness"]
+
+
+def _harness(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "HARNESS_STACK"))}
+    return subprocess.run(
+        [*HARNESS, *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_efficacy_catches_a_fault_and_reports_the_matrix(tmp_path: Path) -> None:
+    out = tmp_path / "efficacy"
+    done = _harness(
+        "efficacy",
+        "--suite",
+        "performance",
+        "--fault",
+        "no_gzip",
+        "--fault",
+        "no_csp",
+        "--out",
+        str(out),
+        "-n",
+        "1",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    document = json.loads((out / "efficacy.json").read_text())
+    by_name = {fault["name"]: fault for fault in document["faults"]}
+    assert by_name["no_gzip"] == {
+        **by_name["no_gzip"],
+        "expected": ["PERF-01"],
+        "failed": ["PERF-01"],
+        "caught": True,
+        "status": "caught",
+        "collateral": [],
+        "collateral_measured": False,
+    }
+    # SEC-01's suite was not selected: the fault is pending, listed and counted apart.
+    assert by_name["no_csp"]["status"] == "pending"
+    assert by_name["no_csp"]["reason"] == "SEC-01: its suite was not selected"
+    assert document["summary"] == {
+        "caught": 1,
+        "total": 1,
+        "missed": 0,
+        "inconclusive": 0,
+        "pending": 1,
+        "false_alarms": 0,
+    }
+    assert document["clean"]["failed"] == []
+    html = (out / "clean" / "report.html").read_text()
+    assert "caught 1/1 faults" in html
+    # The matrix was attached through the pipeline: the clean run is re-sealed.
+    checked = _harness("verify", str(out / "clean"))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    line = "efficacy: caught 1/1 faults, 1 pending, 0 inconclusive, 0 false alarms"
+    assert line in done.stdout
+    assert "collateral not measured" in done.stderr and "total" in done.stderr
+
+
+def test_efficacy_rejects_an_unknown_fault(tmp_path: Path) -> None:
+    done = _harness(
+        "efficacy",
+        "--suite",
+        "performance",
+        "--fault",
+        "no_such_fault",
+        "--out",
+        str(tmp_path / "e"),
+    )
+    assert done.returncode == 2
+    assert "unknown fault(s): no_such_fault" in done.stderr
+
+
+@pytest.fixture
+def bare_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "harness.toml"
+    config.write_text('[profiles.reference]\nprovider = "local"\nstack = "bundled"\n')
+    monkeypatch.setenv("HARNESS_CONFIG", str(config))
+    monkeypatch.delenv("HARNESS_PROFILE", raising=False)
+
+
+@pytest.mark.usefixtures("bare_profile")
+def test_efficacy_needs_a_fault_registry_in_the_profile(tmp_path: Path) -> None:
+    done = CliRunner().invoke(efficacy, ["--out", str(tmp_path / "e")])
+    assert done.exit_code == 2
+    lines = done.output.strip().splitlines()
+    assert len(lines) == 1 and "names no fault registry" in lines[0], done.output
+    assert not (tmp_path / "e").exists()
+
+
+def test_efficacy_refuses_fault_and_quick_together(tmp_path: Path) -> None:
+    done = CliRunner().invoke(efficacy, ["--quick", "--fault", "no_csp", "--out", str(tmp_path)])
+    assert done.exit_code == 2 and "exclude each other" in done.output
