@@ -10,8 +10,17 @@ from types import SimpleNamespace
 import httpx
 
 from harness.engines.authproxy import AuthProxy
-from harness.engines.wapiti import DEFAULT_MODULES, command, parse_report
+from harness.engines.wapiti import (
+    DEFAULT_MODULES,
+    PASSIVE_MODULES,
+    Plan,
+    command,
+    is_transient,
+    parse_report,
+)
 from harness.findings import Severity
+from harness.guard_process import ToolRun
+from harness.scope import ScopeGuard
 
 DATA = Path(__file__).parent / "data" / "wapiti"
 
@@ -28,18 +37,48 @@ def test_report_is_normalised():
 
 def test_command_is_offline_safe_and_bounded(tmp_path, monkeypatch):
     monkeypatch.setattr("harness.engines.wapiti.wapiti_binary", lambda: "/bin/wapiti")
+    plan = Plan.for_budget(20, len(DEFAULT_MODULES))
     argv = command(
         "http://127.0.0.1:9/",
         tmp_path / "o.json",
         tmp_path,
-        budget_s=30,
+        plan=plan,
+        modules=DEFAULT_MODULES,
         openapi_url="http://127.0.0.1:9/openapi.json",
+        proxy_url="http://127.0.0.1:9",
     )
     modules = argv[argv.index("-m") + 1].split(",")
     assert modules == DEFAULT_MODULES
-    assert not {"ssl", "ssrf", "xxe", "nikto", "brute_login_form"} & set(modules)
-    assert argv[argv.index("--max-scan-time") + 1] == "30"
+    assert not {"ssl", "ssrf", "xxe", "log4shell", "nikto", "brute_login_form"} & set(modules)
+    # The crawl and the modules share the budget, with room left to write the report.
+    assert float(argv[argv.index("--max-scan-time") + 1]) == 5.0
+    assert plan.crawl_s + plan.module_s * len(modules) <= 0.9 * 20
     assert "--flush-session" in argv and argv[argv.index("-f") + 1] == "json"
+    # Egress: no crash upload, the DNS endpoint an address (no lookup), callbacks on
+    # loopback, all traffic through the guarded proxy.
+    assert "--no-bugreport" in argv and "--update" not in argv
+    assert argv[argv.index("--dns-endpoint") + 1] == "127.0.0.1"
+    guard = ScopeGuard(["127.0.0.0/8"])
+    for flag in ("--endpoint", "--external-endpoint", "-p"):
+        guard.check(argv[argv.index(flag) + 1])
+
+
+def test_passive_modules_send_no_attack():
+    assert set(PASSIVE_MODULES) <= {"http_headers", "cookieflags", "csp", "https_redirect"}
+
+
+def test_transient_failures_are_told_from_the_budget_and_from_a_finished_scan():
+    def tool(rc: int | None, out: str = "", timed_out: bool = False) -> ToolRun:
+        return ToolRun(
+            argv=[], returncode=rc, output=out, timed_out=timed_out, containment="proxy-only"
+        )
+
+    locked = "sqlite3.OperationalError: database is locked"
+    assert is_transient(tool(1, locked), wrote_report=False)
+    assert is_transient(tool(-11), wrote_report=False)  # crashed on a signal
+    assert not is_transient(tool(1, locked), wrote_report=True)
+    assert not is_transient(tool(-15, timed_out=True), wrote_report=False)
+    assert not is_transient(tool(2, "usage: wapiti [-h]"), wrote_report=False)
 
 
 class _Session:
@@ -85,6 +124,37 @@ def test_auth_proxy_forwards_with_a_live_session_and_rewrites_the_origin():
     assert posted.status_code == 302 and posted.headers["location"] == f"{proxy.url}/next"
     assert seen[-1].headers["x-csrf-token"] == "t2"
     assert proxy.relogins == 2  # the first session was rejected once, then replaced
+
+
+def test_auth_proxy_refuses_other_hosts_tunnels_and_writes_in_safe_mode():
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}")
+        return httpx.Response(200, text="ok")
+
+    guard = ScopeGuard(["127.0.0.0/8", "localhost"])
+    with AuthProxy(
+        "http://127.0.0.1:8080",
+        None,
+        client_factory=lambda: httpx.Client(transport=httpx.MockTransport(handler)),
+        guard=guard,
+        read_only=True,
+    ) as proxy:
+        assert proxy.route("GET", f"{proxy.url}/a?b=1") == "/a?b=1"  # itself, as a proxy
+        assert proxy.route("GET", "http://dns.example.net/x") is None
+        assert proxy.route("GET", "http://127.0.0.1:9/cb") is None  # in scope, not the target
+        assert proxy.route("CONNECT", "cdn.example.com:443") is None
+        with httpx.Client(proxy=proxy.url) as scanner:
+            refused = scanner.get("http://oob.example.org/ping")
+            allowed = scanner.get(proxy.url + "/page")
+            posted = scanner.post(proxy.url + "/form", content=b"a=1")
+    assert refused.status_code == 403 and allowed.status_code == 200
+    assert posted.status_code == 403 and seen == ["GET /page"]
+    assert any("oob.example.org is outside the scope allow-list" in r for r in proxy.refused)
+    assert any("127.0.0.1 is not the target" in r for r in proxy.refused)
+    assert any(r.startswith("CONNECT") for r in proxy.refused)
+    assert any("POST /form: safe mode" in r for r in proxy.refused)
 
 
 def test_auth_proxy_answers_502_and_counts_when_login_fails():
