@@ -46,7 +46,7 @@ CLONE_NEWUSER = 0x10000000
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 0x1
-KILL_GRACE_S = 3.0
+KILL_GRACE_S = 2.0
 # Exit status of the namespace launcher when it could not set the namespace up.
 NS_FAILED = 125
 

@@ -4,11 +4,16 @@ the ``sqli_search`` fault, trimmed), the command line, and the session-keeping p
 from __future__ import annotations
 
 import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
+import pytest
 
+from harness.engines import wapiti
 from harness.engines.authproxy import AuthProxy
 from harness.engines.wapiti import (
     DEFAULT_MODULES,
@@ -19,8 +24,8 @@ from harness.engines.wapiti import (
     parse_report,
 )
 from harness.findings import Severity
-from harness.guard_process import ToolRun
-from harness.scope import ScopeGuard
+from harness.guard_process import ProcessGuard, ToolRun
+from harness.scope import ScopeGuard, scoped_client
 
 DATA = Path(__file__).parent / "data" / "wapiti"
 
@@ -37,7 +42,7 @@ def test_report_is_normalised():
 
 def test_command_is_offline_safe_and_bounded(tmp_path, monkeypatch):
     monkeypatch.setattr("harness.engines.wapiti.wapiti_binary", lambda: "/bin/wapiti")
-    plan = Plan.for_budget(20, len(DEFAULT_MODULES))
+    plan = Plan.for_budget(20, DEFAULT_MODULES)
     argv = command(
         "http://127.0.0.1:9/",
         tmp_path / "o.json",
@@ -52,7 +57,8 @@ def test_command_is_offline_safe_and_bounded(tmp_path, monkeypatch):
     assert not {"ssl", "ssrf", "xxe", "log4shell", "nikto", "brute_login_form"} & set(modules)
     # The crawl and the modules share the budget, with room left to write the report.
     assert float(argv[argv.index("--max-scan-time") + 1]) == 5.0
-    assert plan.crawl_s + plan.module_s * len(modules) <= 0.9 * 20
+    attacking = [m for m in modules if m not in PASSIVE_MODULES]
+    assert plan.crawl_s + plan.module_s * len(attacking) <= 0.9 * 20
     assert "--flush-session" in argv and argv[argv.index("-f") + 1] == "json"
     # Egress: no crash upload, the DNS endpoint an address (no lookup), callbacks on
     # loopback, all traffic through the guarded proxy.
@@ -198,3 +204,50 @@ def test_auth_proxy_forwards_on_its_own_client_and_survives_refused_logins():
     assert (first.status_code, second.status_code) == (200, 200)
     assert [r.headers["cookie"] for r in seen] == ["bridge_session=abc"] * 2
     assert proxy.failures == 0 and "429" in (proxy.last_error or "")
+
+
+class _Site(BaseHTTPRequestHandler):
+    """A small site with parameters for every module to try; slow enough to fill a budget."""
+
+    def do_GET(self) -> None:  # noqa: N802
+        time.sleep(0.05)
+        links = "".join(f'<a href="/p{i}?q={i}&r=x">{i}</a>' for i in range(30))
+        body = f'<html><body>{links}<form action="/s"><input name="n"></form></body></html>'
+        data = body.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+@pytest.mark.skipif(wapiti.wapiti_binary() is None, reason="wapiti is not installed")
+def test_a_20_s_budget_scan_finishes_within_25_s_wall(tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    guard = ScopeGuard(["127.0.0.0/8", "::1", "localhost"])
+    started = time.monotonic()
+    try:
+        with AuthProxy(base, None, client_factory=lambda: scoped_client(guard), guard=guard) as p:
+            host, port = p.url.removeprefix("http://").rsplit(":", 1)
+            run = wapiti.run(
+                p.url,
+                guard=ProcessGuard(guard),
+                budget_s=20,
+                proxy_url=p.url,
+                reach=[(host, int(port))],
+                workdir=tmp_path,
+            )
+    finally:
+        server.shutdown()
+        server.server_close()
+    wall = time.monotonic() - started
+    print(f"wapiti with a 20 s budget: {wall:.1f} s wall ({run.elapsed_s:.1f} s in the engine)")
+    print(run.coverage, run.notes)
+    assert wall < 25, f"a 20 s budget took {wall:.1f} s"
+    assert run.coverage is not None and run.coverage.ran and p.requests > 0
+    assert not p.refused, p.refused  # nothing tried to leave through the proxy

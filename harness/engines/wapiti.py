@@ -12,7 +12,7 @@ no update is asked for; :class:`~harness.guard_process.ProcessGuard` runs it in 
 namespace where the machine allows one.
 
 Budget: ``budget_s`` is a wall deadline for the whole run, retry included. The crawl gets a
-quarter of it (``--max-scan-time``), each module an equal share of the next 60 %
+quarter of it (``--max-scan-time``), each module an equal share of the next 55 %
 (``--max-attack-time``), and the process is stopped at the deadline whatever it is doing; a
 stopped scan's findings so far are read from its session database, and the run's
 :class:`~harness.engines.Coverage` says which modules did not run.
@@ -62,9 +62,10 @@ TRANSIENT_PATTERNS = [
         r"Traceback \(most recent call last\)",
     )
 ]
-START_SHARE = 0.05  # process start, module loading
+# Shares of the budget. The rest (20 %) is wapiti's start (module loading takes seconds on
+# a busy machine) and the report.
 CRAWL_SHARE = 0.25
-ATTACK_SHARE = 0.60  # the rest (10 %) writes the report
+ATTACK_SHARE = 0.55
 MIN_RETRY_S = 8.0
 
 
@@ -76,10 +77,13 @@ class Plan(BaseModel):
     deadline_s: float
 
     @classmethod
-    def for_budget(cls, budget_s: float, modules: int) -> Plan:
+    def for_budget(cls, budget_s: float, modules: list[str]) -> Plan:
+        # Passive modules read what the crawl stored and finish at once: the attack share is
+        # split among the modules that send payloads.
+        attacking = [m for m in modules if m not in PASSIVE_MODULES] or modules
         return cls(
             crawl_s=max(2.0, round(budget_s * CRAWL_SHARE, 1)),
-            module_s=max(1.0, round(budget_s * ATTACK_SHARE / max(1, modules), 1)),
+            module_s=max(1.0, round(budget_s * ATTACK_SHARE / max(1, len(attacking)), 1)),
             deadline_s=budget_s,
         )
 
@@ -210,7 +214,7 @@ def run(
             base_url,
             folder,
             guard=guard,
-            plan=Plan.for_budget(remaining, len(chosen)),
+            plan=Plan.for_budget(remaining, chosen),
             modules=chosen,
             openapi_url=openapi_url,
             start_urls=start_urls,
