@@ -237,7 +237,7 @@ class ProcessGuard:
         """Run ``argv`` until it exits or ``deadline_s`` passes; ``reach`` lists the loopback
         endpoints (the guarded proxy) the tool may connect to, each checked by the guard."""
         for host, _port in reach:
-            self.guard.check(f"http://{host}/")
+            self.guard.check(f"http://[{host}]/" if ":" in host else f"http://{host}/")
         mode = self.containment()
         # Proxy settings of the harness's own environment must not redirect the tool.
         clean = {
