@@ -114,6 +114,7 @@ def test_full_scan_is_scoped_and_normalised(fake):
     assert ascan["inScopeOnly"] == ["True"] and ascan["contextId"] == ["2"]
     assert all(headers.get("X-ZAP-API-Key") == "k3y" for _, _, headers in zap.calls)
     assert run.engine == "zap 2.15.0" and run.notes == []
+    assert run.coverage is not None and run.coverage.complete and run.mode == "intrusive"
     # 10027 IGNORE, 10036 WARN, the off-target alert dropped by the scope guard.
     assert run.ignored == 2
     assert [w.rule for w in run.warnings] == ["zap:10036"]
@@ -133,6 +134,16 @@ def test_a_scan_over_budget_is_stopped_and_says_so(fake):
     assert "/JSON/ascan/action/stop/" in zap.paths()
     assert any("budget" in note for note in run.notes)
     assert any("passive" in note for note in run.notes)
+    assert run.coverage is not None and run.coverage.stopped_at_budget
+    assert not run.coverage.complete and run.coverage.bounded == ["spider"]
+
+
+def test_safe_mode_runs_no_active_scan_and_says_so(fake):
+    zap = fake(spider=["running", "done"], ascan=["done"], pscan=["busy", "done"])
+    run = _engine().scan(TARGET, budget_s=90, active=False)
+    assert not any(path.startswith("/JSON/ascan/") for path in zap.paths())
+    assert run.mode == "passive" and run.coverage is not None
+    assert run.coverage.planned == ["spider", "passive scan"] and run.coverage.complete
 
 
 def test_unreachable_daemon_is_engine_unavailable(monkeypatch):

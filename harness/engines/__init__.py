@@ -108,6 +108,35 @@ def owasp_for(cwe: int | None) -> str | None:
     return CWE_TO_OWASP.get(cwe) if cwe else None
 
 
+class Coverage(BaseModel):
+    """What a run covered of what it planned: the verdict must not claim more."""
+
+    planned: list[str] = Field(default_factory=list, description="modules or phases planned")
+    ran: list[str] = Field(default_factory=list, description="those that started")
+    stopped_at_budget: bool = Field(default=False, description="stopped by the wall deadline")
+    bounded: list[str] = Field(
+        default_factory=list, description="those that ran until their share of the budget"
+    )
+
+    @property
+    def missing(self) -> list[str]:
+        return [m for m in self.planned if m not in self.ran]
+
+    @property
+    def complete(self) -> bool:
+        return not self.stopped_at_budget and not self.missing
+
+    def describe(self, budget_s: float) -> str:
+        text = f"{len(self.ran)} of {len(self.planned)} modules ran"
+        if self.stopped_at_budget:
+            text = f"stopped at its {budget_s:.0f} s budget after {text}"
+        if self.missing:
+            text += f" (not run: {', '.join(self.missing)})"
+        if self.bounded:
+            text += f"; bounded by their time share: {', '.join(self.bounded)}"
+        return text
+
+
 class EngineRun(BaseModel):
     """What one engine run produced, whatever the engine."""
 
@@ -119,6 +148,13 @@ class EngineRun(BaseModel):
     elapsed_s: float = 0.0
     notes: list[str] = Field(default_factory=list)
     raw_path: str | None = None
+    coverage: Coverage | None = None
+    mode: str = Field(default="intrusive", description="'passive' when only passive checks ran")
+    containment: str | None = Field(default=None, description="how the tool was contained")
+    attempts: list[str] = Field(default_factory=list, description="earlier failed attempts")
+    refused: list[str] = Field(
+        default_factory=list, description="requests the egress guard refused"
+    )
 
     def failing(
         self, baseline: set[str] | None = None, threshold: Severity = Severity.MEDIUM
@@ -130,3 +166,7 @@ class EngineRun(BaseModel):
 
 class EngineUnavailable(Exception):
     """The engine cannot run here (not installed, daemon unreachable); the reason says why."""
+
+    def __init__(self, reason: str, *, attempts: list[str] | None = None) -> None:
+        super().__init__(reason)
+        self.attempts = attempts or []

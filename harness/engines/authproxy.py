@@ -7,6 +7,10 @@ of its own session, logs in again when the target answers 401 (or the session is
 rewrites the target's origin to its own in Location headers and text bodies so the scanner
 stays on the proxy. Requests leave from a chosen loopback address so the scanner's burst is
 rate limited on its own budget.
+
+It is also the scanner's egress guard: the scanner is pointed at it as its HTTP proxy too, so
+a request in absolute form for any other host (an out-of-band callback, an update check) and
+every CONNECT tunnel is refused before anything is sent, and recorded in ``refused``.
 """
 
 from __future__ import annotations
@@ -17,8 +21,11 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+
+from harness.scope import ScopeGuard
 
 HOP_BY_HOP = {
     "connection",
@@ -54,8 +61,15 @@ class AuthProxy:
         max_session_age_s: float = 20.0,
         request_timeout_s: float = 10.0,
         client_factory: Callable[[], httpx.Client] | None = None,
+        guard: ScopeGuard | None = None,
+        read_only: bool = False,
     ) -> None:
+        if guard is not None:
+            guard.check(target_base)
         self.target_base = target_base.rstrip("/")
+        self.guard = guard
+        self.refused: list[str] = []
+        self.read_only = read_only
         self._login = login
         self._max_age = max_session_age_s
         self._timeout = request_timeout_s
@@ -172,6 +186,38 @@ class AuthProxy:
     def _rewrite_bytes(self, data: bytes, encoding: str) -> bytes:
         return self._rewrite(data.decode(encoding, errors="replace")).encode()
 
+    def route(self, method: str, request_target: str) -> str | None:
+        """The path to forward for a request line, or None when it is refused (and recorded).
+
+        Origin form (``/path``) is the scanner talking to the proxy as its target; absolute
+        form names a host, and only the proxy's own address is forwarded (to the target).
+        """
+        if method == "CONNECT":
+            self._refuse(f"CONNECT {request_target}: tunnels are not forwarded")
+            return None
+        path: str | None = None
+        if request_target.startswith("/"):
+            path = request_target
+        parts = urlsplit(request_target)
+        if parts.scheme in ("http", "https") and f"http://{parts.netloc}" == self.url:
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        if path is not None:
+            if self.read_only and method in UNSAFE:
+                self._refuse(f"{method} {path}: safe mode sends no state-changing request")
+                return None
+            return path
+        host = parts.hostname or ""
+        where = "outside the scope allow-list"
+        if self.guard is not None and self.guard.allows_host(host):
+            where = "not the target"
+        self._refuse(f"{method} {request_target}: {host or '(no host)'} is {where}")
+        return None
+
+    def _refuse(self, line: str) -> None:
+        with self._lock:
+            if len(self.refused) < 200:
+                self.refused.append(line)
+
     # -- server ------------------------------------------------------------------------------
     @property
     def url(self) -> str:
@@ -189,9 +235,17 @@ class AuthProxy:
             def _handle(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
-                status, headers, content = proxy.forward(
-                    self.command, self.path, {k: v for k, v in self.headers.items()}, body
-                )
+                path = proxy.route(self.command, self.path)
+                if path is None:
+                    status, headers, content = (
+                        403,
+                        [("Content-Type", "text/plain")],
+                        b"refused by the harness egress guard",
+                    )
+                else:
+                    status, headers, content = proxy.forward(
+                        self.command, path, {k: v for k, v in self.headers.items()}, body
+                    )
                 self.send_response(status)
                 for name, value in headers:
                     self.send_header(name, value)
@@ -201,6 +255,7 @@ class AuthProxy:
                     self.wfile.write(content)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
+            do_CONNECT = _handle
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 return  # the scanner's own log is the record

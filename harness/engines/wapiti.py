@@ -1,29 +1,39 @@
-"""wapiti3 as a subprocess, findings normalised to Finding.
+"""wapiti3 as a contained subprocess, findings normalised to Finding.
 
-Offline-safe module set: no ``ssl`` (needs sslscan and is SEC-11's job), no ``ssrf``/``xxe``
-(they need an external callback endpoint), no brute-forcing or CMS modules. The scan runs
-against a URL the caller provides (normally an :class:`~harness.engines.authproxy.AuthProxy`
-in front of the target), with a hard time limit enforced twice: wapiti's own
-``--max-scan-time`` and a subprocess timeout a little above it.
+Modules: the intrusive set has no ``ssl`` (needs sslscan and is SEC-11's job), no ``ssrf``,
+``xxe`` or ``log4shell`` (they need an out-of-band callback host), no brute-forcing or CMS
+modules; the passive set (safe mode) only reads responses: ``http_headers``, ``cookieflags``
+and ``csp``.
+
+Egress: the scan goes to a guarded loopback proxy (:class:`~harness.engines.authproxy.AuthProxy`)
+that is also wapiti's HTTP proxy, every out-of-band endpoint points at loopback (the DNS
+endpoint an address, so wapiti's start-up lookup of it is no query), crash reports are off and
+no update is asked for; :class:`~harness.guard_process.ProcessGuard` runs it in a network
+namespace where the machine allows one.
+
+Budget: ``budget_s`` is a wall deadline for the whole run, retry included. The crawl gets a
+quarter of it (``--max-scan-time``), each module an equal share of the next 55 %
+(``--max-attack-time``), and the process is stopped at the deadline whatever it is doing; a
+stopped scan's findings so far are read from its session database, and the run's
+:class:`~harness.engines.Coverage` says which modules did not run.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import re
 import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
-from harness.engines import EngineRun, EngineUnavailable, owasp_for
-from harness.findings import Confidence, Finding, Severity
+from pydantic import BaseModel
 
-DEFAULT_MODULES = [
+from harness.engines import Coverage, EngineRun, EngineUnavailable
+from harness.engines.wapiti_report import parse_report, salvage
+from harness.guard_process import ProcessGuard, ToolRun
+
+INTRUSIVE_MODULES = [
     "sql",
     "timesql",
     "xss",
@@ -36,43 +46,46 @@ DEFAULT_MODULES = [
     "http_headers",
     "cookieflags",
 ]
-# wapiti's categories (report keys) -> CWE.
-CATEGORY_CWE: dict[str, int] = {
-    "SQL Injection": 89,
-    "Blind SQL Injection": 89,
-    "Cross Site Scripting": 79,
-    "Stored Cross Site Scripting": 79,
-    "Reflected Cross Site Scripting": 79,
-    "Open Redirect": 601,
-    "CRLF Injection": 93,
-    "Command execution": 78,
-    "Path Traversal": 22,
-    "Content Security Policy Configuration": 693,
-    "HTTP Secure Headers": 693,
-    "Secure Flag cookie": 614,
-    "HttpOnly Flag cookie": 1004,
-    "Cross Site Request Forgery": 352,
-    "Server Side Request Forgery": 918,
-    "XML External Entity": 611,
-    "Internal Server Error": 209,
-    "Backup file": 530,
-    "Potentially dangerous file": 200,
-    "Weak credentials": 521,
-    "Htaccess Bypass": 538,
-    "Unencrypted Channels": 319,
-    "Fingerprint web technology": 200,
-    "Resource consumption": 400,
-}
-# wapiti levels: 4 critical, 3 high, 2 medium, 1 low, 0 info.
-LEVELS = {
-    4: Severity.CRITICAL,
-    3: Severity.HIGH,
-    2: Severity.MEDIUM,
-    1: Severity.LOW,
-    0: Severity.INFO,
-}
-# Anomalies have no level: a 500 reached by an attack payload is a medium-risk signal.
-ANOMALY_SEVERITY = Severity.MEDIUM
+DEFAULT_MODULES = INTRUSIVE_MODULES
+# Modules that only read the responses the crawl got: nothing is injected or written.
+PASSIVE_MODULES = ["http_headers", "cookieflags", "csp"]
+# The discard port on loopback: out-of-band modules that are not run still get an endpoint,
+# and one that was would reach nothing (the proxy refuses it in any case).
+LOOPBACK_ENDPOINT = "http://127.0.0.1:9/"
+# Failures worth one more try with a fresh session: wapiti's own store, a crash.
+TRANSIENT_PATTERNS = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"database is locked",
+        r"sqlite3?\.OperationalError",
+        r"ConnectError|Connection refused",
+        r"Traceback \(most recent call last\)",
+    )
+]
+# Shares of the budget. The rest (20 %) is wapiti's start (module loading takes seconds on
+# a busy machine) and the report.
+CRAWL_SHARE = 0.25
+ATTACK_SHARE = 0.55
+MIN_RETRY_S = 8.0
+
+
+class Plan(BaseModel):
+    """How a budget is spent: the crawl, each module, and the wall deadline."""
+
+    crawl_s: float
+    module_s: float
+    deadline_s: float
+
+    @classmethod
+    def for_budget(cls, budget_s: float, modules: list[str]) -> Plan:
+        # Passive modules read what the crawl stored and finish at once: the attack share is
+        # split among the modules that send payloads.
+        attacking = [m for m in modules if m not in PASSIVE_MODULES] or modules
+        return cls(
+            crawl_s=max(2.0, round(budget_s * CRAWL_SHARE, 1)),
+            module_s=max(1.0, round(budget_s * ATTACK_SHARE / max(1, len(attacking)), 1)),
+            deadline_s=budget_s,
+        )
 
 
 def wapiti_binary() -> str | None:
@@ -87,10 +100,11 @@ def command(
     output: Path,
     session_dir: Path,
     *,
-    budget_s: float,
-    modules: list[str] | None = None,
+    plan: Plan,
+    modules: list[str],
     openapi_url: str | None = None,
     start_urls: list[str] | None = None,
+    proxy_url: str | None = None,
     scope: str = "folder",
     verify: bool = False,
 ) -> list[str]:
@@ -104,16 +118,16 @@ def command(
         "--scope",
         scope,
         "-m",
-        ",".join(modules or DEFAULT_MODULES),
+        ",".join(modules),
         "--flush-session",
         "--store-session",
         str(session_dir),
         "--store-config",
         str(session_dir),
         "--max-scan-time",
-        str(int(budget_s)),
+        str(plan.crawl_s),
         "--max-attack-time",
-        str(max(5, int(budget_s / 4))),
+        str(plan.module_s),
         "-f",
         "json",
         "-o",
@@ -130,10 +144,20 @@ def command(
         "8",
         "-t",
         "6",
+        # Egress: no crash report upload, every callback endpoint on loopback. The DNS
+        # endpoint is resolved when the modules load, even unused: an address is no query.
         "--no-bugreport",
+        "--endpoint",
+        LOOPBACK_ENDPOINT,
+        "--external-endpoint",
+        LOOPBACK_ENDPOINT,
+        "--dns-endpoint",
+        "127.0.0.1",
         "-v",
-        "0",
+        "1",
     ]
+    if proxy_url:
+        argv += ["-p", proxy_url]
     if openapi_url:
         argv += ["--swagger", openapi_url]
     for url in start_urls or []:
@@ -141,103 +165,135 @@ def command(
     return argv
 
 
+def is_transient(tool: ToolRun, wrote_report: bool) -> bool:
+    """A failure another try may not meet: a crash or wapiti's own store, never the budget."""
+    if tool.timed_out or wrote_report or tool.returncode == 0:
+        return False
+    return (tool.returncode or 0) < 0 or any(p.search(tool.output) for p in TRANSIENT_PATTERNS)
+
+
+def coverage_from_log(log: str, planned: list[str], stopped: bool) -> Coverage:
+    launched = re.findall(r"Launching module (\w+)", log)
+    bounded = re.findall(r"Max attack time was reached for module (\w+)", log)
+    return Coverage(
+        planned=list(planned),
+        ran=[m for m in planned if m in launched],
+        bounded=[m for m in planned if m in bounded],
+        stopped_at_budget=stopped,
+    )
+
+
 def run(
     base_url: str,
     *,
+    guard: ProcessGuard,
     budget_s: float = 90.0,
     modules: list[str] | None = None,
+    passive: bool = False,
     openapi_url: str | None = None,
     start_urls: list[str] | None = None,
+    proxy_url: str | None = None,
+    reach: list[tuple[str, int]] | None = None,
     map_to: str | None = None,
-    workdir: Path | None = None,
+    workdir: Path,
 ) -> EngineRun:
-    """Scan ``base_url``; URLs in findings are rewritten from ``base_url`` to ``map_to``."""
+    """Scan ``base_url`` within ``budget_s`` (wall), one retry after a transient failure.
+
+    ``reach`` lists the loopback endpoints the tool may connect to (the proxy); URLs in
+    findings are rewritten from ``base_url`` to ``map_to``.
+    """
     started = time.monotonic()
-    folder = Path(workdir or tempfile.mkdtemp(prefix="harness-wapiti-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    output = folder / "wapiti.json"
-    argv = command(
-        base_url,
-        output,
-        folder / "session",
-        budget_s=budget_s,
-        modules=modules,
-        openapi_url=openapi_url,
-        start_urls=start_urls,
-    )
-    env = {**os.environ, "HOME": str(folder)}  # wapiti writes its config under ~
-    process = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        cwd=folder,
-        start_new_session=True,
-    )
-    try:
-        log, _ = process.communicate(timeout=budget_s + 45)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGTERM)
-        log, _ = process.communicate(timeout=10)
-        log += "\n[harness] wapiti killed after its time limit"
-    (folder / "wapiti.log").write_text(log or "", encoding="utf-8")
-    if not output.exists():
-        raise EngineUnavailable(
-            f"wapiti wrote no report (exit {process.returncode}): {(log or '').strip()[-500:]}"
+    chosen = list(modules or (PASSIVE_MODULES if passive else INTRUSIVE_MODULES))
+    attempts: list[str] = []
+    result: EngineRun | str = ""
+    for attempt in (1, 2):
+        remaining = budget_s - (time.monotonic() - started)
+        folder = workdir / f"attempt-{attempt}"  # a fresh session and config store each time
+        folder.mkdir(parents=True, exist_ok=True)
+        result = _attempt(
+            base_url,
+            folder,
+            guard=guard,
+            plan=Plan.for_budget(remaining, chosen),
+            modules=chosen,
+            openapi_url=openapi_url,
+            start_urls=start_urls,
+            proxy_url=proxy_url,
+            reach=reach or [],
         )
-    report = json.loads(output.read_text(encoding="utf-8"))
-    result = parse_report(
-        report, engine_version=str(report.get("infos", {}).get("version", "wapiti"))
-    )
+        if isinstance(result, EngineRun):
+            break
+        attempts.append(f"attempt {attempt}: {result}")
+        left = budget_s - (time.monotonic() - started)
+        if attempt == 2 or left < MIN_RETRY_S:
+            if attempt == 1:
+                attempts.append(f"no retry: {left:.0f} s of the budget left")
+            raise EngineUnavailable("; ".join(attempts), attempts=attempts)
+    assert isinstance(result, EngineRun)  # the loop ends on a run or raises
+    result.mode = "passive" if passive else "intrusive"
+    result.attempts = attempts
     result.target = map_to or base_url
     if map_to:
         for finding in [*result.findings, *result.warnings]:
             if finding.url:
                 finding.url = finding.url.replace(base_url.rstrip("/"), map_to.rstrip("/"))
     result.elapsed_s = time.monotonic() - started
-    result.raw_path = str(output)
-    result.notes.append(f"wapiti exit {process.returncode}; log {folder / 'wapiti.log'}")
     return result
 
 
-def _finding(category: str, item: dict[str, Any], severity: Severity, kind: str) -> Finding:
-    cwe = CATEGORY_CWE.get(category)
-    path = str(item.get("path") or "")
-    return Finding(
-        rule=f"wapiti:{item.get('module') or kind}:{category}",
-        title=category,
-        severity=severity,
-        confidence=Confidence.MEDIUM,
-        engine="wapiti",
-        control="SEC-14",
-        cwe=cwe,
-        owasp=owasp_for(cwe),
-        url=path,
-        method=item.get("method"),
-        parameter=item.get("parameter") or None,
-        evidence=(str(item.get("info") or "") + "\n" + str(item.get("http_request") or "")).strip()[
-            :1500
-        ]
-        or None,
+def _attempt(
+    base_url: str,
+    folder: Path,
+    *,
+    guard: ProcessGuard,
+    plan: Plan,
+    modules: list[str],
+    openapi_url: str | None,
+    start_urls: list[str] | None,
+    proxy_url: str | None,
+    reach: list[tuple[str, int]],
+) -> EngineRun | str:
+    """One contained wapiti run: its EngineRun, or why it failed transiently."""
+    output = folder / "wapiti.json"
+    session = folder / "session"
+    argv = command(
+        base_url,
+        output,
+        session,
+        plan=plan,
+        modules=modules,
+        openapi_url=openapi_url,
+        start_urls=start_urls,
+        proxy_url=proxy_url,
     )
-
-
-def parse_report(report: dict[str, Any], engine_version: str = "wapiti") -> EngineRun:
-    """wapiti's JSON report (``-f json``) as an EngineRun."""
-    run = EngineRun(engine=engine_version, target=str(report.get("infos", {}).get("target")))
-    for category, items in (report.get("vulnerabilities") or {}).items():
-        for item in items or []:
-            level = int(item.get("level") or 0)
-            run.findings.append(
-                _finding(category, item, LEVELS.get(level, Severity.INFO), "vulnerability")
+    # HOME: wapiti writes its config under ~; unbuffered: a stopped run keeps its log.
+    env = {"HOME": str(folder), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1"}
+    tool = guard.run(argv, reach=reach, deadline_s=plan.deadline_s, cwd=folder, env=env)
+    (folder / "wapiti.log").write_text(tool.output, encoding="utf-8")
+    wrote = output.exists()
+    if is_transient(tool, wrote):
+        tail = tool.output.strip().splitlines()[-1:] or [""]
+        return f"wapiti exit {tool.returncode}: {tail[0][:300]}"
+    coverage = coverage_from_log(tool.output, modules, tool.timed_out)
+    if wrote:
+        report = json.loads(output.read_text(encoding="utf-8"))
+        result = parse_report(report, str(report.get("infos", {}).get("version", "wapiti")))
+        result.raw_path = str(output)
+    else:
+        saved = salvage(session)
+        if saved is None:
+            raise EngineUnavailable(
+                f"wapiti wrote no report and left no session (exit {tool.returncode}): "
+                f"{tool.output.strip()[-500:]}"
             )
-    for category, items in (report.get("anomalies") or {}).items():
-        for item in items or []:
-            level = item.get("level")
-            severity = LEVELS.get(int(level), ANOMALY_SEVERITY) if level else ANOMALY_SEVERITY
-            run.findings.append(_finding(category, item, severity, "anomaly"))
-    for category, items in (report.get("additionals") or {}).items():
-        for item in items or []:
-            run.warnings.append(_finding(category, item, Severity.INFO, "additional"))
-    return run
+        result, attacked = saved
+        coverage.ran = [m for m in modules if m in coverage.ran or m in attacked]
+        result.notes.append("no report written: findings read from the session database")
+    result.coverage = coverage
+    result.containment = tool.containment
+    result.notes += [
+        *tool.notes,
+        f"wapiti exit {tool.returncode}, contained: {tool.containment}; "
+        f"log {folder / 'wapiti.log'}",
+    ]
+    return result

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from harness.engines import EngineRun, EngineUnavailable, owasp_for
+from harness.engines import Coverage, EngineRun, EngineUnavailable, owasp_for
 from harness.findings import Confidence, Finding, Severity
 from harness.scope import ScopeGuard
 
@@ -132,7 +132,16 @@ class ZapEngine:
         self.guard.check(base_url)
         started = self.clock()
         deadline = started + budget_s
-        run = EngineRun(engine=f"zap {self.version()}", target=base_url)
+        run = EngineRun(
+            engine=f"zap {self.version()}",
+            target=base_url,
+            mode="intrusive" if active else "passive",
+            containment="ZAP daemon: context limited to the target",
+        )
+        coverage = Coverage(
+            planned=["spider", "passive scan", *(["active scan"] if active else [])]
+        )
+        run.coverage = coverage
         context = f"harness-{int(time.time())}"
         context_id = self.zap.context.new_context(context)
         # Only the target: ZAP must not follow links to other hosts or attack them.
@@ -142,19 +151,25 @@ class ZapEngine:
         spider_id = self.zap.spider.scan(
             url=base_url, recurse=True, contextname=context, subtreeonly=True
         )
-        spider_deadline = started + budget_s * 0.35
+        # Without an active scan the spider and the passive scan share the whole budget.
+        spider_deadline = started + budget_s * (0.35 if active else 0.6)
+        coverage.ran.append("spider")
         if not self._wait(
             lambda: self.zap.spider.status(spider_id), lambda s: str(s) == "100", spider_deadline
         ):
             self.zap.spider.stop(spider_id)
+            coverage.bounded.append("spider")
             run.notes.append("spider stopped at its share of the budget")
-        passive_deadline = started + budget_s * 0.5
-        if not self._wait(
+        passive_deadline = started + budget_s * (0.5 if active else 1.0)
+        if self._wait(
             lambda: self.zap.pscan.records_to_scan,
             lambda n: str(n) == "0",
             passive_deadline,
             poll_s=1.0,
         ):
+            coverage.ran.append("passive scan")
+        else:
+            coverage.stopped_at_budget = True
             run.notes.append("passive scan still had records queued at its deadline")
         if active:
             scan_id = self.zap.ascan.scan(
@@ -162,11 +177,14 @@ class ZapEngine:
             )
             if not str(scan_id).isdigit():
                 run.notes.append(f"active scan did not start: {scan_id}")
-            elif not self._wait(
-                lambda: self.zap.ascan.status(scan_id), lambda s: str(s) == "100", deadline
-            ):
-                self.zap.ascan.stop(scan_id)
-                run.notes.append(f"active scan stopped at the {budget_s:.0f}s budget")
+            else:
+                coverage.ran.append("active scan")
+                if not self._wait(
+                    lambda: self.zap.ascan.status(scan_id), lambda s: str(s) == "100", deadline
+                ):
+                    self.zap.ascan.stop(scan_id)
+                    coverage.stopped_at_budget = True
+                    run.notes.append(f"active scan stopped at the {budget_s:.0f}s budget")
         alerts = self._alerts(base_url)
         for alert in alerts:
             policy = self.rules.get(str(alert.get("pluginId")))

@@ -6,10 +6,11 @@ import json
 
 import pytest
 
+from harness.guard_browser import guarded_browser, third_party_finding
 from harness.probes.actor import Actor
 from harness.probes.apiops import build_request, discover_ids, operations
 from harness.probes.bounded import as_response, fetch
-from harness.probes.browser import browser_context, cookies_for
+from harness.probes.browser import cookies_for
 from harness.probes.crawl import crawl
 from harness.probes.xss import find_unescaped, load_and_watch, payloads
 
@@ -127,10 +128,16 @@ def test_no_stored_or_reflected_xss(target, login, evidence):
     to_load = list(dict.fromkeys(marker_pages))[:8] or [
         target.url(p) for p in profile.target.pages[:2]
     ]
-    with browser_context(cookies_for(actor.session.client, target.base_url)) as context:
+    with guarded_browser(target.guard) as browser:
+        context = browser.new_context(cookies_for(actor.session.client, target.base_url))
         for url in to_load:
             executions.append(load_and_watch(context, url, screenshot=not executions))
     actor.close()
+    # Requests the egress guard refused: recorded, never a reason for this control to fail.
+    third_party = third_party_finding(browser.blocked, "SEC-06")
+    if third_party is not None:
+        evidence.finding(third_party)
+        evidence.json("blocked by the egress guard", [b.model_dump() for b in browser.blocked])
     if executions and executions[0].screenshot:
         evidence.screenshot(executions[0].screenshot, f"Chromium: {executions[0].url}")
     evidence.json(
