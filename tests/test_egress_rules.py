@@ -21,10 +21,7 @@ FORBIDDEN = re.compile(
 
 # Offenders until the guard modules of the browser/process work are merged. The integrator
 # empties this list after merging; it must not grow.
-KNOWN_OFFENDERS = {
-    # Chromium launch: moves behind harness/guard_browser.py.
-    "harness/probes/browser.py",
-}
+KNOWN_OFFENDERS = {}
 
 
 def _offenders() -> dict[str, list[str]]:
@@ -42,17 +39,12 @@ def _offenders() -> dict[str, list[str]]:
 
 
 def test_no_bare_client_outside_the_guard_modules() -> None:
-    new = {rel: lines for rel, lines in _offenders().items() if rel not in KNOWN_OFFENDERS}
+    new = _offenders()
     assert not new, (
         "build clients with harness.scope.scoped_client / scoped_async_client / open_connection "
         "(or the browser and process guards), never directly:\n"
         + "\n".join(line for lines in new.values() for line in lines)
     )
-
-
-def test_the_known_offenders_list_only_shrinks() -> None:
-    gone = KNOWN_OFFENDERS - set(_offenders())
-    assert not gone, f"no longer offending, remove from KNOWN_OFFENDERS: {sorted(gone)}"
 
 
 def test_the_rule_sees_what_it_forbids() -> None:
