@@ -19,11 +19,6 @@ FORBIDDEN = re.compile(
     r"|socket\.create_connection|\.launch\(|\.launch_persistent_context\("
 )
 
-# Offenders until the guard modules of the browser/process work are merged. The integrator
-# empties this list after merging; it must not grow.
-KNOWN_OFFENDERS = {}
-
-
 def _offenders() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for folder in SCANNED:
