@@ -6,6 +6,8 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, Field
 
+from harness.stack.faults import FaultInfo
+
 # caught: every expected control failed. missed: one of them did not (it passed, or did not
 # apply). inconclusive: the verdict could not be measured (a control stayed not_evaluated after
 # its retry, errored, already failed on the clean stack, or the run itself broke): counted in
@@ -19,13 +21,8 @@ FaultStatus = Literal["caught", "missed", "inconclusive", "pending"]
 UNMEASURED = frozenset({"not_evaluated", "error", "not run"})
 
 
-class RegisteredFault(BaseModel):
-    """One entry of the target's own fault registry."""
-
-    name: str
-    controls: list[str]
-    description: str = ""
-    services: list[str] = Field(default_factory=lambda: ["app"])
+# One model of a registry entry: the stack reads it (faults_argv), efficacy judges it.
+RegisteredFault = FaultInfo
 
 
 class FaultOutcome(BaseModel):

@@ -1,35 +1,35 @@
 """The target's fault registry, checked against the catalog (the one authority on the mapping).
 
 The catalog's ``faults = [...]`` says which faults must trip each control; the target's registry
-(``efficacy.registry`` in the profile, run in the app service) says which faults it can switch
+(the stack definition's ``faults_argv``, read by the stack) says which faults it can switch
 on, what they do and which services they live in. The two must agree: a fault one side maps
 differently, or only one side knows, is drift, and the matrix refuses to run on it.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from harness.catalog import Catalog
 from harness.efficacy_model import RegisteredFault
 from harness.runner import HarnessError
-from harness.stack.base import Stack
-
-# The service the registry command runs in (the profile's description of efficacy.registry).
-REGISTRY_SERVICE = "app"
+from harness.stack.base import KnowsFaults, Stack, StackError
 
 
-def load_registry(stack: Stack, argv: Sequence[str]) -> list[RegisteredFault]:
-    done = stack.exec(REGISTRY_SERVICE, list(argv))
-    if done.returncode != 0:
-        tail = " ".join(done.stderr.strip().splitlines()[-1:])[-300:]
-        raise HarnessError(f"cannot read the fault registry ({' '.join(argv)}): {tail}")
+def load_registry(stack: Stack) -> list[RegisteredFault]:
+    """The running target's registry; one line when it has none or cannot be read."""
+    if not isinstance(stack, KnowsFaults):
+        raise HarnessError(f"stack {stack.name!r} cannot read a fault registry")
     try:
-        return [RegisteredFault.model_validate(item) for item in json.loads(done.stdout)]
-    except (ValueError, TypeError) as exc:
-        first = str(exc).splitlines()[0]
-        raise HarnessError(f"the fault registry is not the expected JSON list: {first}") from None
+        registry = stack.fault_registry()
+    except StackError as exc:
+        raise HarnessError(f"cannot read the fault registry: {exc}") from None
+    if not registry:
+        raise HarnessError(
+            f"stack {stack.name!r} declares no fault registry (faults_argv in its stack "
+            "definition): there are no seeded faults to run"
+        )
+    return registry
 
 
 def drift(catalog: Catalog, registry: Sequence[RegisteredFault]) -> list[str]:

@@ -382,6 +382,12 @@ def _collect_source_secrets(state: _State, config: pytest.Config) -> None:
             )
 
 
+def _stack_state_option(config: pytest.Config) -> str | None:
+    """The state file the run attached to (``--stack-state``, or the environment)."""
+    value = config.getoption("stack_state", default=None) or os.environ.get("HARNESS_STACK_STATE")
+    return str(value) if value else None
+
+
 def _warn(config: pytest.Config, message: str) -> None:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
@@ -402,6 +408,7 @@ def _finish(state: _State, config: pytest.Config, *, strict: bool) -> None:
         strict=strict,
         root=config.rootpath,
         pytest_args=[state.redactor.text(a) for a in config.invocation_params.args],
+        stack_state=_stack_state_option(config),
     )
     gate_lines: list[str] = []
     key = state.key or signing_key(None)

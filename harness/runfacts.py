@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ class RunFacts:
         strict: bool,
         root: Path,
         pytest_args: list[str],
+        stack_state: str | None = None,
     ) -> RunFacts:
         return cls(
             catalog=catalog,
@@ -47,7 +47,7 @@ class RunFacts:
             release=profile.release if profile else None,
             git_sha=git_sha(root),
             pytest_args=pytest_args,
-            faults=faults(profile),
+            faults=faults(profile, stack_state),
             not_applicable=dict(profile.not_applicable) if profile else {},
             safety=safety_lines(profile),
         )
@@ -73,13 +73,21 @@ def safety_lines(profile: Profile | None) -> list[str]:
         return [f"safety = {profile.safety_mode}"]
 
 
-def faults(profile: Profile | None) -> list[str]:
-    """The profile's faults and those the environment seeds (BRIDGE_FAULTS)."""
-    names = list(profile.faults) if profile else []
-    for name in os.environ.get("BRIDGE_FAULTS", "").split(","):
-        if name.strip() and name.strip() not in names:
-            names.append(name.strip())
-    return names
+def faults(profile: Profile | None, stack_state: str | None = None) -> list[str]:
+    """The faults the stack under test runs with: its state file's, else the profile's.
+
+    An efficacy run switches faults on a running stack and attaches to it by its state file,
+    so the state (not the profile) is what the run really tested.
+    """
+    if stack_state:
+        from harness.stack.base import StackError
+        from harness.stack.state import read_state
+
+        try:
+            return list(read_state(stack_state).faults)
+        except StackError:
+            pass  # the stack fixture reports an unreadable state file; the profile is a guess
+    return list(profile.faults) if profile else []
 
 
 def git_sha(root: Path) -> str | None:

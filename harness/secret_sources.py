@@ -17,7 +17,8 @@ def register_secret_source(source: SecretSource) -> None:
     """Call ``source()`` at session end and redact every value it returns from all evidence.
 
     For secrets that exist only after tests ran, such as the tokens a mock provider issued:
-    the stack fixture registers ``mock_token_source(stack.url("spotify_mock"))``. Called before
+    the stack fixture registers ``mock_token_source(url)`` for the profile's OAuth provider
+    service (``auth.oauth.provider_service``). Called before
     session-scoped fixtures are torn down, so the service is still up.
     """
     _sources.append(source)

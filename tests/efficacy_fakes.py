@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import cast
@@ -13,6 +13,7 @@ from harness.efficacy_groups import KnownFault
 from harness.efficacy_model import EfficacyReport, RegisteredFault
 from harness.runner import ControlRun
 from harness.stack.base import Stack, StackError
+from harness.stack.faults import FaultInfo
 
 CATALOG = """
 [[control]]
@@ -101,12 +102,17 @@ class FakeStack:
             raise StackError(f"app: not ready with {faults[0]}")
         self.faults = list(faults)
 
-    def exec(self, service: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.CompletedProcess(argv, self.code, self.registry_json, "boom\nno such")
+    def fault_registry(self) -> list[FaultInfo]:
+        if self.code != 0:
+            raise StackError("`registry` failed: boom")
+        try:
+            return [FaultInfo.model_validate(item) for item in json.loads(self.registry_json)]
+        except ValueError as exc:
+            raise StackError(f"`registry` printed no fault list: {exc}") from None
 
 
 def as_stack(fake: FakeStack) -> Stack:
-    """The fake has what efficacy uses (services, apply_faults, exec), not a whole stack."""
+    """What efficacy uses (services, apply_faults, fault_registry), not a whole stack."""
     return cast(Stack, fake)
 
 

@@ -13,7 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from harness.commands.efficacy_cmds import efficacy
@@ -96,23 +95,6 @@ def test_efficacy_rejects_an_unknown_fault(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "unknown fault(s): no_such_fault" in done.stderr
-
-
-@pytest.fixture
-def bare_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = tmp_path / "harness.toml"
-    config.write_text('[profiles.reference]\nprovider = "local"\nstack = "bundled"\n')
-    monkeypatch.setenv("HARNESS_CONFIG", str(config))
-    monkeypatch.delenv("HARNESS_PROFILE", raising=False)
-
-
-@pytest.mark.usefixtures("bare_profile")
-def test_efficacy_needs_a_fault_registry_in_the_profile(tmp_path: Path) -> None:
-    done = CliRunner().invoke(efficacy, ["--out", str(tmp_path / "e")])
-    assert done.exit_code == 2
-    lines = done.output.strip().splitlines()
-    assert len(lines) == 1 and "names no fault registry" in lines[0], done.output
-    assert not (tmp_path / "e").exists()
 
 
 def test_efficacy_refuses_fault_and_quick_together(tmp_path: Path) -> None:

@@ -47,11 +47,13 @@ def test_the_reference_registry_matches_the_catalog() -> None:
 
 def test_load_registry_reports_a_broken_command_in_one_line() -> None:
     good = as_stack(FakeStack('[{"name": "x", "controls": ["A-01"]}]'))
-    assert load_registry(good, ["r"])[0].name == "x"
-    with pytest.raises(HarnessError, match=r"cannot read the fault registry \(r --json\): no such"):
-        load_registry(as_stack(FakeStack(code=1)), ["r", "--json"])
-    with pytest.raises(HarnessError, match="not the expected JSON list"):
-        load_registry(as_stack(FakeStack("{not json")), ["r"])
+    assert load_registry(good)[0].name == "x"
+    with pytest.raises(HarnessError, match=r"cannot read the fault registry: `registry` failed"):
+        load_registry(as_stack(FakeStack(code=1)))
+    with pytest.raises(HarnessError, match="printed no fault list"):
+        load_registry(as_stack(FakeStack("{not json")))
+    with pytest.raises(HarnessError, match=r"declares no fault registry \(faults_argv"):
+        load_registry(as_stack(FakeStack("[]")))
 
 
 def test_select_faults() -> None:

@@ -19,6 +19,7 @@ FORBIDDEN = re.compile(
     r"|socket\.create_connection|\.launch\(|\.launch_persistent_context\("
 )
 
+
 def _offenders() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for folder in SCANNED:

@@ -83,13 +83,6 @@ def efficacy(
     if not profile.manages_stack:
         _err(f"profile {profile.name!r} is external: efficacy needs a stack it can reconfigure")
         sys.exit(EXIT_HARNESS_ERROR)
-    registry_argv = profile.efficacy.registry
-    if not registry_argv:
-        _err(
-            f"profile {profile.name!r} names no fault registry "
-            "(set efficacy.registry to the command that prints it as JSON)"
-        )
-        sys.exit(EXIT_HARNESS_ERROR)
     if faults and quick:
         _err("--fault and --quick exclude each other: name faults or ask for the quick matrix")
         sys.exit(EXIT_HARNESS_ERROR)
@@ -110,7 +103,7 @@ def efficacy(
     try:
         with contextlib.ExitStack() as held:
             stack, state = held.enter_context(_stack_up(profile))
-            registry = load_registry(stack, registry_argv)
+            registry = load_registry(stack)
             check_drift(catalog, registry)
             selected = select_faults(catalog, registry, only=faults, quick=quick)
 

@@ -16,7 +16,6 @@ from harness.profile.sections import (
     AuthSettings,
     DastSettings,
     DataStoreSettings,
-    EfficacySettings,
     LimitSettings,
     LogSettings,
     ObservabilitySettings,
@@ -64,7 +63,6 @@ class Profile(Strict):
     )
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     operations: OperationsSettings = Field(default_factory=OperationsSettings)
-    efficacy: EfficacySettings = Field(default_factory=EfficacySettings)
 
     @model_validator(mode="after")
     def _external_needs_url(self) -> Profile:

@@ -334,16 +334,6 @@ class DastSettings(Strict):
     )
 
 
-class EfficacySettings(Strict):
-    """Where the target's seeded-fault registry comes from (``harness efficacy``)."""
-
-    registry: list[str] | None = Field(
-        default=None,
-        description="argv run in the app service that prints the fault registry as JSON "
-        "([] or absent: the target has no seeded faults)",
-    )
-
-
 class OperationsSettings(Strict):
     """Commands the operational controls run in the app service (through ``stack.exec``)."""
 

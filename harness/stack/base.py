@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from pydantic import BaseModel
 
 if TYPE_CHECKING:  # both import this module
+    from harness.stack.faults import FaultInfo
     from harness.stack.lock import StackLock
     from harness.stack.state import StackState
 
@@ -110,6 +111,18 @@ class SwitchesFaults(Protocol):
     """Switch the target's seeded faults (the efficacy matrix)."""
 
     def apply_faults(self, faults: list[str]) -> None: ...
+
+
+@runtime_checkable
+class KnowsFaults(Protocol):
+    """Reads the target's own seeded-fault registry (the stack definition's ``faults_argv``)."""
+
+    def fault_registry(self) -> list[FaultInfo]:
+        """Every fault the target can switch on; [] when the definition declares no registry.
+
+        Raises StackError when the registry command fails or prints no fault list.
+        """
+        ...
 
 
 @runtime_checkable

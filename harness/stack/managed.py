@@ -298,6 +298,9 @@ class ManagedStack(StateBacked):
                 )
             return self._fault_registry
 
+    def fault_registry(self) -> list[fault_registry.FaultInfo]:
+        return list(self._registry().values())
+
     def _faults_of(self, name: str) -> list[str]:
         """The faults service ``name`` applies (none when the registry cannot be read)."""
         if not self.state.faults:
