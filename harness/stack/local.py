@@ -180,8 +180,10 @@ class LocalStack(ManagedStack):
                 user=service_user() if service.unprivileged else None,
             )
         except OSError as exc:  # a missing binary, a bad path: say which service and how
+            # Name the path that failed (the log file or working folder, not only the binary).
+            where = exc.filename or argv[0]
             raise StackError(
-                f"service {name!r} could not start {argv[0]!r}: {exc.strerror or exc} "
+                f"service {name!r} could not start {argv[0]!r}: {where}: {exc.strerror or exc} "
                 "(`harness doctor` lists what to install)"
             ) from None
         with self._update() as state:
