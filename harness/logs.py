@@ -1,17 +1,23 @@
-"""Structured-log parsing: one verdict per captured line, the offending lines kept as evidence.
+"""Log parsing: records from JSON or plain-text lines, and the structured-log verdict per line.
 
 The app's log comes from the stack (``target.log_lines(mark)``), a file or a command named in
-the profile. Controls judge it line by line: does the line parse as one JSON object, and does it
-carry the fields an operator needs (time, level, logger, message)? Field names differ between
-logging libraries (``timestamp`` vs ``time``, ``msg`` vs ``message``), so each required field
-accepts a small set of aliases; the verdict names the alias found so a report can show it.
+the profile. Its shape is the profile's ``[logs] format``: ``json`` (one JSON object per line)
+or ``regex`` (plain-text lines read with ``[logs] pattern``, whose named groups become the
+record's fields). ``LogParser`` gives every log consumer (correlation, audit, error logging,
+injection, slow queries) the same record model, a dict, from either shape.
+
+OBS-03 alone judges the shape itself, line by line: does the line parse as one JSON object, and
+does it carry the fields an operator needs (time, level, logger, message)? Field names differ
+between logging libraries (``timestamp`` vs ``time``, ``msg`` vs ``message``), so each required
+field accepts a small set of aliases; the verdict names the alias found so a report can show it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -179,6 +185,98 @@ def correlation_value(record: Mapping[str, Any]) -> tuple[str, str] | None:
         if isinstance(value, str) and value:
             return name, value
     return None
+
+
+# Named groups a ``regex`` pattern may use. ``extra`` is a JSON object inside the line (an audit
+# payload, say) whose keys join the record; the line's own groups win over its keys.
+LINE_GROUPS = ("time", "level", "logger", "message", "correlation_id", "extra")
+# Plain-text layouts write "-" for an absent value (no correlation id outside a request).
+_ABSENT = ("", "-")
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """The compiled line pattern; ValueError with one line when it cannot read log records."""
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"pattern is not a valid regular expression: {exc}") from None
+    names = set(compiled.groupindex)
+    unknown = sorted(names - set(LINE_GROUPS))
+    if unknown:
+        raise ValueError(
+            f"pattern has unknown named group(s) {', '.join(unknown)}; the known ones are "
+            + ", ".join(LINE_GROUPS)
+        )
+    if "message" not in names:
+        raise ValueError("pattern needs a named group (?P<message>...) for the log message")
+    return compiled
+
+
+class LogFormat(Protocol):
+    """What a parser needs from the profile (``harness.profile.sections.LogSettings``)."""
+
+    @property
+    def format(self) -> Literal["json", "regex"]: ...
+
+    @property
+    def pattern(self) -> str | None: ...
+
+
+class LogParser:
+    """One log line -> one record (a dict), or None when the line is not a record.
+
+    JSON lines are their object; regex lines are their named groups (absent or ``-`` values
+    dropped) plus the keys of the ``extra`` group's JSON object.
+    """
+
+    def __init__(self, format: Literal["json", "regex"] = "json", pattern: str | None = None):
+        if format == "regex" and not pattern:
+            raise ValueError("format = 'regex' needs a pattern")
+        self.format = format
+        self._pattern = compile_pattern(pattern) if format == "regex" and pattern else None
+
+    @classmethod
+    def from_settings(cls, settings: LogFormat) -> LogParser:
+        return cls(settings.format, settings.pattern)
+
+    @property
+    def structured(self) -> bool:
+        """The profile says the app writes JSON records (OBS-03's claim)."""
+        return self._pattern is None
+
+    def parse(self, line: str) -> dict[str, Any] | None:
+        text = line.rstrip("\r\n")
+        if not text.strip():
+            return None
+        if self._pattern is None:
+            return parse_record(text)
+        # match, not search: a record starts where the line starts (log_injection relies on it).
+        found = self._pattern.match(text)
+        if found is None:
+            return None
+        groups = found.groupdict()
+        extra = groups.pop("extra", None)
+        record: dict[str, Any] = {
+            name: value
+            for name, value in groups.items()
+            if value is not None and value not in _ABSENT
+        }
+        payload = parse_record(extra) if extra else None
+        for key, value in (payload or {}).items():
+            record.setdefault(key, value)
+        return record
+
+    def records(self, lines: Iterable[str]) -> list[dict[str, Any]]:
+        """The lines that are records, in order (the rest are dropped)."""
+        found: list[dict[str, Any]] = []
+        for line in lines:
+            record = self.parse(line)
+            if record is not None:
+                found.append(record)
+        return found
+
+
+JSON_LINES = LogParser()
 
 
 def excerpt(lines: Sequence[str], limit: int = 200) -> list[str]:

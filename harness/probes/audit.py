@@ -1,9 +1,11 @@
 """Audit records in the app's log: one per sensitive operation, with actor, action, outcome,
 time and the correlation id of the request that caused it.
 
-An audit record is a JSON log line that says it is one: an ``event``/``audit`` key, or a
-logger name containing "audit". Field names vary between logging setups; each required field
-accepts a few aliases.
+An audit record is a log record that says it is one: an ``event``/``audit`` key, or a logger
+name containing "audit". With JSON logs it is the line's JSON object (after any prefix a process
+manager adds); with a ``regex`` log format it is the parsed line, whose ``extra`` group carries
+the audit payload. Field names vary between logging setups; each required field accepts a few
+aliases.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import json
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from harness import logs
 
 REQUIRED: dict[str, tuple[str, ...]] = {
     "actor": ("actor", "user", "username", "user_id", "principal", "subject"),
@@ -38,17 +42,27 @@ def is_audit(record: dict[str, Any]) -> bool:
     return "event" in record or "audit" in record or "audit" in logger.lower()
 
 
-def parse(lines: list[str], offset: int = 0) -> list[AuditRecord]:
+def _json_object(line: str) -> dict[str, Any] | None:
+    """The JSON object that starts at the line's first brace (a prefix is allowed)."""
+    start = line.find("{")
+    if start < 0:
+        return None
+    try:
+        record = json.loads(line[start:])
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def parse(
+    lines: list[str], offset: int = 0, parser: logs.LogParser | None = None
+) -> list[AuditRecord]:
+    """The audit records among ``lines``; ``parser`` reads a plain-text format (JSON if None)."""
     out: list[AuditRecord] = []
     for index, line in enumerate(lines):
-        start = line.find("{")
-        if start < 0:
-            continue
-        try:
-            record = json.loads(line[start:])
-        except ValueError:
-            continue
-        if not isinstance(record, dict) or not is_audit(record):
+        plain = parser is not None and not parser.structured
+        record = parser.parse(line) if plain and parser else _json_object(line)
+        if record is None or not is_audit(record):
             continue
         present: dict[str, str] = {}
         for field, aliases in REQUIRED.items():

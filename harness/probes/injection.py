@@ -59,11 +59,21 @@ class Attempt(BaseModel):
     excerpt: str = ""
 
 
+# Answers that mean the request never reached the operation's code: no answer, refused
+# credentials, throttled. A parameter probed only through these was not checked.
+NOT_REACHED = frozenset({0, 401, 403, 407, 429})
+
+
 class PointResult(BaseModel):
     point: str
     technique: str | None = None
     attempts: list[Attempt] = Field(default_factory=list)
     finding: Finding | None = None
+
+    @property
+    def reached(self) -> bool:
+        """The baseline request got past authentication and throttling."""
+        return bool(self.attempts) and self.attempts[0].status not in NOT_REACHED
 
 
 def _rand(n: int) -> str:
@@ -110,8 +120,8 @@ class SqliProbe:
         result = PointResult(point=point.label)
         base = _rand(6)
         baseline = self._try(point, base, "baseline", result)
-        if baseline.status == 0 or baseline.status == 429:
-            return result  # unreachable or throttled: nothing to compare against
+        if baseline.status in NOT_REACHED:
+            return result  # unreachable, refused or throttled: nothing to compare against
         for technique in (self._error_based, self._boolean_based, self._time_based):
             finding = technique(point, base, baseline, result)
             if finding is not None:

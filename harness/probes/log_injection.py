@@ -10,6 +10,18 @@ The judge therefore fails on (a) a line with the marker that is not a JSON objec
 record in which the forged token starts a value of its own (the payload's quoted message
 became the record's message).
 A safe logger keeps the whole payload inside one string value.
+
+Plain-text logs (the profile's ``[logs] format = "regex"``) have no string to close, so the
+judge asks where a line *starts*. Every line the app writes for a request begins with its own
+prefix (time, level, logger, correlation id, as the pattern reads them) and quotes the input
+inside the message. The payload's marker comes before its line break and the forged token after
+it, so a line carrying the forged token without the marker began at the payload's line break:
+the input started a line of its own, a forgery whether or not it also parses as a record (the
+"plain-line" payload imitates a plain-text record to make it parse). A line carrying the marker
+must still parse as a record, and none of the line's own fields (time, level, logger,
+correlation id) may carry payload text, which would mean the input reached the prefix.
+A target whose profile says JSON but whose lines are mostly not JSON is judged the same way on
+the forged token alone: its missing structure is OBS-03's claim, not this control's.
 """
 
 from __future__ import annotations
@@ -54,6 +66,11 @@ class Payloads(BaseModel):
         return f'{self.marker}", "level": "{FORGED_LEVEL}", "message": "{self.forged}'
 
     @property
+    def plain_line(self) -> str:
+        """A line break followed by something shaped like a plain-text log record."""
+        return f"{self.marker}\n2001-01-01T00:00:00.000Z {FORGED_LEVEL} forged {self.forged}"
+
+    @property
     def lf_only(self) -> str:
         return f'{self.marker}\n{{"level": "{FORGED_LEVEL}", "message": "{self.forged}"}}'
 
@@ -62,6 +79,7 @@ class Payloads(BaseModel):
             "crlf+record": self.crlf_record,
             "quote-break": self.quote_break,
             "lf+record": self.lf_only,
+            "plain-line": self.plain_line,
         }
 
     def header_safe(self) -> dict[str, str]:
@@ -102,9 +120,14 @@ def _forged_value(record: dict[str, Any], forged: str) -> str | None:
     return None
 
 
-def judge(lines: Sequence[str], sent: Payloads) -> InjectionVerdict:
-    """JSON logs: records must stay whole. Plain-text logs (most lines are not JSON): the
-    payload must not be split, i.e. every line with the forged token also has the marker."""
+def judge(
+    lines: Sequence[str], sent: Payloads, parser: logs.LogParser = logs.JSON_LINES
+) -> InjectionVerdict:
+    """JSON logs: records must stay whole. A regex log format: no line may start inside the
+    payload, and payload lines stay records. JSON promised but not written: the payload must
+    not be split, i.e. every line with the forged token also has the marker."""
+    if not parser.structured:
+        return _judge_pattern(lines, sent, parser)
     if not _structured(lines, sent):
         return _judge_plain(lines, sent)
     verdict = InjectionVerdict()
@@ -152,6 +175,58 @@ def _structured(lines: Sequence[str], sent: Payloads) -> bool:
     if other:
         return sum(1 for line in other if logs.parse_record(line) is not None) * 2 >= len(other)
     return any(line.lstrip().startswith("{") for line in lines)
+
+
+# The fields a plain-text prefix holds; the message is where quoted input belongs.
+_PREFIX_FIELDS = ("time", "level", "logger", "correlation_id")
+
+
+def _judge_pattern(
+    lines: Sequence[str], sent: Payloads, parser: logs.LogParser
+) -> InjectionVerdict:
+    verdict = InjectionVerdict()
+    for index, line in enumerate(lines):
+        has_marker = sent.marker in line
+        if not has_marker and sent.forged not in line:
+            continue
+        verdict.evidence.append(line[:2000])
+        record = parser.parse(line)
+        if not has_marker:
+            shape = "and parses as a record" if record is not None else "(not a record)"
+            verdict.forgeries.append(
+                Forgery(
+                    index=index,
+                    line=line[:500],
+                    reason=f"the payload's line break started a log line of its own {shape}",
+                )
+            )
+            continue
+        verdict.marker_lines += 1
+        if record is None:
+            verdict.forgeries.append(
+                Forgery(
+                    index=index,
+                    line=line[:500],
+                    reason="a line carrying the payload does not match the log pattern "
+                    "(the input broke it)",
+                )
+            )
+            continue
+        verdict.marker_records += 1
+        reached = [
+            name
+            for name in _PREFIX_FIELDS
+            if any(token in str(record.get(name, "")) for token in (sent.marker, sent.forged))
+        ]
+        if reached:
+            verdict.forgeries.append(
+                Forgery(
+                    index=index,
+                    line=line[:500],
+                    reason=f"the payload reached the line's own field(s) {', '.join(reached)}",
+                )
+            )
+    return verdict
 
 
 def _judge_plain(lines: Sequence[str], sent: Payloads) -> InjectionVerdict:

@@ -94,7 +94,10 @@ _DURATION_KEYS = ("duration_ms", "elapsed_ms", "query_ms", "time_ms", "duration"
 
 
 def find_slow_records(
-    lines: Sequence[str], pattern: str, request_id: str | None = None
+    lines: Sequence[str],
+    pattern: str,
+    request_id: str | None = None,
+    parser: logs.LogParser = logs.JSON_LINES,
 ) -> SlowQueryVerdict:
     """Log lines whose text matches ``pattern`` (case-insensitive), structured or not; the
     access record of the slowed request itself is not a slow-query record, so lines that only
@@ -102,7 +105,7 @@ def find_slow_records(
     regex = re.compile(pattern, re.IGNORECASE)
     verdict = SlowQueryVerdict(pattern=pattern)
     for index, line in enumerate(lines):
-        record = logs.parse_record(line)
+        record = parser.parse(line)
         if record is not None:
             text = " ".join(
                 str(record.get(key, "")) for key in ("message", "msg", "event", "event_type")

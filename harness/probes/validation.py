@@ -46,6 +46,11 @@ class Outcome(BaseModel):
     excerpt: str = ""
 
 
+# Answers that mean the mutation never reached the operation's validation: no answer,
+# refused credentials, throttled.
+NOT_REACHED = frozenset({0, 401, 403, 407, 429})
+
+
 class Report(BaseModel):
     outcomes: list[Outcome] = Field(default_factory=list)
     skipped: list[str] = Field(default_factory=list)
@@ -54,6 +59,16 @@ class Report(BaseModel):
     @property
     def problems(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.problem]
+
+    def operations(self) -> list[str]:
+        return list(dict.fromkeys(o.op for o in self.outcomes))
+
+    def checked(self) -> list[str]:
+        """Operations at least one mutation reached (an answer other than 401/403/429)."""
+        return list(dict.fromkeys(o.op for o in self.outcomes if o.status not in NOT_REACHED))
+
+    def coverage(self) -> str:
+        return f"checked {len(self.checked())} of {len(self.operations())} operations"
 
 
 def _wrong_type(schema: dict[str, Any]) -> Any:

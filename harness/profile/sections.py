@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from harness.logs import compile_pattern
 from harness.profile.base import ProfileError, Strict
 from harness.verdicts import NotApplicable
 
@@ -277,6 +278,30 @@ class LogSettings(Strict):
     command: list[str] | None = Field(
         default=None, description="argv printing the log (source = 'command')"
     )
+    format: Literal["json", "regex"] = Field(
+        default="json",
+        description="'json': one JSON object per line; 'regex': plain-text lines read with "
+        "pattern (OBS-03, structured logs, still fails on them unless declared not_applicable)",
+    )
+    pattern: str | None = Field(
+        default=None,
+        description="format = 'regex': a Python regex matched at the start of each line, with "
+        "named groups message (required), time, level, logger, correlation_id and extra (a "
+        "JSON object whose keys join the record, e.g. an audit payload); a value '-' is absent",
+    )
+
+    @model_validator(mode="after")
+    def _pattern_fits_format(self) -> LogSettings:
+        if self.format == "regex":
+            if not self.pattern:
+                raise ValueError(
+                    "format = 'regex' needs pattern, a regex with named groups such as "
+                    "(?P<time>...) (?P<level>...) (?P<message>...)"
+                )
+            compile_pattern(self.pattern)
+        elif self.pattern is not None:
+            raise ValueError("pattern is only read with format = 'regex'")
+        return self
 
 
 class DataStoreSettings(Strict):

@@ -68,7 +68,7 @@ def test_request_id_is_echoed_logged_and_forwarded(target, obs, app_log, evidenc
         finally:
             client.close()
 
-    records = logs.records(app_log.lines())
+    records = logs.LogParser.from_settings(target.profile.logs).records(app_log.lines())
     # Only the unknown-route request has a marker of its own (its path) to find its records by.
     coverage = {
         label: correlation.log_coverage(
@@ -154,7 +154,7 @@ def test_request_id_generated_when_absent(target, app_log, evidence):
     a, b = first.headers.get(header), second.headers.get(header)
     assert a and b, f"GET {first.url} without {header}: the response carries none ({a!r}, {b!r})"
     assert a != b, f"GET {first.url}: two requests got the same generated {header} {a!r}"
-    records = logs.records(app_log.lines())
+    records = logs.LogParser.from_settings(target.profile.logs).records(app_log.lines())
     assert any(logs.mentions(r, a) for r in records), (
         f"GET {first.url}: the generated id {a} is in no app log record"
     )

@@ -4,8 +4,9 @@ CR/LF followed by a complete JSON record, and a quote that would close the messa
 add forged keys, are sent through every input a log line is likely to quote: the path, the
 query string, the User-Agent and Referer headers, the login username and every string query
 parameter of the API's GET operations (as a logged-in user). Afterwards every log
-line carrying the payload must still be one intact record, and no record may have a field that
-the payload made up.
+line carrying the payload must still be one intact record (JSON, or a line of the profile's
+regex format), and no record may have a field that the payload made up; with plain-text lines,
+no line may start inside the payload (see harness/probes/log_injection.py).
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def test_input_cannot_forge_log_records(target, app_log, login, evidence):
                     )
                 )
     lines = app_log.lines()
-    verdict = log_injection.judge(lines, sent)
+    verdict = log_injection.judge(lines, sent, logs.LogParser.from_settings(target.profile.logs))
     for label, fetched in requests:
         if not label.startswith(("query", "User-Agent", "Referer")) and "crlf" in label:
             evidence.http(as_response(fetched), label)
@@ -111,8 +112,6 @@ def test_input_cannot_forge_log_records(target, app_log, login, evidence):
         "are records"
     )
     evidence.figure("log records carrying payloads", verdict.marker_records, "records")
-    # Each well-formed record still has the fields a reader relies on.
-    assert all(logs.check_line(line).parsed for line in verdict.evidence)
 
 
 def _login_attempt(client, target, auth, username):

@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from harness import logs
 from harness.probes import correlation, slow_query
 from harness.probes.bounded import as_response, fetch
 from harness.verdicts import NotApplicable, NotEvaluated
@@ -94,7 +95,12 @@ def test_slow_query_is_logged(target, obs, login, evidence):
             "threshold: the lock did not slow its query"
         )
     lines = target.log_lines(mark)
-    verdict = slow_query.find_slow_records(lines, obs.slow_query_pattern, request_id=rid)
+    verdict = slow_query.find_slow_records(
+        lines,
+        obs.slow_query_pattern,
+        request_id=rid,
+        parser=logs.LogParser.from_settings(target.profile.logs),
+    )
     evidence.log(
         [m.line for m in verdict.matches] or lines[-50:],
         "slow-query records" if verdict.found else "app log during the slowed request",

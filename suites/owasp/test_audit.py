@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from harness import logs
 from harness.auth import login as do_login
 from harness.probes.apiops import build_request, operations
 from harness.probes.audit import REQUIRED, matching, parse
@@ -141,9 +142,10 @@ def test_sensitive_operations_are_audited(target, evidence):
 
     problems = []
     records = []
+    parser = logs.LogParser.from_settings(profile.logs)
     deadline = time.monotonic() + 3.0
     while True:  # the log is written by another process: give it a moment
-        records = parse(target.log_lines(mark), mark)
+        records = parse(target.log_lines(mark), mark, parser)
         if (
             all(matching(records, correlation_id=rid) for _, rid, _, _ in done)
             or time.monotonic() > deadline

@@ -9,6 +9,7 @@ import pytest
 from harness.probes.actor import Actor
 from harness.probes.apiops import discover_ids, operations, points
 from harness.probes.injection import SqliProbe, summarise
+from harness.verdicts import NotEvaluated
 
 pytestmark = pytest.mark.stack
 
@@ -57,6 +58,22 @@ def test_no_sql_injection(target, login, evidence):
     for finding in findings:
         evidence.finding(finding)
     assert results, "no parameter found to probe in the OpenAPI document"
-    assert not findings, "SQL injection:\n" + "\n".join(
+    checked = [r for r in results if r.reached]
+    coverage = f"checked {len(checked)} of {len(results) + len(skipped)} parameters"
+    evidence.figure("parameters checked", len(checked), "parameters")
+    if len(checked) < len(results) + len(skipped):
+        unreached = [r.point for r in results if not r.reached]
+        evidence.text(
+            "coverage",
+            f"{coverage}; baseline answered 401/403/429 or not at all: "
+            + (", ".join(unreached) or "none")
+            + f"; not probed for time: {len(skipped)}",
+        )
+    assert not findings, f"SQL injection ({coverage}):\n" + "\n".join(
         f"{f.title}: {f.evidence}" for f in findings
     )
+    if not checked:
+        raise NotEvaluated(
+            f"none of the {len(results)} parameters probed got past authentication or "
+            "throttling (baseline answered 401/403/429 or not at all): nothing was checked"
+        )

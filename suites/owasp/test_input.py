@@ -8,6 +8,7 @@ from harness.probes.actor import Actor
 from harness.probes.apiops import discover_ids, operations
 from harness.probes.bounded import as_response, fetch
 from harness.probes.validation import run
+from harness.verdicts import NotEvaluated
 
 pytestmark = pytest.mark.stack
 
@@ -52,9 +53,24 @@ def test_schema_violating_input_is_rejected(target, login, evidence):
             )
         evidence.text("sample outcome", f"{first.op} / {first.mutation}: HTTP {first.status}")
     assert report.outcomes, "no operation with a body or parameters was exercised"
+    checked = report.checked()
+    unreached = [op for op in report.operations() if op not in checked]
+    evidence.figure("operations checked", len(checked), "operations")
+    if unreached:
+        evidence.text(
+            "coverage",
+            f"{report.coverage()}; every mutation of these answered 401/403/429 or not at all: "
+            + ", ".join(unreached),
+        )
     assert not problems, (
-        f"{len(problems)} of {len(report.outcomes)} schema-violating requests were mishandled:\n"
+        f"{len(problems)} of {len(report.outcomes)} schema-violating requests were mishandled "
+        f"({report.coverage()}):\n"
         + "\n".join(
             f"{o.op} [{o.mutation}]: {o.problem} — {o.excerpt[:120]!r}" for o in problems[:25]
         )
     )
+    if not checked:
+        raise NotEvaluated(
+            f"none of the {len(unreached)} operations exercised got past authentication or "
+            "throttling (every mutation answered 401/403/429 or not at all): nothing was checked"
+        )

@@ -1,5 +1,9 @@
 """SEC-09: issued tokens, the client secret and keys never appear in responses, pages,
-error pages or logs."""
+error pages or logs.
+
+The tokens come from the identity provider's record (flow oauth-pkce) or, for every other
+login, from the login answer itself (its string values, an access token say): the login answer
+is where they are meant to appear, so it alone is not searched for them."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from harness.probes.crawl import crawl
 from harness.probes.secrets import SecretScanner
 from harness.probes.surface import probe_errors
 from harness.stack.base import LifecycleUnsupported, StackError
-from harness.verdicts import NotApplicable
+from harness.verdicts import NotEvaluated
 
 pytestmark = pytest.mark.stack
 
@@ -95,6 +99,28 @@ def _issued_tokens(target) -> dict[str, str]:
     return tokens
 
 
+def _login_tokens(session) -> dict[str, str]:
+    """Tokens the login answer handed out (its string values of 16 characters or more)."""
+    found: dict[str, str] = {}
+
+    def walk(value, where: str) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{where}.{key}" if where else str(key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{where}[{index}]")
+        elif isinstance(value, str) and len(value) >= 16:
+            found[f"issued by the login: {where}"] = value
+
+    walk(session.login_json or {}, "")
+    return found
+
+
+def _is_login_answer(step, login_path: str | None) -> bool:
+    return bool(login_path) and step.request.method == "POST" and step.url.path == login_path
+
+
 def _client_credentials(target) -> dict[str, str]:
     """The client secret the app presented to the provider (its token requests, as recorded
     by the provider mock: HTTP Basic or a ``client_secret`` form field)."""
@@ -130,11 +156,7 @@ def _client_credentials(target) -> dict[str, str]:
 @pytest.mark.control("SEC-09")
 def test_secrets_never_leak(target, evidence):
     profile = target.profile
-    if profile.auth.flow != "oauth-pkce":
-        raise NotApplicable(
-            "no provider issues tokens to this target (auth.flow is not "
-            "oauth-pkce); only the app's own secrets could be checked"
-        )
+    oauth = profile.auth.flow == "oauth-pkce"
     mark = target.log_mark()
     responses = []
     session = do_login(target, local_address=SOURCE)
@@ -164,11 +186,24 @@ def test_secrets_never_leak(target, evidence):
     finally:
         session.close()
     login_steps = list(session.steps)
-    secrets = {**_issued_tokens(target), **_client_credentials(target), **_app_secrets(target)}
+    issued = (
+        {**_issued_tokens(target), **_client_credentials(target)}
+        if oauth
+        else _login_tokens(session)
+    )
+    app_secrets = _app_secrets(target)
+    secrets = {**issued, **app_secrets}
     for value in secrets.values():
         evidence.secret(value)
     scanner = SecretScanner(secrets)
-    assert scanner, "no secret known to look for (no issued token, no app secret)"
+    if not scanner:
+        raise NotEvaluated(
+            "no secret known to look for: the login answer held no token and the app's "
+            "environment could not be read"
+        )
+    # The login answer is where the login's own tokens belong: search it for the rest only.
+    login_path = profile.auth.api_login_path if not oauth else None
+    answer_scanner = SecretScanner(app_secrets) if not oauth else scanner
     hits = []
     for response in responses:
         text = "\n".join(f"{k}: {v}" for k, v in response.headers.items()) + "\n" + response.body
@@ -179,7 +214,10 @@ def test_secrets_never_leak(target, evidence):
             f"{k}: {v}" for k, v in step.headers.items() if k.lower() != "set-cookie"
         )
         body = step.text if step.headers.get("content-type", "").startswith(("text", "app")) else ""
-        for hit in scanner.scan_text(headers + "\n" + body, f"login step {step.url}"):
+        search = answer_scanner if _is_login_answer(step, login_path) else scanner
+        if not search:
+            continue
+        for hit in search.scan_text(headers + "\n" + body, f"login step {step.url}"):
             hits.append(hit)
     log_lines = target.log_lines(mark)
     for index, line in enumerate(log_lines):
