@@ -26,13 +26,17 @@ from harness.profile import find_config
 def _suites_root() -> Path:
     """The ``suites`` package's folder: the checkout's ``suites/`` or the installed one.
 
-    The suites ship in the same distribution as the harness, so an installed wheel runs them
-    from any working directory; a checkout on ``sys.path`` (``PYTHONPATH=.``) finds its own.
+    The suites ship in the same distribution as the harness, so they sit beside the ``harness``
+    package both in a checkout and in site-packages; that copy wins over any other ``suites``
+    on the path (a user's own folder of that name). Elsewhere, the importable package.
     """
+    beside = Path(__file__).resolve().parent.parent / "suites"
+    if (beside / "__init__.py").is_file():
+        return beside
     spec = importlib.util.find_spec("suites")
     if spec is not None and spec.submodule_search_locations:
         return Path(next(iter(spec.submodule_search_locations))).resolve()
-    return Path(__file__).resolve().parent.parent / "suites"
+    return beside
 
 
 SUITES_ROOT = _suites_root()

@@ -202,13 +202,14 @@ def test_a_built_wheel_runs_a_profile_from_any_folder(tmp_path: Path, tiny_targe
     verified = run(harness, "verify", str(runs[0]))
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
-    # Plain pytest reaches the installed suites by package name.
+    # Plain pytest reaches the installed suites by package name and reports into ./reports too.
     plain = run(
         python, "-m", "pytest", "--pyargs", "suites.performance", "--profile", "tiny",
-        "-q", "-p", "no:xdist", "--harness-out", str(work / "plain"),
+        "-q", "-p", "no:xdist",
     )  # fmt: skip
     assert plain.returncode in (0, 1), plain.stdout + plain.stderr
-    assert (work / "plain" / "results.json").is_file()
+    runs = [p for p in (work / "reports").iterdir() if p.is_dir() and not p.is_symlink()]
+    assert len(runs) == 2 and (work / "reports" / "latest" / "results.json").is_file(), runs
 
     # The bundled reference stack is the checkout's: one line says so.
     bundled = run(harness, "run", "--profile", "bundled")
