@@ -18,6 +18,7 @@ import pytest
 
 from harness.auth import AuthError, LoginFactory, Session
 from harness.auth import login as _login
+from harness.loopback import source
 from harness.target import Target
 
 __all__ = ["login"]
@@ -30,8 +31,8 @@ def login(target: Target) -> Iterator[LoginFactory]:
 
     def factory(user_name: str | None = None, flow: str | None = None, **kwargs: Any) -> Session:
         # Each session from its own loopback address: logins of parallel tests then do not
-        # share one per-IP login rate limit (the suites' own bursts use 127.0.0.x).
-        kwargs.setdefault("local_address", f"127.0.1.{random.randint(1, 254)}")  # noqa: S311
+        # share one per-IP login rate limit (harness.loopback: slot 1 is the logins').
+        kwargs.setdefault("local_address", source(1, random.randint(1, 254)))  # noqa: S311
         try:
             session = _login(target, user_name, flow, **kwargs)
         except AuthError:

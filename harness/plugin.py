@@ -110,7 +110,7 @@ def _run_dir(config: pytest.Config) -> RunDir:
     option = config.getoption("harness_out", default=None) or os.environ.get("HARNESS_OUT")
     run_id = config.getoption("harness_run_id", default=None)
     return RunDir.create(
-        config.rootpath / "reports",
+        config.invocation_params.dir / "reports",  # the user's folder, never an installed suite's
         out=Path(option) if option else None,
         run_id=run_id if isinstance(run_id, str) else None,
     )

@@ -8,6 +8,7 @@ the tests over worker processes that attach to the one stack through its state f
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -19,8 +20,26 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SUITES_ROOT = REPO_ROOT / "suites"
+from harness.profile import find_config
+
+
+def _suites_root() -> Path:
+    """The ``suites`` package's folder: the checkout's ``suites/`` or the installed one.
+
+    The suites ship in the same distribution as the harness, so they sit beside the ``harness``
+    package both in a checkout and in site-packages; that copy wins over any other ``suites``
+    on the path (a user's own folder of that name). Elsewhere, the importable package.
+    """
+    beside = Path(__file__).resolve().parent.parent / "suites"
+    if (beside / "__init__.py").is_file():
+        return beside
+    spec = importlib.util.find_spec("suites")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations))).resolve()
+    return beside
+
+
+SUITES_ROOT = _suites_root()
 
 # Suites whose tests only read the stack may run on several xdist workers; the plugin's
 # stack lock serialises the disruptive ones against the rest.
@@ -84,6 +103,10 @@ def run_pytest(
         profile,
         "--harness-out",
         str(out),
+        # Node ids read ``suites/<suite>/test_x.py::...`` whether the suites are the checkout's
+        # or the installed package's.
+        "--rootdir",
+        str(SUITES_ROOT.parent),
         "-q",
         "--no-header",
         "-rfE",
@@ -103,10 +126,13 @@ def run_pytest(
         argv += ["--harness-strict-catalog"]
     argv += list(extra_args)
     child_env = {**os.environ, **(env or {})}
+    # The child runs in the user's folder, as this process does, and reads the same harness.toml.
+    config = find_config()
+    if config.is_file():
+        child_env.setdefault("HARNESS_CONFIG", str(config.resolve()))
     started = time.monotonic()
     with subprocess.Popen(
         argv,
-        cwd=REPO_ROOT,
         env=child_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

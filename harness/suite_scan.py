@@ -35,8 +35,8 @@ def scan_suites(root: Path) -> dict[str, ControlCoverage]:
     """Control id -> the tests that verify it and the probes they use, over ``root/*/test_*.py``."""
     if not root.is_dir():
         raise SuitesNotFound(
-            f"no control suites at {root} (they ship in the repository's suites/ folder "
-            "next to the harness package: run from a checkout)"
+            f"no control suites at {root} (they ship with the harness as the `suites` "
+            "package: reinstall the harness, or put the checkout on PYTHONPATH)"
         )
     coverage: dict[str, ControlCoverage] = {}
     for path in sorted(root.glob("*/test_*.py")):

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from harness.loopback import usable
 from harness.profile import Profile
 from harness.safety import SafetyPolicy
 from harness.scope import ScopeGuard, scoped_client
@@ -66,6 +67,7 @@ class Target:
         """A scoped client for the app (or ``base``); never follows redirects unless asked."""
         kwargs.setdefault("follow_redirects", False)
         kwargs.setdefault("timeout", httpx.Timeout(self.profile.target.request_timeout_s))
+        kwargs["local_address"] = usable(kwargs.get("local_address"), base or self.base_url)
         return scoped_client(
             self.guard, verify=self.verify, base_url=base or self.base_url, **kwargs
         )

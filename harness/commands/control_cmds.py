@@ -13,11 +13,12 @@ from typing import NoReturn
 import click
 
 from harness.catalog import Catalog, CatalogError, Control, load_catalog
-from harness.runner import REPO_ROOT, SUITES_ROOT
+from harness.runner import SUITES_ROOT
 from harness.suite_scan import ControlCoverage, SuitesNotFound, scan_suites
 
 EXIT_HARNESS_ERROR = 2
-DOCS_CONTROLS = REPO_ROOT / "docs" / "controls"
+# The checkout keeps docs/ beside suites/; an installed wheel has no docs, so no page is named.
+DOCS_CONTROLS = SUITES_ROOT.parent / "docs" / "controls"
 
 
 def _fail(message: str) -> NoReturn:
@@ -28,7 +29,7 @@ def _fail(message: str) -> NoReturn:
 def doc_page(control: Control) -> str | None:
     """The control's documentation page (docs/controls/<area>.md), when it exists."""
     page = DOCS_CONTROLS / f"{control.area.value}.md"
-    return page.relative_to(REPO_ROOT).as_posix() if page.is_file() else None
+    return page.relative_to(SUITES_ROOT.parent).as_posix() if page.is_file() else None
 
 
 def describe(control: Control, coverage: ControlCoverage) -> dict[str, object]:

@@ -21,7 +21,7 @@ from harness.commands.run_cmds import (
     _run_id,
     _stack_up,
 )
-from harness.runner import REPO_ROOT, HarnessError, PytestRunner, default_workers
+from harness.runner import HarnessError, PytestRunner, default_workers
 from harness.stack.base import StackError
 
 
@@ -99,7 +99,7 @@ def efficacy(
         sys.exit(EXIT_HARNESS_ERROR)
     chosen = _check_suites(suites)
     selection: Literal["all", "quick", "named"] = "named" if faults else "quick" if quick else "all"
-    out = (out or REPO_ROOT / "reports" / f"efficacy-{_run_id()}").resolve()
+    out = (out or Path.cwd() / "reports" / f"efficacy-{_run_id()}").resolve()
     try:
         with contextlib.ExitStack() as held:
             stack, state = held.enter_context(_stack_up(profile))

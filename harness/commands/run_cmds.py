@@ -15,7 +15,6 @@ import click
 from harness.profile import Profile, ProfileError, load_profile
 from harness.runner import (
     DEFAULT_SUITES,
-    REPO_ROOT,
     HarnessError,
     available_suites,
     default_workers,
@@ -194,7 +193,7 @@ def run(
     # One run id for the folder and results.json; the pytest child runs the one pipeline
     # (fold, gate, render, seal, latest) and this command only reads its decision.
     run_id = _run_id()
-    out = (out or REPO_ROOT / "reports" / run_id).resolve()
+    out = (out or Path.cwd() / "reports" / run_id).resolve()
     extra = ["--harness-run-id", run_id]
     if policy is not None:
         extra += ["--harness-policy", str(policy.resolve())]

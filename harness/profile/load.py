@@ -25,7 +25,8 @@ def find_config(start: Path | None = None) -> Path:
         candidate = folder / CONFIG_NAME
         if candidate.is_file():
             return candidate
-    return Path(__file__).resolve().parents[2] / CONFIG_NAME
+    # None found: name the one the user would add here (an installed harness has no own).
+    return here / CONFIG_NAME
 
 
 def _describe(error: ValidationError, profile: str) -> str:

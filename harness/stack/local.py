@@ -56,6 +56,14 @@ class LocalStack(ManagedStack):
         # Set when a start-up is abandoned (a failure elsewhere, Ctrl-C): waiting threads stop.
         self._cancel = threading.Event()
 
+    @classmethod
+    def _check_definition(cls, definition: StackDefinition) -> None:
+        from harness.stack.nginx import DEFAULT_TEMPLATE
+        from harness.stack.requires import check_available
+
+        nginx = any(service.kind == "nginx" for service in definition.services.values())
+        check_available(definition, [DEFAULT_TEMPLATE] if nginx else [])
+
     # -- paths and environments -----------------------------------------------------------------
     def _service_dir(self, name: str) -> Path:
         return self.run_dir / name

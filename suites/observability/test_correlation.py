@@ -16,12 +16,13 @@ import pytest
 from harness import logs
 from harness.auth import AuthError
 from harness.auth import login as auth_login
+from harness.loopback import source
 from harness.probes import correlation
 from harness.verdicts import NotApplicable
 
 pytestmark = pytest.mark.stack
 
-SOURCE = "127.0.0.64"
+SOURCE = source(64)
 
 
 def _recorders(target, obs):

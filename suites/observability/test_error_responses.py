@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from harness import logs
+from harness.loopback import source
 from harness.probes import correlation, health
 from harness.probes.apiops import api_prefix, build_request, operations
 from harness.probes.bounded import as_response, fetch
@@ -29,7 +30,7 @@ from harness.verdicts import NotApplicable, NotEvaluated
 
 pytestmark = pytest.mark.stack
 
-SOURCE = "127.0.0.65"
+SOURCE = source(65)
 # Session-changing routes stay out of the sweep: logging out mid-test would end the session.
 _SESSION_ROUTE = re.compile(r"(^|/)(login|logout|auth)(/|$)")
 

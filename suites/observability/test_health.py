@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from harness.loopback import source
 from harness.probes import health
 from harness.verdicts import NotApplicable
 
 pytestmark = pytest.mark.stack
 
-SOURCE = "127.0.0.62"
+SOURCE = source(62)
 # How long readiness may take to notice a stopped dependency (checks time out in ~1-2 s).
 DETECT_S = 6.0
 

@@ -17,13 +17,14 @@ import pytest
 
 from harness import logs
 from harness.auth.forms import parse_page
+from harness.loopback import source
 from harness.probes import log_injection
 from harness.probes.apiops import build_request, operations
 from harness.probes.bounded import as_response, fetch
 
 pytestmark = pytest.mark.stack
 
-SOURCE = "127.0.0.66"
+SOURCE = source(66)
 
 
 @pytest.mark.control("OBS-06")

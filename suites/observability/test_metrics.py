@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from harness.loopback import source
 from harness.probes import metrics
 from harness.verdicts import NotApplicable
 
 pytestmark = pytest.mark.stack
 
-SOURCE = "127.0.0.61"
+SOURCE = source(61)
 
 
 @pytest.mark.control("OBS-01")

@@ -16,13 +16,14 @@ import time
 import pytest
 
 from harness import logs
+from harness.loopback import source
 from harness.probes import correlation, slow_query
 from harness.probes.bounded import as_response, fetch
 from harness.verdicts import NotApplicable, NotEvaluated
 
 pytestmark = pytest.mark.stack
 
-SOURCE = "127.0.0.67"
+SOURCE = source(67)
 
 
 def _database_url(target) -> str:

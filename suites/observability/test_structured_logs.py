@@ -12,13 +12,14 @@ import secrets
 import pytest
 
 from harness import logs
+from harness.loopback import source
 from harness.probes import log_injection
 from harness.probes.apiops import operations
 from harness.probes.bounded import fetch
 
 pytestmark = pytest.mark.stack
 
-SOURCE = "127.0.0.63"
+SOURCE = source(63)
 
 
 @pytest.mark.control("OBS-03")

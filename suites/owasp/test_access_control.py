@@ -12,6 +12,7 @@ import pytest
 from harness.auth import LoginFactory, Session
 from harness.evidence import Evidence
 from harness.findings import Confidence, Finding, Severity
+from harness.loopback import source
 from harness.probes.access import (
     Sender,
     cross_access,
@@ -25,7 +26,7 @@ from harness.target import Target
 from harness.verdicts import NotApplicable, NotEvaluated
 
 # Its own source address: the anonymous burst must not eat other tests' rate-limit budget.
-ANON_SOURCE = "127.0.0.91"
+ANON_SOURCE = source(91)
 _SESSION_ENDING = re.compile(r"log-?out|sign-?out|log-?in|sign-?in", re.IGNORECASE)
 
 

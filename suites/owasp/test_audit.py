@@ -10,13 +10,14 @@ import pytest
 
 from harness import logs
 from harness.auth import login as do_login
+from harness.loopback import source
 from harness.probes.apiops import build_request, operations
 from harness.probes.audit import REQUIRED, matching, parse
 from harness.probes.bounded import as_response, fetch
 
 pytestmark = pytest.mark.stack
 
-SOURCE = "127.0.0.87"
+SOURCE = source(87)
 
 
 def _rid(action: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.evidence import Evidence
+from harness.loopback import source
 from harness.probes.bruteforce import STOPPED, guess
 from harness.profile import Profile
 from harness.target import Target
@@ -14,7 +15,7 @@ from harness.verdicts import NotApplicable
 MAX_ATTEMPTS = 10
 # Four source addresses, at most three guesses each: far below any per-address rate limit, so
 # what stops the guessing must be tied to the account.
-SOURCES = [f"127.0.0.{n}" for n in range(81, 85)]
+SOURCES = [source(n) for n in range(81, 85)]
 
 
 @pytest.mark.control("AUTH-09")

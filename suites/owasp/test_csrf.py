@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from harness.auth import no_cookie_reason
+from harness.loopback import burst, source
 from harness.probes.actor import Actor
 from harness.probes.apiops import build_request, discover_ids, operations
 from harness.probes.bounded import as_response, fetch
@@ -15,7 +16,7 @@ from harness.verdicts import NotApplicable
 
 pytestmark = pytest.mark.stack
 
-SOURCE = "127.0.0.88"
+SOURCE = source(88)
 
 
 def _form_body(body) -> dict[str, str]:
@@ -42,7 +43,7 @@ def test_cross_site_state_changes_are_rejected(target, login, evidence):
     actor = Actor(
         lambda: login(local_address=SOURCE),
         client_factory=lambda a: target.client(local_address=a),
-        addresses=[f"127.0.88.{i}" for i in range(1, 9)],
+        addresses=burst(88, 8),
     )
     ids = discover_ids(
         actor.send, ops + [o for o in operations(target.openapi) if o.method == "GET"]

@@ -20,12 +20,13 @@ from harness.baseline import load_baseline
 from harness.engines import EngineRun, EngineUnavailable
 from harness.engines.authproxy import AuthProxy
 from harness.guard_process import ProcessGuard
+from harness.loopback import source
 from harness.verdicts import NotEvaluated
 
 pytestmark = pytest.mark.stack
 
-SOURCE = "127.0.0.92"  # the scanner's traffic
-LOGIN_SOURCE = "127.0.0.93"  # the proxy's own logins
+SOURCE = source(92)  # the scanner's traffic
+LOGIN_SOURCE = source(93)  # the proxy's own logins
 
 
 def _baseline(profile) -> set[str]:

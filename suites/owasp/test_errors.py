@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.loopback import burst, source
 from harness.probes.actor import Actor
 from harness.probes.apiops import discover_ids, operations
 from harness.probes.bounded import as_response, fetch
@@ -13,8 +14,8 @@ from harness.verdicts import NotApplicable, NotEvaluated
 
 pytestmark = pytest.mark.stack
 
-SOURCE = "127.0.0.84"
-OUTAGE_SOURCE = "127.0.0.85"
+SOURCE = source(84)
+OUTAGE_SOURCE = source(85)
 
 
 @pytest.mark.control("SEC-07")
@@ -23,7 +24,7 @@ def test_errors_disclose_nothing(target, login, evidence):
     actor = Actor(
         lambda: login(local_address=SOURCE),
         client_factory=lambda a: target.client(local_address=a),
-        addresses=[f"127.0.84.{i}" for i in range(1, 9)],
+        addresses=burst(84, 8),
     )
     session = actor.session
     responses = []

@@ -6,6 +6,7 @@ import secrets
 
 import pytest
 
+from harness.loopback import burst, source
 from harness.probes.actor import Actor
 from harness.probes.bounded import as_response, fetch
 from harness.probes.crawl import crawl
@@ -14,8 +15,8 @@ from harness.probes.surface import Surface, from_crawl, probe_errors, provoke_5x
 
 pytestmark = pytest.mark.stack
 
-SOURCE = "127.0.0.76"
-THROTTLE_SOURCE = "127.0.0.75"
+SOURCE = source(76)
+THROTTLE_SOURCE = source(75)
 
 
 def _provoke_429(target):
@@ -55,7 +56,7 @@ def test_security_headers_on_every_response_class(target, login, evidence):
         actor = Actor(
             lambda: login(local_address=SOURCE),
             client_factory=lambda a: target.client(local_address=a),
-            addresses=[f"127.0.76.{i}" for i in range(1, 9)],
+            addresses=burst(76, 8),
         )
         session = actor.session
         user_crawl = crawl(

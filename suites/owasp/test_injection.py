@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from harness.loopback import burst, source
 from harness.probes.actor import Actor
 from harness.probes.apiops import discover_ids, operations, points
 from harness.probes.injection import SqliProbe, summarise
@@ -13,7 +14,7 @@ from harness.verdicts import NotEvaluated
 
 pytestmark = pytest.mark.stack
 
-SOURCE = "127.0.0.81"
+SOURCE = source(81)
 TOTAL_S = 60.0
 
 
@@ -28,7 +29,7 @@ def test_no_sql_injection(target, login, evidence):
     actor = Actor(
         lambda: login(local_address=SOURCE),
         client_factory=lambda a: target.client(local_address=a),
-        addresses=[f"127.0.81.{i}" for i in range(1, 9)],
+        addresses=burst(81, 8),
     )
     ids = discover_ids(actor.send, ops)
     probe = SqliProbe(actor.send, ids, sleep_s=2.0)

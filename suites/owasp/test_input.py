@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.loopback import burst, source
 from harness.probes.actor import Actor
 from harness.probes.apiops import discover_ids, operations
 from harness.probes.bounded import as_response, fetch
@@ -12,7 +13,7 @@ from harness.verdicts import NotEvaluated
 
 pytestmark = pytest.mark.stack
 
-SOURCE = "127.0.0.79"
+SOURCE = source(79)
 
 
 @pytest.mark.control("SEC-04")
@@ -22,7 +23,7 @@ def test_schema_violating_input_is_rejected(target, login, evidence):
     actor = Actor(
         lambda: login(local_address=SOURCE),
         client_factory=lambda a: target.client(local_address=a),
-        addresses=[f"127.0.79.{i}" for i in range(1, 9)],
+        addresses=burst(79, 8),
     )
     ids = discover_ids(actor.send, ops)
 

@@ -12,12 +12,13 @@ import threading
 import pytest
 
 from harness.auth import login as do_login
+from harness.loopback import source
 from harness.probes.bounded import as_response, fetch
 from harness.verdicts import NotApplicable
 
 pytestmark = pytest.mark.stack
 
-SOURCE = "127.0.0.91"
+SOURCE = source(91)
 
 
 def rotate_command(profile) -> list[str] | None:

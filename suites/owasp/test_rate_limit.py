@@ -12,13 +12,14 @@ import secrets
 
 import pytest
 
+from harness.loopback import source
 from harness.probes.bounded import as_response
 from harness.probes.ratelimit import burst, request_factory
 
 pytestmark = pytest.mark.stack
 
-AUTH_SOURCE = "127.0.0.77"
-API_SOURCE = "127.0.0.78"
+AUTH_SOURCE = source(77)
+API_SOURCE = source(78)
 
 
 def _record(evidence, result) -> None:

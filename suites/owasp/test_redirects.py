@@ -9,13 +9,14 @@ import pytest
 
 from harness.auth import AuthError
 from harness.auth import login as do_login
+from harness.loopback import source
 from harness.probes.bounded import Fetched, as_response, fetch
 from harness.probes.redirect import PARAM_NAMES, PAYLOADS, judge
 
 pytestmark = pytest.mark.stack
 
-SOURCE = "127.0.0.89"
-FLOW_SOURCE = "127.0.0.90"
+SOURCE = source(89)
+FLOW_SOURCE = source(90)
 
 
 def _fetched(response) -> Fetched:
@@ -50,7 +51,7 @@ def test_no_open_redirects(target, login, evidence):
         plan.append(("anonymous", SOURCE, path, auth.next_param))
     for index, param in enumerate(PARAM_NAMES[:6]):
         for path in auth_entries:
-            plan.append(("anonymous", f"127.0.89.{1 + index}", path, param))
+            plan.append(("anonymous", source(89, 1 + index), path, param))
     clients: dict[str, object] = {}
     try:
         for who, address, path, param in plan:

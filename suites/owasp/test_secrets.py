@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, unquote_plus
 import pytest
 
 from harness.auth import login as do_login
+from harness.loopback import source
 from harness.probes.bounded import as_response, fetch
 from harness.probes.crawl import crawl
 from harness.probes.secrets import SecretScanner
@@ -24,7 +25,7 @@ from harness.verdicts import NotEvaluated
 
 pytestmark = pytest.mark.stack
 
-SOURCE = "127.0.0.86"
+SOURCE = source(86)
 _SECRET_ENV = re.compile(r"SECRET|PASSWORD|API_KEY|PRIVATE|TOKEN", re.IGNORECASE)
 _KEY_FILE_ENV = re.compile(r"KEY.*FILE|KEYRING", re.IGNORECASE)
 # Run inside the app's environment; the two name patterns come in as argv[1] and argv[2].

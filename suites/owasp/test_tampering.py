@@ -7,13 +7,14 @@ import json
 import pytest
 
 from harness.auth import no_cookie_reason, with_cookie
+from harness.loopback import source
 from harness.probes.bounded import as_response, fetch
 from harness.probes.tamper import judge, judge_kept, reissues, variants
 from harness.verdicts import NotApplicable, NotEvaluated
 
 pytestmark = pytest.mark.stack
 
-SOURCE = "127.0.0.85"
+SOURCE = source(85)
 
 
 @pytest.mark.control("SEC-08")

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from harness.guard_browser import guarded_browser, third_party_finding
+from harness.loopback import burst, source
 from harness.probes.actor import Actor
 from harness.probes.apiops import build_request, discover_ids, operations
 from harness.probes.bounded import as_response, fetch
@@ -16,7 +17,7 @@ from harness.probes.xss import find_unescaped, load_and_watch, payloads
 
 pytestmark = pytest.mark.stack
 
-SOURCE = "127.0.0.83"
+SOURCE = source(83)
 REFLECT_PARAMS = ["q", "search", "query", "message", "error", "name"]
 _SECRETISH = ("password", "secret", "token", "key")
 
@@ -60,7 +61,7 @@ def test_no_stored_or_reflected_xss(target, login, evidence):
     actor = Actor(
         lambda: login(local_address=SOURCE),
         client_factory=lambda a: target.client(local_address=a),
-        addresses=[f"127.0.83.{i}" for i in range(1, 9)],
+        addresses=burst(83, 8),
     )
     # Safe mode stores nothing on the target: only the reflected part (GET) runs, and the
     # control cannot pass on that half alone (see the end of the test).

@@ -15,13 +15,14 @@ import pytest
 
 from harness.auth import AuthError
 from harness.auth import login as auth_login
+from harness.loopback import source
 from harness.probes import gzip as gz
 from harness.probes.apiops import operations
 from harness.verdicts import NotEvaluated
 
 pytestmark = pytest.mark.stack
 
-SOURCE = "127.0.0.68"
+SOURCE = source(68)
 
 
 def _candidates(target) -> list[str]:

@@ -13,10 +13,11 @@ import time
 import pytest
 
 from harness import logs
+from harness.loopback import source
 
 pytestmark = [pytest.mark.stack, pytest.mark.benchmark]
 
-SOURCE = "127.0.0.69"
+SOURCE = source(69)
 ROUNDS = 5
 
 

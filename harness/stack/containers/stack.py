@@ -58,6 +58,10 @@ class ContainersStack(ContainerOps):
                 f"{definition.path}: the containers provider needs services.<name>.container "
                 f"for {', '.join(missing)}"
             )
+        from harness.stack.requires import check_available
+
+        # Every image is built from the checkout's container files.
+        check_available(definition, [image_tools.CONTAINER_FILES])
 
     # -- plan ------------------------------------------------------------------------------------
     def _allocate(self) -> None:

@@ -1,0 +1,1 @@
+"""Observability controls: logs, metrics, health, correlation, error responses."""

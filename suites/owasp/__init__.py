@@ -1,0 +1,1 @@
+"""OWASP-area controls: headers, auth, input handling, TLS, DAST."""

@@ -1,0 +1,1 @@
+"""Performance controls: compression and the observability overhead benchmark."""
