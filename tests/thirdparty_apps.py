@@ -88,9 +88,9 @@ def missing_venv() -> str | None:
     """Why the apps cannot start here, or None when they can."""
     if not (VENV / "bin" / "python").exists():
         return f"{VENV.name} is absent (scripts/setup creates it; scripts/thirdparty too)"
-    for tool in ("datasette",):
-        if not (VENV / "bin" / tool).exists():
-            return f"{VENV.name} has no {tool} (run scripts/thirdparty to install the apps)"
+    # Written only after every pinned app installed (scripts/thirdparty).
+    if not (VENV / ".thirdparty-stamp").exists():
+        return f"{VENV.name} is incomplete (run scripts/thirdparty --install-only)"
     return None
 
 
