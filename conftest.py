@@ -16,3 +16,10 @@ HARNESS_PLUGINS = ("harness.plugin", "harness.pytest_stack")
 
 _installed = {entry.value for entry in entry_points(group="pytest11")}
 pytest_plugins = [name for name in HARNESS_PLUGINS if name not in _installed]
+
+
+def pytest_configure(config) -> None:
+    # The third-party smoke (tests/test_thirdparty_smoke.py): `-m "not thirdparty"` skips it.
+    config.addinivalue_line(
+        "markers", "thirdparty: runs the harness against apps from .venv-thirdparty"
+    )

@@ -21,7 +21,7 @@ from harness.engines import EngineRun, EngineUnavailable
 from harness.engines.authproxy import AuthProxy
 from harness.guard_process import ProcessGuard
 from harness.loopback import source
-from harness.verdicts import NotEvaluated
+from harness.verdicts import NotApplicable, NotEvaluated
 
 pytestmark = pytest.mark.stack
 
@@ -60,10 +60,22 @@ def _zap(target, budget: float, notes: list[str]) -> EngineRun | None:
         return None
 
 
+def _openapi_path(target) -> str | None:
+    """The OpenAPI document's path when the target serves one, else None (crawl the pages)."""
+    try:
+        target.openapi  # noqa: B018 -- fetched (and cached) only to learn whether it exists
+    except NotApplicable:
+        return None
+    return str(target.profile.target.openapi_path)
+
+
 def _wapiti(target, budget: float, tmp_path: Path) -> EngineRun:
     from harness.engines import wapiti
 
     profile = target.profile
+    # wapiti exits on a --swagger URL that does not answer 200: a target without an OpenAPI
+    # document is scanned from its pages alone.
+    openapi_path = _openapi_path(target)
     login = None
     if profile.auth.flow != "none":
 
@@ -91,7 +103,7 @@ def _wapiti(target, budget: float, tmp_path: Path) -> EngineRun:
                 budget_s=budget,
                 passive=passive,
                 start_urls=starts,
-                openapi_url=proxy.url + profile.target.openapi_path,
+                openapi_url=proxy.url + openapi_path if openapi_path else None,
                 proxy_url=proxy.url,
                 reach=[(host, int(port))],
                 map_to=target.base_url,

@@ -1,0 +1,101 @@
+"""Third-party smoke: the full harness, with a profile alone, against apps nobody here wrote.
+
+Datasette and httpbin (from PyPI, in ``.venv-thirdparty``, never in the harness's own venv) are
+started on a free loopback port with a throwaway directory, and ``harness run --profile NAME``
+runs every default suite against each (profiles: ``examples/thirdparty.toml``). The run must
+end with a verdict and a readable reason for every control, no ``error`` raised by the
+harness's own code, and within a time bound. Figures go to the "harness benchmark" summary;
+``scripts/thirdparty`` runs the same apps by hand and prints a table. See docs/thirdparty.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from thirdparty_apps import APPS, REPO, missing_venv, running
+
+from harness.verdicts import Verdict
+
+pytestmark = pytest.mark.thirdparty
+
+# Measured at about 50 s per app on a 2-core machine; the bound leaves room for a loaded CI.
+WALL_BOUND_S = 180.0
+HARD_TIMEOUT_S = 300.0
+
+Record = Callable[[str, object], None]
+
+
+def _run_harness(
+    name: str, config: Path, out: Path
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    env = {**os.environ, "HARNESS_CONFIG": str(config), "HARNESS_PROFILE": name}
+    began = time.monotonic()
+    try:
+        done = subprocess.run(
+            # One worker: CI runs this beside the other tests on two cores.
+            [sys.executable, "-m", "harness", "run", "--profile", name, "--out", str(out)]
+            + ["-n", "1"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=HARD_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"harness run --profile {name} hung: no result after {exc.timeout:.0f} s")
+    return done, time.monotonic() - began
+
+
+@pytest.mark.parametrize("name", sorted(APPS))
+def test_full_run_against_a_third_party_app(
+    name: str, tmp_path: Path, record_property: Record
+) -> None:
+    reason = missing_venv()
+    if reason:
+        pytest.skip(f"third-party smoke not run: {reason}")
+    workdir = tmp_path / "app"
+    workdir.mkdir()
+    out = tmp_path / "out"
+    with running(APPS[name], workdir) as (_port, config):
+        done, wall = _run_harness(name, config, out)
+
+    tail = (done.stdout + done.stderr)[-3000:]
+    # 0: the gate passed, 1: it failed (these apps have findings); 2: the harness broke.
+    assert done.returncode in (0, 1), f"harness run exited {done.returncode}:\n{tail}"
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    controls = results["controls"]
+    counts = Counter(c["status"] for c in controls)
+    harness_errors = [
+        f"{c['id']}: {c.get('reason')}"
+        for c in controls
+        if c["status"] == Verdict.ERROR.value and "harness error" in (c.get("reason") or "")
+    ]
+    figures = ", ".join(f"{v} {counts[v]}" for v in sorted(counts))
+    # Shown in the "harness benchmark" section of pytest's summary (xdist workers included).
+    record_property(
+        "benchmark",
+        f"thirdparty {name}: wall {wall:.1f} s, {len(controls)} controls ({figures}), "
+        f"harness errors {len(harness_errors)}",
+    )
+
+    assert not harness_errors, "the harness's own code raised:\n" + "\n".join(harness_errors)
+    known = {v.value for v in Verdict}
+    unreadable = [
+        f"{c['id']}: {c['status']} {c.get('reason')!r}"
+        for c in controls
+        if c["status"] not in known
+        or (c["status"] != Verdict.PASS.value and not (c.get("reason") or "").strip())
+    ]
+    assert not unreadable, "controls without a verdict or a reason:\n" + "\n".join(unreadable)
+    # The run judged something: an app this size always gives a few pass or fail verdicts.
+    assert counts[Verdict.PASS.value] + counts[Verdict.FAIL.value] >= 3, figures
+    assert wall < WALL_BOUND_S, f"harness run took {wall:.0f} s (bound {WALL_BOUND_S:.0f} s)"
