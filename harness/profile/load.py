@@ -25,7 +25,11 @@ def find_config(start: Path | None = None) -> Path:
         candidate = folder / CONFIG_NAME
         if candidate.is_file():
             return candidate
-    # None found: name the one the user would add here (an installed harness has no own).
+    # None found: a source checkout's own file (the bundled profiles), else name the one the
+    # user would add here (an installed harness ships none).
+    checkout = Path(__file__).resolve().parents[2] / CONFIG_NAME
+    if checkout.is_file() and (checkout.parent / "fixtures").is_dir():
+        return checkout
     return here / CONFIG_NAME
 
 
