@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from harness.probes.apiops import Operation, build_request
+from harness.operations import Operation, build_request
 from harness.probes.bounded import Fetched
 
 Send = Callable[..., Fetched]

@@ -13,6 +13,7 @@ from harness.auth import LoginFactory, Session
 from harness.evidence import Evidence
 from harness.findings import Confidence, Finding, Severity
 from harness.loopback import source
+from harness.operations import Operation, RequestSpec, ValuePool, operations
 from harness.probes.access import (
     Sender,
     cross_access,
@@ -20,7 +21,6 @@ from harness.probes.access import (
     probe_anonymous,
     send,
 )
-from harness.probes.openapi_ops import Operation, RequestSpec, ValuePool, operations
 from harness.profile import Profile
 from harness.target import Target
 from harness.verdicts import NotApplicable, NotEvaluated
@@ -73,22 +73,20 @@ def test_users_cannot_reach_each_others_objects(
     names = _users(profile)
     if len(names) < 2:
         raise NotApplicable("the profile lists fewer than two users (auth.users)")
-    doc = target.openapi
-    ops = operations(doc)
+    ops = operations(target.openapi)
     excluded = _exclusions(profile)
     owner = login(names[0])
-    found = discover_objects(_sender(owner), doc, ops, exclude=excluded)
+    found = discover_objects(_sender(owner), ops, exclude=excluded)
     # The other user logs in only now: sessions idle out while the owner is busy.
     other = login(names[1])
     others = discover_objects(
-        _sender(other), doc, [op for op in ops if op.method == "GET"], exclude=excluded, rounds=1
+        _sender(other), [op for op in ops if op.method == "GET"], exclude=excluded, rounds=1
     )
     matrix = cross_access(
         names[0],
         names[1],
         _sender(owner),
         _sender(other),
-        doc,
         ops,
         found.pool,
         others.pool,
@@ -132,20 +130,16 @@ def test_users_cannot_reach_each_others_objects(
 def test_protected_operations_reject_anonymous_calls(
     profile: Profile, target: Target, login: LoginFactory, evidence: Evidence
 ) -> None:
-    doc = target.openapi
-    ops = operations(doc)
+    ops = operations(target.openapi)
     pool = ValuePool()
     names = [u.name for u in profile.auth.users if u.name != profile.auth.lockout_user]
     if profile.auth.flow not in ("none", "anonymous-cookie") and names:
         # Real object ids, so object routes are asked about objects that exist.
         owner = login(names[0])
-        pool = discover_objects(
-            _sender(owner), doc, ops, exclude=_exclusions(profile), rounds=2
-        ).pool
+        pool = discover_objects(_sender(owner), ops, exclude=_exclusions(profile), rounds=2).pool
     with target.client(local_address=ANON_SOURCE) as anonymous:
         report = probe_anonymous(
             anonymous,
-            doc,
             ops,
             public=profile.auth.public_operations,
             login_paths=_login_paths(profile),

@@ -8,8 +8,8 @@ import pytest
 
 from harness.auth import no_cookie_reason
 from harness.loopback import burst, source
+from harness.operations import build_request, discover_ids, operations
 from harness.probes.actor import Actor
-from harness.probes.apiops import build_request, discover_ids, operations
 from harness.probes.bounded import as_response, fetch
 from harness.probes.csrf import accepted, cases
 from harness.verdicts import NotApplicable

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from harness.loopback import burst, source
+from harness.operations import discover_ids, operations
 from harness.probes.actor import Actor
-from harness.probes.apiops import discover_ids, operations
 from harness.probes.bounded import as_response, fetch
 from harness.probes.errors import disclosures
 from harness.probes.surface import probe_errors, provoke_5xx

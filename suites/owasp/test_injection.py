@@ -7,8 +7,8 @@ import time
 import pytest
 
 from harness.loopback import burst, source
+from harness.operations import discover_ids, operations, points
 from harness.probes.actor import Actor
-from harness.probes.apiops import discover_ids, operations, points
 from harness.probes.injection import SqliProbe, summarise
 from harness.verdicts import NotEvaluated
 

@@ -16,8 +16,8 @@ import pytest
 from harness.auth import AuthError
 from harness.auth import login as auth_login
 from harness.loopback import source
+from harness.operations import operations
 from harness.probes import gzip as gz
-from harness.probes.apiops import operations
 from harness.verdicts import NotEvaluated
 
 pytestmark = pytest.mark.stack
