@@ -129,7 +129,9 @@ def points(ops: list[Operation], *, include_path: bool = True) -> list[Point]:
                     Point(op=op, location=param.location, name=param.name, schema=param.schema_)
                 )
         for name, schema in op.body_fields().items():
-            out.append(Point(op=op, location="body", name=name, schema=schema))
+            # A form's CSRF token is checked, not interpreted: no payload belongs there.
+            if not schema.get("x-csrf-token"):
+                out.append(Point(op=op, location="body", name=name, schema=schema))
     return out
 
 

@@ -1,5 +1,5 @@
-"""Access control from the OpenAPI document: AUTH-10 (two-user matrix over every object route)
-and AUTH-11 (every protected operation called anonymously)."""
+"""Access control over the target's operations (OpenAPI document or crawl): AUTH-10 (two-user
+matrix over every object route) and AUTH-11 (every protected operation called anonymously)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from harness.auth import LoginFactory, Session
 from harness.evidence import Evidence
 from harness.findings import Confidence, Finding, Severity
 from harness.loopback import source
-from harness.operations import Operation, RequestSpec, ValuePool, operations
+from harness.operations import Operation, RequestSpec, ValuePool
 from harness.probes.access import (
     Sender,
     cross_access,
@@ -73,9 +73,11 @@ def test_users_cannot_reach_each_others_objects(
     names = _users(profile)
     if len(names) < 2:
         raise NotApplicable("the profile lists fewer than two users (auth.users)")
-    ops = operations(target.openapi)
     excluded = _exclusions(profile)
     owner = login(names[0])
+    found_ops = target.operations(owner.client)
+    evidence.text("operations", found_ops.note)
+    ops = found_ops.operations
     found = discover_objects(_sender(owner), ops, exclude=excluded)
     # The other user logs in only now: sessions idle out while the owner is busy.
     other = login(names[1])
@@ -130,12 +132,17 @@ def test_users_cannot_reach_each_others_objects(
 def test_protected_operations_reject_anonymous_calls(
     profile: Profile, target: Target, login: LoginFactory, evidence: Evidence
 ) -> None:
-    ops = operations(target.openapi)
     pool = ValuePool()
     names = [u.name for u in profile.auth.users if u.name != profile.auth.lockout_user]
+    owner = None
     if profile.auth.flow not in ("none", "anonymous-cookie") and names:
-        # Real object ids, so object routes are asked about objects that exist.
         owner = login(names[0])
+    # A crawl runs as the owner: the forms worth protecting are the ones behind the login.
+    discovered = target.operations(owner.client if owner is not None else None)
+    evidence.text("operations", discovered.note)
+    ops = discovered.operations
+    if owner is not None:
+        # Real object ids, so object routes are asked about objects that exist.
         pool = discover_objects(_sender(owner), ops, exclude=_exclusions(profile), rounds=2).pool
     with target.client(local_address=ANON_SOURCE) as anonymous:
         report = probe_anonymous(
@@ -177,7 +184,7 @@ def test_protected_operations_reject_anonymous_calls(
             )
         )
     if not report.calls:
-        raise NotApplicable("the OpenAPI document has no secured or state-changing operation")
+        raise NotApplicable(f"no secured or state-changing operation ({discovered.note})")
     assert not report.accepted, "operations that work without credentials: " + "; ".join(
         f"{c.method} {c.path} -> HTTP {c.status}" for c in report.accepted
     )

@@ -27,7 +27,8 @@ SOURCE = source(68)
 
 def _candidates(target) -> list[str]:
     settings = target.profile.target
-    paths = [*settings.pages, *settings.static_paths, settings.openapi_path]
+    document = [settings.openapi_path] if settings.openapi_path else []
+    paths = [*settings.pages, *settings.static_paths, *document]
     for op in operations(target.openapi):
         health = (settings.live_path, settings.ready_path, settings.metrics_path)
         if (
