@@ -52,7 +52,7 @@ def discover(
     try:
         doc = document()
     except NotApplicable as exc:
-        why = str(exc)
+        why = exc.reason
     else:
         ops = from_document(doc)
         return Discovered(
