@@ -7,6 +7,7 @@ the running stack (when the profile manages one) and what the target itself serv
 from __future__ import annotations
 
 import subprocess
+from contextlib import nullcontext
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import httpx
 
 from harness.loopback import usable
 from harness.operations.discovery import NO_DOCUMENT, Discovered, discover
-from harness.probes.crawl import crawl
+from harness.probes.crawl import CrawlResult, crawl
 from harness.profile import Profile
 from harness.safety import SafetyPolicy
 from harness.scope import ScopeGuard, scoped_client
@@ -105,19 +106,10 @@ class Target:
         if client is None and self._anonymous_operations is not None:
             return self._anonymous_operations
 
-        def crawl_pages(pages: int, seconds: float) -> Any:
-            if client is not None:
+        def crawl_pages(pages: int, seconds: float) -> CrawlResult:
+            with nullcontext(client) if client is not None else self.client() as crawler:
                 return crawl(
-                    client,
-                    self.base_url,
-                    self.profile.target.pages,
-                    max_pages=pages,
-                    max_assets=0,
-                    total_s=seconds,
-                )
-            with self.client() as anonymous:
-                return crawl(
-                    anonymous,
+                    crawler,
                     self.base_url,
                     self.profile.target.pages,
                     max_pages=pages,
