@@ -8,6 +8,8 @@ from harness.operations import points, request_for
 from harness.operations.crawl import FORM_MEDIA_TYPE, csrf_fields, current_fields, operations
 from harness.operations.discovery import discover
 from harness.probes.crawl import CrawlResult, parse_page
+from harness.profile import Profile
+from harness.target import Target
 from harness.verdicts import NotApplicable
 
 BASE = "https://127.0.0.1:8443"
@@ -108,3 +110,12 @@ def test_discovery_falls_back_to_the_crawl_with_its_budget() -> None:
 def test_nothing_found_is_not_applicable_with_both_reasons() -> None:
     with pytest.raises(NotApplicable, match="no OpenAPI document.*no form or query link"):
         discover(_no_document, lambda pages, seconds: _crawl(("/", "<p>hi</p>")), BASE)
+
+
+def test_openapi_path_false_says_the_target_has_no_document() -> None:
+    profile = Profile.model_validate(
+        {"name": "x", "target": {"base_url": BASE, "openapi_path": False}}
+    )
+    assert profile.target.openapi_path is None
+    with pytest.raises(NotApplicable, match=r"target.openapi_path = false"):
+        _ = Target(profile).openapi
