@@ -27,6 +27,8 @@ ITEMS = (
     '<select name="kind"><option value="book">Book</option><option>cd</option></select>'
     '<input type="checkbox" name="gift" value="yes"><textarea name="note"></textarea>'
     '<input type="file" name="cover"></form>'
+    '<form method="post" action="/items/3/delete"><button>x</button></form>'
+    '<form method="post" action="/logout"><button>out</button></form>'
 )
 
 

@@ -13,7 +13,14 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from harness.operations.model import Operation, Param
-from harness.probes.crawl import CrawlResult, Form, FormField, origin_of, parse_page
+from harness.probes.crawl import (
+    CrawlResult,
+    Form,
+    FormField,
+    ends_session_or_destroys,
+    origin_of,
+    parse_page,
+)
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 # Controls that submit no value a probe can set (or a file, which needs a multipart upload).
@@ -80,8 +87,11 @@ def relative_path(url: str, base_url: str) -> str:
 
 
 def from_form(form: Form, base_url: str) -> Operation | None:
-    """One form as an operation; None for another origin's form or a dialog."""
+    """One form as an operation; None for another origin's form, a dialog, or a form that
+    logs out or deletes (probes would end their session or destroy what they test)."""
     if origin_of(form.action) != origin_of(base_url) or form.method not in ("GET", "POST"):
+        return None
+    if ends_session_or_destroys(form.action):
         return None
     fields = [f for f in form.fields if f.type not in _NO_INPUT]
     if form.method == "GET":

@@ -23,6 +23,11 @@ from harness.safety import Excluded
 _SKIP_LINK = re.compile(r"log-?out|sign-?out|delete|remove|revoke", re.IGNORECASE)
 
 
+def ends_session_or_destroys(url: str) -> bool:
+    """A link or form action a probe must not call: logging out, deleting, revoking."""
+    return _SKIP_LINK.search(url) is not None
+
+
 class FormField(BaseModel):
     name: str
     type: str = "text"
