@@ -1,4 +1,4 @@
-"""The target as the suites see it: URLs, its OpenAPI document, scoped clients, logs.
+"""The target as the suites see it: URLs, its operations, scoped clients, logs.
 
 Suites never read the reference app's code; everything they know comes from the profile,
 the running stack (when the profile manages one) and what the target itself serves.
@@ -7,6 +7,7 @@ the running stack (when the profile manages one) and what the target itself serv
 from __future__ import annotations
 
 import subprocess
+from contextlib import nullcontext
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 import httpx
 
 from harness.loopback import usable
+from harness.operations.discovery import NO_DOCUMENT, Discovered, discover
+from harness.probes.crawl import CrawlResult, crawl
 from harness.profile import Profile
 from harness.safety import SafetyPolicy
 from harness.scope import ScopeGuard, scoped_client
@@ -31,6 +34,7 @@ class Target:
         self.safety = SafetyPolicy.from_profile(profile)
         self.guard = ScopeGuard(profile.scope.allow, policy=self.safety)
         self._ca_bundle = ca_bundle
+        self._anonymous_operations: Discovered | None = None
 
     # -- addresses -------------------------------------------------------------------------
     @cached_property
@@ -74,16 +78,49 @@ class Target:
 
     @cached_property
     def openapi(self) -> dict[str, Any]:
+        path = self.profile.target.openapi_path
+        if path is None:
+            raise NotApplicable(NO_DOCUMENT)
         with self.client() as client:
-            response = client.get(self.profile.target.openapi_path)
+            response = client.get(path)
         if response.status_code != 200:
+            raise NotApplicable(f"no OpenAPI document at {path} (HTTP {response.status_code})")
+        try:
+            document = response.json()
+        except ValueError:
+            document = None
+        # Apps that answer every unknown path with their HTML shell say 200 here too.
+        if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
             raise NotApplicable(
-                f"no OpenAPI document at {self.profile.target.openapi_path} "
-                f"(HTTP {response.status_code})"
+                f"{path} answered HTTP 200 with no OpenAPI document "
+                f"({response.headers.get('content-type', 'no content-type')}); set "
+                "target.openapi_path to the document, or false when the target has none"
             )
-        document: dict[str, Any] = response.json()
         # scope.exclude: what the document does not list, no probe walking it can call.
         return self.safety.without_excluded(document)
+
+    def operations(self, client: httpx.Client | None = None) -> Discovered:
+        """The target's operations: its OpenAPI document's, else those a crawl of
+        ``target.pages`` finds (as ``client``'s user, anonymous by default; the anonymous
+        answer is kept for the session). NotApplicable when neither finds any."""
+        if client is None and self._anonymous_operations is not None:
+            return self._anonymous_operations
+
+        def crawl_pages(pages: int, seconds: float) -> CrawlResult:
+            with nullcontext(client) if client is not None else self.client() as crawler:
+                return crawl(
+                    crawler,
+                    self.base_url,
+                    self.profile.target.pages,
+                    max_pages=pages,
+                    max_assets=0,
+                    total_s=seconds,
+                )
+
+        found = discover(lambda: self.openapi, crawl_pages, self.base_url)
+        if client is None:
+            self._anonymous_operations = found
+        return found
 
     # -- logs ------------------------------------------------------------------------------
     def log_mark(self) -> int:

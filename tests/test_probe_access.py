@@ -6,6 +6,7 @@ import httpx
 from fake_auth_target import OPENAPI, fake_target
 
 from harness.auth import Session, login
+from harness.operations import RequestSpec, operations
 from harness.probes.access import (
     Sender,
     classify_anonymous,
@@ -14,7 +15,6 @@ from harness.probes.access import (
     probe_anonymous,
     send,
 )
-from harness.probes.openapi_ops import RequestSpec, operations
 
 
 def _sender(session: Session) -> Sender:
@@ -28,10 +28,10 @@ def _matrix(**flags: bool) -> tuple[list[str], list[str]]:
     target, _ = fake_target("form", **flags)
     ops = operations(OPENAPI)
     owner, other = login(target, "alice"), login(target, "bob")
-    found = discover_objects(_sender(owner), OPENAPI, ops)
-    theirs = discover_objects(_sender(other), OPENAPI, [o for o in ops if o.method == "GET"])
+    found = discover_objects(_sender(owner), ops)
+    theirs = discover_objects(_sender(other), [o for o in ops if o.method == "GET"])
     matrix = cross_access(
-        "alice", "bob", _sender(owner), _sender(other), OPENAPI, ops, found.pool, theirs.pool
+        "alice", "bob", _sender(owner), _sender(other), ops, found.pool, theirs.pool
     )
     assert matrix.objects == {"/api/items": [1]}
     assert [c.method for c in matrix.cells] == ["GET", "DELETE"]  # delete last
@@ -52,10 +52,10 @@ def test_matrix_catches_idor() -> None:
 def test_anonymous_probe_skips_public_and_catches_open_delete() -> None:
     target, _ = fake_target("form", unauth_delete=True)
     owner = login(target, "alice")
-    pool = discover_objects(_sender(owner), OPENAPI, operations(OPENAPI)).pool
+    pool = discover_objects(_sender(owner), operations(OPENAPI)).pool
     with target.client() as anonymous:
         report = probe_anonymous(
-            anonymous, OPENAPI, operations(OPENAPI), public=["post /api/v1/auth/login"], pool=pool
+            anonymous, operations(OPENAPI), public=["post /api/v1/auth/login"], pool=pool
         )
     assert report.public == ["POST /api/v1/auth/login"]
     assert [(c.operation, c.verdict) for c in report.calls] == [

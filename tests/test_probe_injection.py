@@ -9,7 +9,7 @@ import sqlite3
 import time
 from typing import Any
 
-from harness.probes.apiops import Operation, Param, Point
+from harness.operations import Operation, Param, Point
 from harness.probes.bounded import Fetched
 from harness.probes.injection import SqliProbe
 

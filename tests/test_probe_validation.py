@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from harness.probes.apiops import operations
+from harness.operations import operations
 from harness.probes.bounded import Fetched
 from harness.probes.validation import mutations, run
 

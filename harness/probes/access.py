@@ -1,11 +1,11 @@
-"""Access control probes driven by the OpenAPI document.
+"""Access control probes driven by the target's operations (OpenAPI document or crawl).
 
 * ``probe_anonymous``: every secured or state-changing operation, called with no credentials.
 * ``discover_objects`` + ``cross_access``: user A creates and lists objects through the API;
   user B then calls every object route with A's ids. The result is a matrix an auditor can
   read: operation x object -> A's status, B's status, verdict.
 
-Requests are schema-valid (see ``openapi_ops``) so that validation cannot answer in place of
+Requests are schema-valid (see ``harness.operations``) so that validation cannot answer in place of
 the access check, and bounded in number (per-collection caps) so cost grows linearly with the
 size of the API.
 """
@@ -20,13 +20,13 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from pydantic import BaseModel, Field
 
-from harness.probes.openapi_ops import (
+from harness.operations import (
     Operation,
     RequestSpec,
     ValuePool,
-    build_request,
     collection_of,
     fill_path,
+    request_for,
 )
 
 Verdict = Literal["accepted", "rejected", "inconclusive", "skipped"]
@@ -145,7 +145,6 @@ def classify_anonymous(response: httpx.Response, login_paths: Iterable[str]) -> 
 
 def probe_anonymous(
     client: httpx.Client,
-    doc: dict[str, Any],
     ops: Iterable[Operation],
     *,
     public: Iterable[str] = (),
@@ -162,9 +161,7 @@ def probe_anonymous(
         if op.key in allowed:
             report.public.append(op.key)
             continue
-        spec = build_request(op, doc, pool)
-        if spec is None:
-            continue
+        spec = request_for(op, pool=pool, style="complete")
         response = send(client, spec)
         verdict, reason = classify_anonymous(response, login_paths)
         report.calls.append(
@@ -197,7 +194,7 @@ class Discovery(BaseModel):
 def _fillable(op: Operation, pool: ValuePool) -> list[dict[str, Any]]:
     """Path-value combinations for ``op`` from the pool (empty: some parameter has none)."""
     choices = []
-    for param in op.path_params:
+    for param in op.path_param_names:
         ids = pool.for_param(op.path, param)[:IDS_PER_COLLECTION]
         if not ids:
             return []
@@ -208,7 +205,6 @@ def _fillable(op: Operation, pool: ValuePool) -> list[dict[str, Any]]:
 
 def discover_objects(
     send_as_owner: Sender,
-    doc: dict[str, Any],
     ops: list[Operation],
     *,
     exclude: Callable[[Operation], bool] = lambda op: False,
@@ -227,9 +223,7 @@ def discover_objects(
             if op.method != "GET" or exclude(op):
                 continue
             for values in _fillable(op, found.pool):
-                spec = build_request(op, doc, found.pool, values)
-                if spec is None:
-                    continue
+                spec = request_for(op, values, pool=found.pool, style="complete")
                 response = send_as_owner(spec)
                 data = _json(response) if response.is_success else None
                 if data is None:
@@ -250,9 +244,7 @@ def discover_objects(
             if op.method != "POST" or op.key in created_ops or exclude(op):
                 continue
             for values in _fillable(op, found.pool)[:1]:
-                spec = build_request(op, doc, found.pool, values)
-                if spec is None:
-                    continue
+                spec = request_for(op, values, pool=found.pool, style="complete")
                 response = send_as_owner(spec)
                 found.created.append(
                     Call(
@@ -337,7 +329,6 @@ def cross_access(
     other_name: str,
     send_as_owner: Sender,
     send_as_other: Sender,
-    doc: dict[str, Any],
     ops: list[Operation],
     owned: ValuePool,
     other_pool: ValuePool,
@@ -358,16 +349,14 @@ def cross_access(
             matrix.objects[collection] = keep
         if shared:
             matrix.shared[collection] = shared
-    object_ops = [op for op in ops if op.path_params and not exclude(op)]
+    object_ops = [op for op in ops if op.path_param_names and not exclude(op)]
     for op in sorted(object_ops, key=lambda o: _ORDER.get(o.method, 1)):
         combos = _fillable(op, private)
         if not combos:
             matrix.untested.append(op.key)
             continue
         for values in combos:
-            spec = build_request(op, doc, private, values)
-            if spec is None:
-                continue
+            spec = request_for(op, values, pool=private, style="complete")
             owner_status = None
             if op.method == "GET":
                 owner_status = send_as_owner(spec).status_code

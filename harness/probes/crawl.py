@@ -13,7 +13,7 @@ import time
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import httpx
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, Tag
 from pydantic import BaseModel, Field
 
 from harness.probes.bounded import Fetched, fetch
@@ -23,10 +23,19 @@ from harness.safety import Excluded
 _SKIP_LINK = re.compile(r"log-?out|sign-?out|delete|remove|revoke", re.IGNORECASE)
 
 
+def ends_session_or_destroys(url: str) -> bool:
+    """A link or form action a probe must not call: logging out, deleting, revoking."""
+    return _SKIP_LINK.search(url) is not None
+
+
 class FormField(BaseModel):
     name: str
     type: str = "text"
     value: str = ""
+    required: bool = False
+    # The HTML constraints the browser enforces (maxlength, minlength, pattern, min, max, step).
+    constraints: dict[str, str] = Field(default_factory=dict)
+    options: list[str] = Field(default_factory=list, description="a select's option values")
 
 
 class Form(BaseModel):
@@ -79,21 +88,13 @@ def parse_page(page_url: str, html: str) -> tuple[list[str], list[Form], list[Re
     forms: list[Form] = []
     for tag in soup.find_all("form"):
         action = urljoin(page_url, str(tag.get("action") or page_url))
-        fields = [
-            FormField(
-                name=str(field.get("name")),
-                type=str(field.get("type") or field.name or "text").lower(),
-                value=str(field.get("value") or ""),
-            )
-            for field in tag.find_all(["input", "textarea", "select"])
-            if field.get("name")
-        ]
+        fields = [_field(field) for field in tag.find_all(["input", "textarea", "select"])]
         forms.append(
             Form(
                 page=page_url,
                 action=action,
                 method=str(tag.get("method") or "get").upper(),
-                fields=fields,
+                fields=[f for f in fields if f is not None],
             )
         )
     resources: list[Resource] = []
@@ -104,6 +105,30 @@ def parse_page(page_url: str, html: str) -> tuple[list[str], list[Form], list[Re
         if "stylesheet" in rel or ("preload" in rel and tag.get("as") in ("script", "style")):
             resources.append(_resource(page_url, origin, "link", str(tag["href"]), tag))
     return links, forms, resources
+
+
+_CONSTRAINTS = ("maxlength", "minlength", "pattern", "min", "max", "step")
+
+
+def _field(tag: Tag) -> FormField | None:
+    """One named form control with the constraints the browser would enforce."""
+    if not tag.get("name"):
+        return None
+    options = [
+        str(o.get("value") if o.get("value") is not None else o.get_text())
+        for o in tag.find_all("option")
+    ]
+    value = tag.get("value")
+    if value is None and tag.name == "textarea":
+        value = tag.get_text()
+    return FormField(
+        name=str(tag.get("name")),
+        type=str(tag.get("type") or tag.name or "text").lower(),
+        value=str(value or ""),
+        required=tag.has_attr("required"),
+        constraints={k: str(tag.get(k)) for k in _CONSTRAINTS if tag.get(k) is not None},
+        options=options,
+    )
 
 
 def _resource(page_url: str, origin: str, kind: str, ref: str, tag: object) -> Resource:

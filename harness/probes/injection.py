@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from harness.findings import Confidence, Finding, Severity
-from harness.probes.apiops import Point, build_request
+from harness.operations import Point, build_request
 from harness.probes.bounded import Fetched
 
 Send = Callable[..., Fetched]

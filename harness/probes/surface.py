@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, Field
 
-from harness.probes.apiops import Operation, api_prefix, build_request, operations
+from harness.operations import Operation, api_prefix, build_request, operations
 from harness.probes.bounded import Fetched, fetch
 from harness.probes.crawl import CrawlResult
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from harness.probes.apiops import Operation, build_request
+from harness.operations import Operation, build_request
 from harness.probes.bounded import Fetched
 
 Send = Callable[..., Fetched]
@@ -230,11 +230,20 @@ def run(
                 kwargs["headers"] = {mutation.field or "": mutation.value}
             if mutation.location == "raw":
                 kwargs.pop("json", None)
+                kwargs.pop("data", None)
                 kwargs["content"] = mutation.raw
                 kwargs["headers"] = {"Content-Type": "application/json"}
-            elif mutation.location == "drop" and isinstance(kwargs.get("json"), dict):
-                kwargs["json"] = {k: v for k, v in kwargs["json"].items() if k != mutation.field}
+            elif mutation.location == "drop":
+                # A JSON body, or a form's fields (crawled operations).
+                for kind in ("json", "data"):
+                    if isinstance(kwargs.get(kind), dict):
+                        kwargs[kind] = {
+                            k: v for k, v in kwargs[kind].items() if k != mutation.field
+                        }
             response = send(method, path, **kwargs)
+            # A server-rendered form answers in HTML and re-renders itself with 200 on bad
+            # input: for crawled operations only crashes and silence count.
+            api = op.source == "openapi"
             outcome = Outcome(
                 op=op.key,
                 mutation=mutation.name,
@@ -247,7 +256,8 @@ def run(
             elif response.status >= 500:
                 outcome.problem = f"server error HTTP {response.status}"
             elif (
-                400 <= response.status < 500
+                api
+                and 400 <= response.status < 500
                 and not outcome.structured
                 and response.status not in FRONT_LIMITS
             ):
@@ -255,7 +265,7 @@ def run(
                     f"HTTP {response.status} without a structured error "
                     f"(content-type {response.content_type or 'none'})"
                 )
-            elif 200 <= response.status < 300 and mutation.violates:
+            elif api and 200 <= response.status < 300 and mutation.violates:
                 outcome.problem = f"schema-violating input accepted (HTTP {response.status})"
             report.outcomes.append(outcome)
     report.elapsed_s = time.monotonic() - started

@@ -237,10 +237,11 @@ class TargetSettings(Strict):
 
     base_url: str | None = Field(default=None, description="external targets only")
     app_service: str = Field(default="app", description="the stack service users reach")
-    openapi_path: str = Field(
+    openapi_path: str | None = Field(
         default="/openapi.json",
-        description="the OpenAPI document (a common location; no document there makes the "
-        "API checks not_applicable; `harness init` finds the real one)",
+        description="the OpenAPI document (a common location; `harness init` finds the real "
+        "one). false: the target has none; its operations then come from crawling pages, and "
+        "checks that need a document are not_applicable",
     )
     live_path: str = Field(
         default="/health/live", description="liveness endpoint (the MicroProfile Health path)"

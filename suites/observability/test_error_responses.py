@@ -17,8 +17,8 @@ import pytest
 
 from harness import logs
 from harness.loopback import source
+from harness.operations import api_prefix, build_request, operations
 from harness.probes import correlation, health
-from harness.probes.apiops import api_prefix, build_request, operations
 from harness.probes.bounded import as_response, fetch
 from harness.probes.errors_shape import (
     ErrorSample,

@@ -18,8 +18,8 @@ import pytest
 from harness import logs
 from harness.auth.forms import parse_page
 from harness.loopback import source
+from harness.operations import build_request, operations
 from harness.probes import log_injection
-from harness.probes.apiops import build_request, operations
 from harness.probes.bounded import as_response, fetch
 
 pytestmark = pytest.mark.stack

@@ -13,8 +13,8 @@ import pytest
 
 from harness import logs
 from harness.loopback import source
+from harness.operations import operations
 from harness.probes import log_injection
-from harness.probes.apiops import operations
 from harness.probes.bounded import fetch
 
 pytestmark = pytest.mark.stack

@@ -1,5 +1,5 @@
-"""Access control from the OpenAPI document: AUTH-10 (two-user matrix over every object route)
-and AUTH-11 (every protected operation called anonymously)."""
+"""Access control over the target's operations (OpenAPI document or crawl): AUTH-10 (two-user
+matrix over every object route) and AUTH-11 (every protected operation called anonymously)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from harness.auth import LoginFactory, Session
 from harness.evidence import Evidence
 from harness.findings import Confidence, Finding, Severity
 from harness.loopback import source
+from harness.operations import Operation, RequestSpec, ValuePool
 from harness.probes.access import (
     Sender,
     cross_access,
@@ -20,7 +21,6 @@ from harness.probes.access import (
     probe_anonymous,
     send,
 )
-from harness.probes.openapi_ops import Operation, RequestSpec, ValuePool, operations
 from harness.profile import Profile
 from harness.target import Target
 from harness.verdicts import NotApplicable, NotEvaluated
@@ -73,22 +73,27 @@ def test_users_cannot_reach_each_others_objects(
     names = _users(profile)
     if len(names) < 2:
         raise NotApplicable("the profile lists fewer than two users (auth.users)")
-    doc = target.openapi
-    ops = operations(doc)
     excluded = _exclusions(profile)
     owner = login(names[0])
-    found = discover_objects(_sender(owner), doc, ops, exclude=excluded)
+    found_ops = target.operations(owner.client)
+    evidence.text("operations", found_ops.note)
+    ops = found_ops.operations
+    if not any(op.path_param_names for op in ops):
+        raise NotEvaluated(
+            f"no operation addresses an object by id ({found_ops.note}): "
+            "nothing one user owns can be tried as the other"
+        )
+    found = discover_objects(_sender(owner), ops, exclude=excluded)
     # The other user logs in only now: sessions idle out while the owner is busy.
     other = login(names[1])
     others = discover_objects(
-        _sender(other), doc, [op for op in ops if op.method == "GET"], exclude=excluded, rounds=1
+        _sender(other), [op for op in ops if op.method == "GET"], exclude=excluded, rounds=1
     )
     matrix = cross_access(
         names[0],
         names[1],
         _sender(owner),
         _sender(other),
-        doc,
         ops,
         found.pool,
         others.pool,
@@ -132,20 +137,21 @@ def test_users_cannot_reach_each_others_objects(
 def test_protected_operations_reject_anonymous_calls(
     profile: Profile, target: Target, login: LoginFactory, evidence: Evidence
 ) -> None:
-    doc = target.openapi
-    ops = operations(doc)
     pool = ValuePool()
     names = [u.name for u in profile.auth.users if u.name != profile.auth.lockout_user]
+    owner = None
     if profile.auth.flow not in ("none", "anonymous-cookie") and names:
-        # Real object ids, so object routes are asked about objects that exist.
         owner = login(names[0])
-        pool = discover_objects(
-            _sender(owner), doc, ops, exclude=_exclusions(profile), rounds=2
-        ).pool
+    # A crawl runs as the owner: the forms worth protecting are the ones behind the login.
+    discovered = target.operations(owner.client if owner is not None else None)
+    evidence.text("operations", discovered.note)
+    ops = discovered.operations
+    if owner is not None:
+        # Real object ids, so object routes are asked about objects that exist.
+        pool = discover_objects(_sender(owner), ops, exclude=_exclusions(profile), rounds=2).pool
     with target.client(local_address=ANON_SOURCE) as anonymous:
         report = probe_anonymous(
             anonymous,
-            doc,
             ops,
             public=profile.auth.public_operations,
             login_paths=_login_paths(profile),
@@ -183,7 +189,7 @@ def test_protected_operations_reject_anonymous_calls(
             )
         )
     if not report.calls:
-        raise NotApplicable("the OpenAPI document has no secured or state-changing operation")
+        raise NotApplicable(f"no secured or state-changing operation ({discovered.note})")
     assert not report.accepted, "operations that work without credentials: " + "; ".join(
         f"{c.method} {c.path} -> HTTP {c.status}" for c in report.accepted
     )

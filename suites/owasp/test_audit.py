@@ -11,7 +11,7 @@ import pytest
 from harness import logs
 from harness.auth import login as do_login
 from harness.loopback import source
-from harness.probes.apiops import build_request, operations
+from harness.operations import build_request, operations
 from harness.probes.audit import REQUIRED, matching, parse
 from harness.probes.bounded import as_response, fetch
 from harness.verdicts import NotApplicable

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.probes.apiops import operations
+from harness.operations import operations
 from harness.probes.bounded import as_response
 from harness.probes.cors import hostile_origins, judge_listed, judge_unlisted, observe
 

@@ -8,10 +8,11 @@ import pytest
 
 from harness.auth import no_cookie_reason
 from harness.loopback import burst, source
+from harness.operations import Operation, build_request, discover_ids, request_for
+from harness.operations.crawl import csrf_fields, current_fields
 from harness.probes.actor import Actor
-from harness.probes.apiops import build_request, discover_ids, operations
 from harness.probes.bounded import as_response, fetch
-from harness.probes.csrf import accepted, cases
+from harness.probes.csrf import accepted, cases, form_accepted, form_cases
 from harness.verdicts import NotApplicable
 
 pytestmark = pytest.mark.stack
@@ -32,26 +33,30 @@ def test_cross_site_state_changes_are_rejected(target, login, evidence):
     if reason:
         raise NotApplicable(f"{reason}: no ambient cookie a site could ride on")
     own = "{0.scheme}://{0.netloc}".format(urlsplit(target.base_url))
-    ops = [
-        o
-        for o in operations(target.openapi)
-        if o.method in ("POST", "PUT", "PATCH")
-        and "login" not in o.path
-        and "logout" not in o.path
-        and o.path != auth.logout_path
-    ]
     actor = Actor(
         lambda: login(local_address=SOURCE),
         client_factory=lambda a: target.client(local_address=a),
         addresses=burst(88, 8),
     )
-    ids = discover_ids(
-        actor.send, ops + [o for o in operations(target.openapi) if o.method == "GET"]
-    )
+    found = target.operations(actor.session.client)
+    evidence.text("operations", found.note)
+    ops = [
+        o
+        for o in found.operations
+        if o.method in ("POST", "PUT", "PATCH")
+        and "login" not in o.path
+        and "logout" not in o.path
+        and o.path != auth.logout_path
+    ]
+    ids = discover_ids(actor.send, ops + [o for o in found.operations if o.method == "GET"])
     judged = []
     unjudged = []
     failures = []
+    login_paths = [auth.login_path]
     for op in ops:
+        if op.source == "crawl":
+            _judge_form(actor, op, own, target.base_url, login_paths, judged, unjudged, failures)
+            continue
         method, path, kwargs = build_request(op, ids)
         token = actor.session.csrf_token
         outcomes = []
@@ -100,3 +105,38 @@ def test_cross_site_state_changes_are_rejected(target, login, evidence):
     assert not failures, "cross-site state changes accepted:\n" + "\n".join(
         f"{key}: {name} -> HTTP {r.status}" for key, name, r in failures[:20]
     )
+
+
+def _judge_form(actor, op: Operation, own, base_url, login_paths, judged, unjudged, failures):
+    """A crawled HTML form: its token (if any) is a hidden field of a fresh copy of its page."""
+    tokens = csrf_fields(op)
+    outcomes = []
+    control_ok = False
+    for case in form_cases(bool(tokens), own):
+        page = fetch(actor.session.client, "GET", op.page or "/", total_s=8)
+        fields = dict(request_for(op, {}).form or {})
+        fields.update(current_fields(op, page.url, page.body, base_url))
+        for name in tokens:
+            if case.field_token == "none":
+                fields.pop(name, None)
+            elif case.field_token == "wrong":
+                fields[name] = "0" * max(len(str(fields.get(name, ""))), 16)
+        response = fetch(
+            actor.session.client,
+            op.method,
+            op.path,
+            total_s=8,
+            headers=case.headers,
+            data={k: str(v) for k, v in fields.items()},
+        )
+        ok = form_accepted(response, login_paths)
+        outcomes.append({"case": case.name, "status": response.status, "accepted": ok})
+        if case.expect_success:
+            control_ok = ok
+        elif ok:
+            failures.append((op.key, case.name, response))
+    entry = {"op": op.key, "page": op.page, "token_fields": tokens, "outcomes": outcomes}
+    if control_ok:
+        judged.append(entry)
+    else:
+        unjudged.append({**entry, "why": "the same-origin form post did not succeed"})

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from harness.loopback import burst, source
+from harness.operations import discover_ids, operations
 from harness.probes.actor import Actor
-from harness.probes.apiops import discover_ids, operations
 from harness.probes.bounded import as_response, fetch
 from harness.probes.errors import disclosures
 from harness.probes.surface import probe_errors, provoke_5xx
@@ -32,7 +32,7 @@ def test_errors_disclose_nothing(target, login, evidence):
         for path in [
             *profile.target.pages[:3],
             *profile.target.static_paths[:1],
-            profile.target.openapi_path,
+            *([profile.target.openapi_path] if profile.target.openapi_path else []),
         ]:
             responses.append(fetch(anonymous, "GET", path, total_s=5))
         errors = probe_errors(

@@ -52,7 +52,8 @@ def test_security_headers_on_every_response_class(target, login, evidence):
             total_s=15,
         )
         from_crawl(surface, anon_crawl)
-        surface.add("api-json", fetch(anonymous, "GET", profile.target.openapi_path, total_s=5))
+        if profile.target.openapi_path:
+            surface.add("api-json", fetch(anonymous, "GET", profile.target.openapi_path, total_s=5))
         actor = Actor(
             lambda: login(local_address=SOURCE),
             client_factory=lambda a: target.client(local_address=a),

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from harness.loopback import burst, source
+from harness.operations import discover_ids, points
 from harness.probes.actor import Actor
-from harness.probes.apiops import discover_ids, operations, points
 from harness.probes.injection import SqliProbe, summarise
 from harness.verdicts import NotEvaluated
 
@@ -21,16 +21,18 @@ TOTAL_S = 60.0
 @pytest.mark.control("SEC-05")
 def test_no_sql_injection(target, login, evidence):
     auth = target.profile.auth
-    ops = [
-        op
-        for op in operations(target.openapi)
-        if op.method != "DELETE" and "logout" not in op.path and op.path != auth.logout_path
-    ]
     actor = Actor(
         lambda: login(local_address=SOURCE),
         client_factory=lambda a: target.client(local_address=a),
         addresses=burst(81, 8),
     )
+    found = target.operations(actor.session.client)
+    evidence.text("operations", found.note)
+    ops = [
+        op
+        for op in found.operations
+        if op.method != "DELETE" and "logout" not in op.path and op.path != auth.logout_path
+    ]
     ids = discover_ids(actor.send, ops)
     probe = SqliProbe(actor.send, ids, sleep_s=2.0)
     started = time.monotonic()
@@ -58,7 +60,7 @@ def test_no_sql_injection(target, login, evidence):
         evidence.text("not probed (time budget)", "\n".join(skipped))
     for finding in findings:
         evidence.finding(finding)
-    assert results, "no parameter found to probe in the OpenAPI document"
+    assert results, f"no parameter found to probe ({found.note})"
     checked = [r for r in results if r.reached]
     coverage = f"checked {len(checked)} of {len(results) + len(skipped)} parameters"
     evidence.figure("parameters checked", len(checked), "parameters")

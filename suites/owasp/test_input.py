@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from harness.loopback import burst, source
+from harness.operations import discover_ids
 from harness.probes.actor import Actor
-from harness.probes.apiops import discover_ids, operations
 from harness.probes.bounded import as_response, fetch
 from harness.probes.validation import run
 from harness.verdicts import NotEvaluated
@@ -19,12 +19,14 @@ SOURCE = source(79)
 @pytest.mark.control("SEC-04")
 def test_schema_violating_input_is_rejected(target, login, evidence):
     auth = target.profile.auth
-    ops = operations(target.openapi)
     actor = Actor(
         lambda: login(local_address=SOURCE),
         client_factory=lambda a: target.client(local_address=a),
         addresses=burst(79, 8),
     )
+    found = target.operations(actor.session.client)
+    evidence.text("operations", found.note)
+    ops = found.operations
     ids = discover_ids(actor.send, ops)
 
     def skip(op) -> bool:
@@ -45,7 +47,7 @@ def test_schema_violating_input_is_rejected(target, login, evidence):
         evidence.text(
             f"problem: {outcome.op}", f"{outcome.mutation}: {outcome.problem}\n{outcome.excerpt}"
         )
-    if not problems and report.outcomes:
+    if not problems and report.outcomes and found.source == "openapi":
         first = report.outcomes[0]
         with target.client() as client:
             evidence.http(

@@ -60,7 +60,9 @@ def test_auth_route_is_rate_limited(target, evidence):
 def test_api_route_is_rate_limited(target, evidence):
     profile = target.profile
     limits = profile.limits
-    path = (limits.rate_limited_paths or [profile.auth.me_path or profile.target.openapi_path])[0]
+    path = (
+        limits.rate_limited_paths or [profile.auth.me_path or profile.target.openapi_path or "/"]
+    )[0]
     limit = limits.api_requests or 1000
     window = limits.api_window_s or 60
     target.safety.require_intrusive(f"a burst of up to {2 * limit + 1} requests to {path}")

@@ -8,8 +8,8 @@ import pytest
 
 from harness.guard_browser import guarded_browser, third_party_finding
 from harness.loopback import burst, source
+from harness.operations import build_request, discover_ids, operations
 from harness.probes.actor import Actor
-from harness.probes.apiops import build_request, discover_ids, operations
 from harness.probes.bounded import as_response, fetch
 from harness.probes.browser import cookies_for
 from harness.probes.crawl import crawl

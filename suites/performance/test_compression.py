@@ -16,8 +16,8 @@ import pytest
 from harness.auth import AuthError
 from harness.auth import login as auth_login
 from harness.loopback import source
+from harness.operations import operations
 from harness.probes import gzip as gz
-from harness.probes.apiops import operations
 from harness.verdicts import NotEvaluated
 
 pytestmark = pytest.mark.stack
@@ -27,7 +27,8 @@ SOURCE = source(68)
 
 def _candidates(target) -> list[str]:
     settings = target.profile.target
-    paths = [*settings.pages, *settings.static_paths, settings.openapi_path]
+    document = [settings.openapi_path] if settings.openapi_path else []
+    paths = [*settings.pages, *settings.static_paths, *document]
     for op in operations(target.openapi):
         health = (settings.live_path, settings.ready_path, settings.metrics_path)
         if (

@@ -1,16 +1,17 @@
-"""OpenAPI operations and schema-valid request generation."""
+"""The operation model from OpenAPI documents, and schema-valid request generation."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from harness.probes.openapi_ops import (
+from harness.operations import (
     ValuePool,
-    build_request,
     collection_of,
     example,
     operations,
+    request_for,
+    resolve,
 )
 
 DOC: dict[str, Any] = {
@@ -95,13 +96,13 @@ def test_operations_and_security() -> None:
     assert not ops["GET /health"].declared_secured
     assert ops["GET /items"].declared_secured  # document-level default
     assert not ops["GET /items/{item_id}"].declared_secured  # {} makes it optional
-    assert ops["DELETE /items/{item_id}"].path_params == ["item_id"]
+    assert ops["DELETE /items/{item_id}"].path_param_names == ["item_id"]
     assert ops["DELETE /items/{item_id}"].collection == "/items"
     assert ops["POST /items"].state_changing and ops["POST /items"].body_required
 
 
 def test_generated_body_validates() -> None:
-    body = example(DOC["components"]["schemas"]["ItemIn"], DOC)
+    body = example(resolve(DOC, DOC["components"]["schemas"]["ItemIn"]), style="complete")
     assert 1 <= len(body["name"]) <= 10
     assert re.search("^[A-Z]{2}[0-9]$", body["code"])
     assert body["kind"] == "a" and isinstance(body["note"], str)
@@ -118,18 +119,18 @@ def test_optional_field_that_cannot_be_filled_is_omitted() -> None:
             "b": {"type": "string", "minLength": 5, "maxLength": 2},
         },
     }
-    assert list(example(schema, DOC)) == ["a"]
+    assert list(example(schema, style="complete")) == ["a"]
 
 
 def test_pool_values_fill_ids_and_fields() -> None:
     pool = ValuePool()
     pool.harvest([{"id": 7, "name": "mine"}], "/items")
     ops = {op.key: op for op in operations(DOC)}
-    spec = build_request(ops["DELETE /items/{item_id}"], DOC, pool)
+    spec = request_for(ops["DELETE /items/{item_id}"], pool=pool, style="complete")
     assert spec is not None and spec.path == "/items/7"
-    order = build_request(ops["POST /orders"], DOC, pool)
+    order = request_for(ops["POST /orders"], pool=pool, style="complete")
     assert order is not None and order.json_body == {"item_id": 7}  # item_id -> /items ids
-    search = build_request(ops["GET /search"], DOC, pool)
+    search = request_for(ops["GET /search"], pool=pool)
     assert search is not None and len(search.params["q"]) >= 3
 
 
