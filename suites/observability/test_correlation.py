@@ -46,6 +46,7 @@ def test_request_id_is_echoed_logged_and_forwarded(target, obs, app_log, evidenc
     echoes = []
     marker = f"obs04-missing-{secrets.token_hex(6)}"
     unanswered: list[Fetched] = []
+    # Anonymous on purpose: ids must be handled before (and whatever) authentication.
     with target.client(local_address=SOURCE, headers={"User-Agent": agent}) as client:
         for label, path in (
             ("readiness", target.profile.target.ready_path),
@@ -87,6 +88,7 @@ def test_request_id_is_echoed_logged_and_forwarded(target, obs, app_log, evidenc
     forwarded = []
     app_calls = 0
     recorders = _recorders(target, obs)
+    # The stack's recording services, not the app: no user credential applies.
     with target.client(local_address=SOURCE) as plain:
         for service, base in recorders:
             recorded = correlation.fetch_recorded(plain, base + obs.outbound_requests_path)
@@ -165,6 +167,7 @@ def test_request_id_is_echoed_logged_and_forwarded(target, obs, app_log, evidenc
 def test_request_id_generated_when_absent(target, app_log, evidence):
     header = target.profile.target.request_id_header
     path = target.profile.target.live_path
+    # Anonymous on purpose: ids must be handled before (and whatever) authentication.
     with target.client(local_address=SOURCE) as client:
         first = fetch(client, "GET", path)
         second = fetch(client, "GET", path)
@@ -188,6 +191,7 @@ def test_invalid_request_id_is_replaced(target, evidence):
     path = target.profile.target.live_path
     problems = []
     unanswered = []
+    # Anonymous on purpose: ids must be handled before (and whatever) authentication.
     with target.client(local_address=SOURCE) as client:
         for label, value in correlation.INVALID_IDS.items():
             response = fetch(client, "GET", path, headers={header: value})

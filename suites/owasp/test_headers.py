@@ -43,6 +43,7 @@ def test_security_headers_on_every_response_class(target, login, evidence):
     profile = target.profile
     https = target.base_url.startswith("https://")
     surface = Surface()
+    # Anonymous on purpose (the logged-in surface is walked below through the session).
     with target.client() as anonymous:
         anon_crawl = crawl(
             anonymous,
