@@ -7,7 +7,7 @@ reset is an observation (status 0 with what happened), never an exception and ne
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -15,7 +15,7 @@ from flaky_target import flaky_target  # tests/ is on sys.path (rootdir-less tes
 
 from harness.probes import correlation
 from harness.probes import gzip as gz
-from harness.probes.bounded import failure_kind, fetch, unanswered_summary
+from harness.probes.bounded import Fetched, failure_kind, fetch, unanswered_summary
 from harness.probes.errors import disclosures
 from harness.probes.headers import check_security_headers
 from harness.probes.surface import Surface, provoke_5xx
@@ -124,3 +124,61 @@ def test_echo_reads_a_fetched_answer(client: httpx.Client) -> None:
 )
 def test_failure_kinds(error: str, kind: str) -> None:
     assert failure_kind(error) == kind
+
+
+def test_a_reset_is_never_read_as_a_boolean_injection() -> None:
+    from harness.probes.apiops import Operation, Param, Point
+    from harness.probes.injection import STRING_PAIRS, SqliProbe
+
+    op = Operation(
+        method="GET",
+        path="/api/tracks",
+        params=[Param(name="q", location="query", schema={"type": "string"})],
+    )
+    point = Point(op=op, location="query", name="q", schema={"type": "string"})
+    true_tails = tuple(true for true, _ in STRING_PAIRS)
+
+    def send(method: str, path: str, **kwargs: object) -> Fetched:
+        q = str(kwargs["params"]["q"])  # type: ignore[index]
+        if q.endswith(true_tails):  # a filter that drops the connection on these values
+            return Fetched(method=method, url=path, status=0, headers={}, error="ReadError: reset")
+        return Fetched(method=method, url=path, status=200, headers={}, body="[]")
+
+    assert SqliProbe(send, {}).run(point).finding is None
+
+
+def test_validation_names_a_reset_and_only_records_a_timeout() -> None:
+    from harness.probes.apiops import operations
+    from harness.probes.validation import run
+
+    document = {
+        "paths": {
+            "/items": {
+                "post": {
+                    "requestBody": {
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {"name": {"type": "string", "maxLength": 8}},
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    def answer(error: str) -> Callable[..., Fetched]:
+        def send(method: str, path: str, **kwargs: object) -> Fetched:
+            return Fetched(method=method, url=path, status=0, headers={}, error=error)
+
+        return send
+
+    reset = run(answer("ReadError: [Errno 104] Connection reset by peer"), operations(document), {})
+    assert reset.problems
+    assert all(p.problem and "reset by the target" in p.problem for p in reset.problems)
+    timeout = run(answer("ReadTimeout: timed out"), operations(document), {})
+    assert timeout.outcomes and not timeout.problems
+    assert all("timed out" in o.excerpt for o in timeout.outcomes)
