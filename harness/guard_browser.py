@@ -142,13 +142,23 @@ class GuardedBrowser:
         self._contexts: list[BrowserContext] = []
         self.blocked: list[BlockedRequest] = []
 
-    def new_context(self, cookies: list[dict[str, Any]] | None = None) -> BrowserContext:
+    def new_context(
+        self,
+        cookies: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> BrowserContext:
+        """A routed context; ``cookies`` and ``headers`` carry a session's credential (a
+        cookie jar, or the ``Authorization`` / API-key header of a token flow)."""
         # ignore_https_errors: the stack's CA is a file Chromium cannot be handed per context
         # (it reads the NSS database), and the browser checks are about what runs and what
         # loads, not TLS (SEC-11 judges the certificate chain). Service workers are blocked:
-        # their requests would not pass through the route.
+        # their requests would not pass through the route. The route refuses every host
+        # outside the allow-list, so the headers reach no other site.
         context = self._browser.new_context(
-            ignore_https_errors=True, java_script_enabled=True, service_workers="block"
+            ignore_https_errors=True,
+            java_script_enabled=True,
+            service_workers="block",
+            extra_http_headers=headers or None,
         )
         context.route("**/*", self._route)
         if cookies:
@@ -156,8 +166,12 @@ class GuardedBrowser:
         self._contexts.append(context)
         return context
 
-    def new_page(self, cookies: list[dict[str, Any]] | None = None) -> Page:
-        return self.new_context(cookies).new_page()
+    def new_page(
+        self,
+        cookies: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Page:
+        return self.new_context(cookies, headers).new_page()
 
     def _route(self, route: Route) -> None:
         request = route.request

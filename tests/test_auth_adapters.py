@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import httpx
 import pytest
 from auth_recording_target import Recorded, RecordingState, recording_target
 from fake_auth_target import fake_target  # tests/ is on sys.path (rootdir-less test dir)
@@ -12,8 +13,11 @@ from fake_auth_target import fake_target  # tests/ is on sys.path (rootdir-less 
 from harness.auth import AuthError, Session, login, logout, with_cookie
 from harness.auth import oauth as oauth_steps
 from harness.auth.forms import parse_page
+from harness.engines.authproxy import AuthProxy
+from harness.guard_browser import chromium_path, guarded_browser
 from harness.probes.actor import Actor
 from harness.probes.bounded import fetch
+from harness.probes.browser import session_credential
 from harness.probes.sessions import check_fixation
 from harness.probes.tamper import judge_kept, reissues, variants
 from harness.verdicts import NotApplicable
@@ -137,11 +141,42 @@ def _exercise(session: Session) -> None:
     actor.send("DELETE", "/actor/1")
     with target.client() as plain:
         session.apply(plain).get("/applied")
+    # The DAST engine's proxy forwards a scanner's anonymous requests with the credential.
+    with (
+        AuthProxy(
+            target.base_url,
+            lambda: _Kept(session),
+            client_factory=lambda: target.client(local_address=ALSO_FROM[0]),
+            guard=target.guard,
+        ) as proxy,
+        httpx.Client() as scanner,
+    ):
+        assert scanner.get(proxy.url + "/proxied", headers={"Authorization": "x"}).status_code
+    # The browser checks' context.
+    if chromium_path() is not None:
+        with guarded_browser(target.guard) as browser:
+            page = browser.new_page(*session_credential(session, target.base_url))
+            page.goto(target.url("/browser"))
+
+
+class _Kept:
+    """The session as the proxy's login result, not closed when the proxy stops."""
+
+    def __init__(self, session: Session) -> None:
+        self.client = session.client
+        self.headers = session.headers
+        self.headers_for_write = session.headers_for_write
+
+    def close(self) -> None:
+        return
+
+
+EXERCISED = {"/me", "/items", "/fresh", "/fetched", "/actor", "/actor/1", "/applied", "/proxied"}
 
 
 def _all_carry(requests: list[Recorded], has: Callable[[Recorded], bool]) -> None:
     paths = {r.path for r in requests}
-    assert {"/me", "/items", "/fresh", "/fetched", "/actor", "/actor/1", "/applied"} <= paths
+    assert EXERCISED | ({"/browser"} if chromium_path() else set()) <= paths
     assert {r.client for r in requests} >= {"127.0.0.1", *ALSO_FROM}
     missing = [f"{r.method} {r.path} from {r.client}" for r in requests if not has(r)]
     assert not missing, f"requests without the credential: {missing}"

@@ -91,6 +91,7 @@ class _Session:
     def __init__(self, client: httpx.Client, n: int) -> None:
         self.client = client
         self.n = n
+        self.headers: dict[str, str] = {}  # a cookie session: no credential header
 
     def headers_for_write(self) -> dict[str, str]:
         return {"X-CSRF-Token": f"t{self.n}"}

@@ -51,12 +51,14 @@ def test_total_time_bound_on_a_dripping_response():
         assert answer.status == 200 and answer.truncated
 
 
-def test_event_streams_are_read_a_little_and_closed():
+def test_event_streams_are_closed_unread():
     with _server() as base, scoped_client(ScopeGuard(["127.0.0.0/8"]), base_url=base) as c:
         started = time.monotonic()
         answer = fetch(c, "GET", "/events", total_s=10.0)
         assert time.monotonic() - started < 1.5
-        assert answer.truncated and answer.body.startswith("data:")
+        # Headers kept, no body: no check may judge a stream as a whole document.
+        assert answer.status == 200 and answer.streaming and answer.truncated
+        assert answer.body == ""
 
 
 def test_connection_errors_become_status_zero():

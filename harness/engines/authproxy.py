@@ -2,11 +2,11 @@
 
 Scanners log in once; targets with short idle and absolute session lifetimes (seconds on the
 reference profile) log them out mid-scan and the rest of the scan sees only login redirects.
-The proxy forwards every request to the target with a live session cookie and the CSRF header
-of its own session, logs in again when the target answers 401 (or the session is old), and
-rewrites the target's origin to its own in Location headers and text bodies so the scanner
-stays on the proxy. Requests leave from a chosen loopback address so the scanner's burst is
-rate limited on its own budget.
+The proxy forwards every request to the target with the live credential of its own session
+(the session cookie, or the bearer / API-key header of a token flow) and its CSRF header, logs
+in again when the target answers 401 (or the session is old), and rewrites the target's origin
+to its own in Location headers and text bodies so the scanner stays on the proxy. Requests
+leave from a chosen loopback address so the scanner's burst is rate limited on its own budget.
 
 It is also the scanner's egress guard: the scanner is pointed at it as its HTTP proxy too, so
 a request in absolute form for any other host (an out-of-band callback, an update check) and
@@ -118,16 +118,21 @@ class AuthProxy:
             return self._shared
 
     def _client(self, session: Any) -> tuple[httpx.Client, dict[str, str]]:
-        """The client to send with, and the Cookie header that carries the session."""
+        """The client to send with, and the headers that carry the session's credential."""
         if self._client_factory is None:
             if session is None:
                 raise RuntimeError("AuthProxy needs a login or a client factory")
             client: httpx.Client = session.client
             return client, {}
-        cookies = ""
-        if session is not None:
-            cookies = "; ".join(f"{c.name}={c.value}" for c in session.client.cookies.jar)
-        return self._forwarder(), ({"Cookie": cookies} if cookies else {})
+        if session is None:
+            return self._forwarder(), {}
+        # Whatever the credential is: the cookie jar, and the token headers of header flows
+        # (``session.headers`` renews an expiring token first, so a long scan stays logged in).
+        credential = dict(session.headers)
+        cookies = "; ".join(f"{c.name}={c.value}" for c in session.client.cookies.jar)
+        if cookies:
+            credential["Cookie"] = cookies
+        return self._forwarder(), credential
 
     # -- forwarding --------------------------------------------------------------------------
     def forward(
@@ -146,9 +151,15 @@ class AuthProxy:
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         for attempt in range(2):
             session = self._current(force=attempt == 1)
-            client, cookie = self._client(session)
-            out = {k: v for k, v in headers.items() if k.lower() not in HOP_BY_HOP}
-            out.update(cookie)
+            client, credential = self._client(session)
+            # The scanner's own copy of a credential header is dropped: the session's wins.
+            names = {name.lower() for name in credential}
+            out = {
+                k: v
+                for k, v in headers.items()
+                if k.lower() not in HOP_BY_HOP and k.lower() not in names
+            }
+            out.update(credential)
             # The scanner's Origin/Referer name the proxy; the target's same-origin checks
             # must see its own origin, as they would for a browser on the real site.
             for name in [k for k in out if k.lower() in ("origin", "referer")]:

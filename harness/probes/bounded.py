@@ -3,12 +3,18 @@
 httpx timeouts are per network operation: a streaming endpoint that sends a byte every few
 seconds never trips them (see scanner-pitfalls.md). Every probe that reads bodies it did not
 choose (crawls, fuzzing) goes through :func:`fetch`, which stops reading at a deadline and a
-size cap and says so in the result instead of hanging.
+size cap and says so in the result instead of hanging. A streaming response (an event stream)
+is never read: its headers are kept, its body is empty and ``streaming`` says why.
+
+A request the target did not answer (a connection reset, a timeout, a malformed response) is
+a ``Fetched`` with status 0 and the error: an observation to record (:func:`unanswered_summary`),
+never a pass and never an exception.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import httpx
@@ -34,6 +40,15 @@ class Fetched(BaseModel):
     def content_type(self) -> str:
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
 
+    @property
+    def streaming(self) -> bool:
+        """A stream that never ends by itself: its body was not read (checks need a whole one)."""
+        return self.content_type.startswith(STREAMING_TYPES)
+
+    @property
+    def answered(self) -> bool:
+        return self.status != 0
+
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
 
@@ -56,12 +71,15 @@ def fetch(
             chunks: list[bytes] = []
             size = 0
             truncated = False
-            streaming = response.headers.get("content-type", "").startswith(STREAMING_TYPES)
-            for chunk in response.iter_bytes():
+            kind = response.headers.get("content-type", "").strip().lower()
+            # A streaming type is not read at all: it never ends by itself, and its first
+            # event may be seconds away (reading streams cost most of a run's time).
+            streaming = kind.startswith(STREAMING_TYPES)
+            truncated = streaming
+            for chunk in [] if streaming else response.iter_bytes():
                 chunks.append(chunk)
                 size += len(chunk)
-                # A streaming type is read a little and closed: it would never end by itself.
-                if size >= max_bytes or time.monotonic() > deadline or streaming:
+                if size >= max_bytes or time.monotonic() > deadline:
                     truncated = True
                     break
             raw = b"".join(chunks)[:max_bytes]
@@ -79,12 +97,20 @@ def fetch(
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return Fetched(
             method=method,
-            url=url,
+            url=_absolute(client, url),
             status=0,
             headers={},
             error=f"{type(exc).__name__}: {exc}",
             elapsed_s=time.monotonic() - started,
         )
+
+
+def _absolute(client: httpx.Client, url: str) -> str:
+    """The full URL a failed request was for (evidence names it, not a bare path)."""
+    try:
+        return str(client.build_request("GET", url).url)
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError):
+        return url
 
 
 def as_response(fetched: Fetched) -> httpx.Response:
@@ -102,3 +128,34 @@ def as_response(fetched: Fetched) -> httpx.Response:
         content=fetched.body.encode(),
         request=request,
     )
+
+
+def failure_kind(error: str | None) -> str:
+    """What happened to a request the target did not answer, in words for a verdict."""
+    text = (error or "").lower()
+    name = text.split(":", 1)[0]
+    if "timeout" in name:
+        return "timed out"
+    if name == "connecterror":
+        return "refused the connection"
+    if "reset" in text or "disconnected" in text or "broken pipe" in text or name == "readerror":
+        return "reset by the target"
+    if name in ("remoteprotocolerror", "decodingerror", "localprotocolerror"):
+        return "answered with a malformed response"
+    return "failed"
+
+
+def unanswered_summary(responses: Iterable[Fetched], *, examples: int = 2) -> str:
+    """Every status-0 answer in words, e.g. "1 request reset by the target (GET /boom)";
+    "" when every request was answered."""
+    by_kind: dict[str, list[Fetched]] = {}
+    for response in responses:
+        if response.status == 0:
+            by_kind.setdefault(failure_kind(response.error), []).append(response)
+    parts = []
+    for kind, failed in by_kind.items():
+        shown = ", ".join(f"{r.method} {r.url}" for r in failed[:examples])
+        more = f" and {len(failed) - examples} more" if len(failed) > examples else ""
+        noun = "request" if len(failed) == 1 else "requests"
+        parts.append(f"{len(failed)} {noun} {kind} ({shown}{more})")
+    return "; ".join(parts)

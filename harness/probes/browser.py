@@ -17,7 +17,9 @@ from harness.scope import ScopeGuard
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext
 
-__all__ = ["browser_context", "chromium_path", "cookies_for"]
+    from harness.auth import Session
+
+__all__ = ["browser_context", "chromium_path", "cookies_for", "session_credential"]
 
 
 # Without a profile's guard: loopback only, stricter than any profile's allow-list.
@@ -26,7 +28,10 @@ LOOPBACK = ScopeGuard(["127.0.0.0/8", "::1", "localhost"])
 
 @contextmanager
 def browser_context(
-    cookies: list[dict[str, Any]] | None = None, *, guard: ScopeGuard | None = None
+    cookies: list[dict[str, Any]] | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+    guard: ScopeGuard | None = None,
 ) -> Iterator[BrowserContext]:
     """A fresh guarded Chromium context; raises NotEvaluated when no browser can start.
 
@@ -34,7 +39,7 @@ def browser_context(
     :func:`harness.guard_browser.guarded_browser` and read its ``blocked`` list.
     """
     with guarded_browser(guard or LOOPBACK) as browser:
-        yield browser.new_context(cookies)
+        yield browser.new_context(cookies, headers)
 
 
 def cookies_for(client: Any, base_url: str) -> list[dict[str, Any]]:
@@ -54,3 +59,14 @@ def cookies_for(client: Any, base_url: str) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def session_credential(
+    session: Session, base_url: str
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """What a browser context needs to be this session: its cookies and its token headers.
+
+    Cookie flows give cookies, header flows (bearer, API key, JSON token) give headers; a
+    flow may give both. Pass them as ``new_context(cookies, headers)``.
+    """
+    return cookies_for(session.client, base_url), session.headers

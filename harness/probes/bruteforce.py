@@ -47,6 +47,7 @@ def _attempt(
     target: Target, user: User, password: str, source: str
 ) -> tuple[int, str | None, bool]:
     auth = target.profile.auth
+    # Deliberately anonymous: each attempt is a fresh login, as an attacker's would be.
     with target.client(local_address=source) as client:
         if auth.api_login_path:
             response = client.post(

@@ -8,6 +8,7 @@ third-party services (``GET /_mock/requests`` on the reference stack).
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -16,6 +17,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from harness import logs
+from harness.probes.bounded import Fetched, fetch
 
 # Values a well-behaved service must not echo back as a request id. CR/LF cannot be sent at
 # all (HTTP clients and nginx refuse them), so the probes send what *can* arrive: an overlong
@@ -51,7 +53,11 @@ class Echo(BaseModel):
         return self.sent in self.received or self.received in self.sent and len(self.received) > 16
 
 
-def echo(response: httpx.Response, header: str, sent: str | None) -> Echo:
+def echo(response: httpx.Response | Fetched, header: str, sent: str | None) -> Echo:
+    if isinstance(response, Fetched):
+        return Echo(
+            sent=sent, received=response.header(header), url=response.url, status=response.status
+        )
     return Echo(
         sent=sent,
         received=response.headers.get(header),
@@ -90,12 +96,13 @@ def log_coverage(
 
 
 def fetch_recorded(client: httpx.Client, url: str) -> list[dict[str, Any]]:
-    """The requests a recording service received (JSON list), [] when it has no recorder."""
-    response = client.get(url)
-    if response.status_code != 200:
+    """The requests a recording service received (JSON list), [] when it has no recorder
+    (or did not answer: a reset here says nothing about the app under test)."""
+    response = fetch(client, "GET", url, total_s=10, max_bytes=4_000_000)
+    if response.status != 200 or response.truncated:
         return []
     try:
-        data = response.json()
+        data = json.loads(response.body)
     except ValueError:
         return []
     return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []

@@ -6,6 +6,10 @@ least ``min_bytes`` must come back as ``Content-Encoding: gzip`` with ``Vary: Ac
 (a cache that ignores Vary would serve gzip to clients that cannot read it). Smaller responses
 may stay plain. The gzip body is decompressed and compared with the plain one, so an encoding
 header on a body that is not really gzip fails too.
+
+A streaming response (an event stream) has no whole body to compare: it is not read and not
+judged, and ``skipped`` says so. A request the target does not answer (a reset, a timeout) is
+recorded in ``error`` with what happened, and the next URL is checked.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import zlib
 
 import httpx
 from pydantic import BaseModel, Field
+
+from harness.probes.bounded import STREAMING_TYPES, failure_kind
 
 COMPRESSIBLE = (
     "text/",
@@ -42,6 +48,12 @@ class GzipCheck(BaseModel):
     applies: bool = False
     problems: list[str] = Field(default_factory=list)
     error: str | None = None
+    skipped: str | None = None  # why this response is not judged (a stream)
+
+    @property
+    def failure(self) -> str | None:
+        """What happened to an unanswered request ("reset by the target"), None if answered."""
+        return failure_kind(self.error) if self.error else None
 
     @property
     def ok(self) -> bool:
@@ -58,15 +70,23 @@ def _raw(
 ) -> tuple[httpx.Response, bytes]:
     """The response and its body bytes exactly as sent (no decoding), bounded in time/size."""
     deadline = time.monotonic() + total_s
-    with client.stream("GET", url, headers={"Accept-Encoding": accept}) as response:
+    with client.stream(
+        "GET", url, headers={"Accept-Encoding": accept}, timeout=httpx.Timeout(total_s)
+    ) as response:
         chunks: list[bytes] = []
         size = 0
+        if streaming(response.headers.get("content-type", "")):
+            return response, b""  # never ends by itself: not read (see check)
         for chunk in response.iter_raw():
             chunks.append(chunk)
             size += len(chunk)
             if size > _MAX_BYTES or time.monotonic() > deadline:
                 break
         return response, b"".join(chunks)
+
+
+def streaming(content_type: str) -> bool:
+    return content_type.strip().lower().startswith(STREAMING_TYPES)
 
 
 def _vary_has(vary: str | None, name: str) -> bool:
@@ -81,6 +101,12 @@ def check(client: httpx.Client, url: str, min_bytes: int, total_s: float = 10.0)
         plain, plain_body = _raw(client, url, "identity", total_s)
         result.status = plain.status_code
         result.content_type = plain.headers.get("content-type", "")
+        if streaming(result.content_type):
+            result.skipped = (
+                f"a streaming response ({result.content_type.split(';')[0]}): it has no whole "
+                "body to compare, so its compression is not judged"
+            )
+            return result
         # Some servers ignore identity and compress anyway; decode to learn the real size.
         if plain.headers.get("content-encoding", "").lower() == "gzip":
             plain_body = gzip.decompress(plain_body)

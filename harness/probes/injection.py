@@ -160,7 +160,7 @@ class SqliProbe:
             return None
         control = self._try(point, base + "x", "length-matched benign", result)
         balanced = self._try(point, base + "''", "balanced quotes", result)
-        if control.status >= 500 or DB_ERRORS.search(control.body):
+        if control.status >= 500 or control.status == 0 or DB_ERRORS.search(control.body):
             return None  # the app fails on any change of this input: not a quote effect
         if balanced.status >= 500 and not text_hit:
             return None  # '' fails too: more likely a length/charset effect than SQL
@@ -191,8 +191,8 @@ class SqliProbe:
             false = self._try(point, prefix + false_tail, "false condition", result)
             if true.status >= 500 or false.status >= 500:
                 return None
-            if 429 in (a.status, b.status, true.status, false.status):
-                return None  # throttled: the answers say nothing about the query
+            if {0, 429} & {a.status, b.status, true.status, false.status}:
+                return None  # throttled or unanswered: the answers say nothing about the query
             same_false = (false.status, normalise(false.body)) == (a.status, normalise(a.body))
             differs = (true.status, normalise(true.body)) != (false.status, normalise(false.body))
             if not (same_false and differs):

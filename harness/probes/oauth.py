@@ -115,6 +115,7 @@ def replay_callback(
     """
     auth = target.profile.auth
     settings, me_path = auth.require_oauth(), auth.require_me_path()
+    # Deliberately without a session: this client runs the OAuth login itself.
     with target.client(local_address=local_address) as client:
         authorize = steps.begin(client, settings)
         consent = steps.approve(client, authorize, user_name, settings, target.base_url)
@@ -165,6 +166,7 @@ class ProviderRequest(BaseModel):
 
 def _provider_get(target: Target, path: str) -> Any:
     provider = target.service_url(target.profile.auth.require_oauth().require_provider_service())
+    # The identity provider's own test routes, not the target: no user credential applies.
     with target.client(base=provider) as client:
         response = client.get(path)
     if response.status_code != 200:

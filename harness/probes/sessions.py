@@ -37,6 +37,8 @@ def replay(
     local_address: str | None = None,
 ) -> Replay:
     path = target.profile.auth.require_me_path()
+    # Exactly the one cookie under test, nothing else of a session: a replay must not be
+    # helped by any other credential (callers run it for cookie flows only).
     with with_cookie(target, cookie_value, local_address=local_address) as client:
         response = client.get(path)
     return Replay(
@@ -128,6 +130,8 @@ def check_fixation(
         # client chose (an attacker could then plant a known id in a victim's browser).
         return _adopts_chosen_id(target, result, name, local_address)
     host = urlsplit(target.base_url).hostname or ""
+    # The attacker and the victim start without any credential: fixation is about what
+    # happens to a pre-login id at login.
     with target.client(local_address=local_address) as attacker:
         planted, source = anonymous_cookie(target, attacker)
         result.prelogin_source = source
@@ -161,6 +165,7 @@ def _adopts_chosen_id(
 ) -> Fixation:
     host = urlsplit(target.base_url).hostname or ""
     planted = secrets.token_urlsafe(32)
+    # The victim starts without any credential: the planted id is all it has.
     victim = target.client(local_address=local_address)
     victim.cookies.set(name, planted, domain=host, path="/")
     result.pre_login = planted

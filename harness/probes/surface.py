@@ -25,10 +25,19 @@ class Sample(BaseModel):
 class Surface(BaseModel):
     samples: list[Sample] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    # Requests the target did not answer (reset, timeout): observations, not samples.
+    unanswered: list[Fetched] = Field(default_factory=list)
 
     def add(self, cls: str, response: Fetched) -> None:
         if response.status:
             self.samples.append(Sample(cls=cls, response=response))
+        else:
+            self.unanswered.append(response)
+
+    def extend(self, other: Surface) -> None:
+        self.samples.extend(other.samples)
+        self.notes.extend(other.notes)
+        self.unanswered.extend(other.unanswered)
 
     def classes(self) -> set[str]:
         return {s.cls for s in self.samples}
@@ -134,10 +143,13 @@ def provoke_5xx(
     *,
     budget: int = 30,
     csrf_header: str | None = None,
+    unanswered: list[Fetched] | None = None,
 ) -> list[Fetched]:
     """Harmless inputs that commonly crash unhardened handlers: NUL bytes, out-of-range ids.
 
-    ``send(method, path, **kwargs)`` returns a Fetched. Returns every 5xx seen (maybe none).
+    ``send(method, path, **kwargs)`` returns a Fetched. Returns every 5xx seen (maybe none);
+    the requests the target did not answer (a worker that crashed drops the socket) are added
+    to ``unanswered``.
     """
     found: list[Fetched] = []
     tries = 0
@@ -169,6 +181,8 @@ def provoke_5xx(
             else:
                 method, path, kwargs = build_request(op, ids, override)
             response = send(method, path, **kwargs)
+            if response.status == 0 and unanswered is not None:
+                unanswered.append(response)
             if response.status >= 500:
                 found.append(response)
                 if len(found) >= 3:

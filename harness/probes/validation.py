@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from harness.operations import Operation, build_request
-from harness.probes.bounded import Fetched
+from harness.probes.bounded import Fetched, failure_kind
 
 Send = Callable[..., Fetched]
 LONG = 20_000
@@ -252,7 +252,13 @@ def run(
                 excerpt=response.body[:300],
             )
             if response.status == 0:
-                outcome.problem = f"no answer ({response.error})"
+                # A dropped connection is how a crashed worker answers; a timeout says nothing
+                # about the input: recorded in the excerpt, not a problem.
+                kind = failure_kind(response.error)
+                if kind == "timed out":
+                    outcome.excerpt = f"no answer: {kind} ({response.error})"
+                else:
+                    outcome.problem = f"no answer: {kind} ({response.error})"
             elif response.status >= 500:
                 outcome.problem = f"server error HTTP {response.status}"
             elif (

@@ -19,7 +19,7 @@ from harness import logs
 from harness.loopback import source
 from harness.operations import api_prefix, build_request, operations
 from harness.probes import correlation, health
-from harness.probes.bounded import as_response, fetch
+from harness.probes.bounded import as_response, fetch, unanswered_summary
 from harness.probes.errors_shape import (
     ErrorSample,
     judge_5xx_logging,
@@ -160,9 +160,19 @@ def test_client_errors_share_one_shape(target, login, evidence):
             **verdict.model_dump(),
         },
     )
+    also = _unanswered(responses, evidence)
     labels = {s.label for s in samples}
-    assert "unknown route" in labels, f"GET {missing} did not answer with an error status"
-    assert not verdict.problems, "; ".join(verdict.problems)
+    assert "unknown route" in labels, f"GET {missing} did not answer with an error status{also}"
+    assert not verdict.problems, "; ".join(verdict.problems) + also
+
+
+def _unanswered(responses, evidence) -> str:
+    """Requests the target did not answer (reset, timeout): in evidence, and the verdict's
+    words for them ("" when every request was answered)."""
+    dropped = unanswered_summary(responses)
+    if dropped:
+        evidence.text("requests the target did not answer", dropped)
+    return f" ({dropped})" if dropped else ""
 
 
 def _dependencies(target, stack, obs):
@@ -267,10 +277,11 @@ def test_server_errors_are_structured_and_logged(target, stack, obs, app_log, lo
         [line for line in lines if any(rid in line for rid in ids)],
         "app log records of the 5xx responses",
     )
+    also = _unanswered(responses, evidence)
     if not server:
         raise NotEvaluated(
             f"no 5xx could be provoked: {len(ops)} GET operations answered below 500 while "
-            f"{', '.join(t['service'] for t in timeline) or 'no dependency'} were stopped"
+            f"{', '.join(t['service'] for t in timeline) or 'no dependency'} were stopped{also}"
         )
     shape = judge_shapes([samples[0], *server])
     records = logs.LogParser.from_settings(target.profile.logs).records(lines)
@@ -292,6 +303,6 @@ def test_server_errors_are_structured_and_logged(target, stack, obs, app_log, lo
     )
     evidence.figure("5xx responses provoked", len(server), "responses")
     problems = shape.problems + [v.problem for v in logged if v.problem]
-    assert not problems, f"{len(problems)} problem(s) with {len(server)} 5xx: " + "; ".join(
+    assert not problems, f"{len(problems)} problem(s) with {len(server)} 5xx{also}: " + "; ".join(
         problems[:6]
     )

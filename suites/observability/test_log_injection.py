@@ -33,6 +33,7 @@ def test_input_cannot_forge_log_records(target, app_log, login, evidence):
     settings = target.profile.target
     auth = target.profile.auth
     requests = []
+    # Anonymous on purpose: forged log lines must be refused for any caller.
     with target.client(local_address=SOURCE) as client:
         for name, payload in sent.all().items():
             requests.append(

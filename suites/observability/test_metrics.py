@@ -20,6 +20,7 @@ def test_metrics_move_with_traffic(target, obs, evidence):
         raise NotApplicable("the profile names no metrics_path")
     probe_path = obs.metrics_probe_path or target.profile.target.live_path
     sent = obs.metrics_probe_requests
+    # Anonymous on purpose: a scraper holds no user credential.
     with target.client(local_address=SOURCE) as client:
         before = metrics.scrape(client, path)
         evidence.json("scrape before", before.model_dump(exclude={"samples"}))

@@ -26,6 +26,7 @@ SOURCE = source(63)
 def test_log_lines_are_structured(target, obs, app_log, login, evidence):
     settings = target.profile.target
     exercised = []
+    # Anonymous requests on purpose: every request must log structured, logged in or not.
     with target.client(local_address=SOURCE) as client:
         paths = [
             *settings.pages[:4],

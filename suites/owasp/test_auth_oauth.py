@@ -189,6 +189,7 @@ def test_authorize_request_uses_pkce_s256_and_state(
     _oauth(profile)
     from harness.auth import oauth as steps
 
+    # Two fresh browsers that start the OAuth login themselves: no session exists yet.
     with target.client() as first, target.client() as second:
         one = steps.begin(first, profile.auth.require_oauth())
         two = steps.begin(second, profile.auth.require_oauth())

@@ -7,7 +7,7 @@ import pytest
 from harness.loopback import burst, source
 from harness.operations import discover_ids, operations
 from harness.probes.actor import Actor
-from harness.probes.bounded import as_response, fetch
+from harness.probes.bounded import as_response, fetch, unanswered_summary
 from harness.probes.errors import disclosures
 from harness.probes.surface import probe_errors, provoke_5xx
 from harness.verdicts import NotApplicable, NotEvaluated
@@ -43,15 +43,29 @@ def test_errors_disclose_nothing(target, login, evidence):
             anonymous=anonymous,
         )
     responses.extend(s.response for s in errors.samples)
+    unanswered = [r for r in responses if r.status == 0] + errors.unanswered
     if profile.auth.me_path:
         responses.append(actor.send("GET", profile.auth.me_path))
     ops = operations(target.openapi)
     ids = discover_ids(actor.send, ops, create=False)
     crashes = provoke_5xx(
-        actor.send, target.openapi, ids, budget=25, csrf_header=profile.auth.csrf_header
+        actor.send,
+        target.openapi,
+        ids,
+        budget=25,
+        csrf_header=profile.auth.csrf_header,
+        unanswered=unanswered,
     )
     responses.extend(crashes)
     actor.close()
+    # A reset (a worker that crashed drops the socket) or a timeout discloses nothing and
+    # leaves nothing to examine: recorded, and the other answers are judged.
+    responses = [r for r in responses if r.status != 0]
+    dropped = unanswered_summary(unanswered)
+    evidence.figure("requests the target did not answer", len(unanswered), "requests")
+    if dropped:
+        evidence.text("requests the target did not answer", dropped)
+    also = f" ({dropped})" if dropped else ""
 
     found = []
     for response in responses:
@@ -84,8 +98,8 @@ def test_errors_disclose_nothing(target, login, evidence):
     if not found:
         for response in [r for r in responses if r.status >= 400][:3]:
             evidence.http(as_response(response), title=f"clean error {response.status}")
-    assert error_statuses, "no error response could be provoked to examine"
-    assert not found, "information disclosure:\n" + "\n".join(
+    assert error_statuses, "no error response could be provoked to examine" + also
+    assert not found, f"information disclosure{also}:\n" + "\n".join(
         d.describe()[:400] for d in found[:20]
     )
 
@@ -117,10 +131,13 @@ def test_errors_during_a_database_outage_disclose_nothing(target, stack, login, 
         stack.start(service)
     server_errors = [r for r in responses if r.status >= 500]
     evidence.json(
-        "responses during the outage", [{"url": r.url, "status": r.status} for r in responses]
+        "responses during the outage",
+        [{"url": r.url, "status": r.status, "error": r.error} for r in responses],
     )
+    dropped = unanswered_summary(responses)
     if not server_errors:
-        raise NotEvaluated(f"no 5xx while {service} was stopped: no error body to examine")
+        also = f" ({dropped})" if dropped else ""
+        raise NotEvaluated(f"no 5xx while {service} was stopped: no error body to examine{also}")
     found = [d for r in server_errors for d in disclosures(r)]
     for response in server_errors[:3]:
         evidence.http(as_response(response), title=f"{response.status} during the outage")

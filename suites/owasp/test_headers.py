@@ -8,7 +8,7 @@ import pytest
 
 from harness.loopback import burst, source
 from harness.probes.actor import Actor
-from harness.probes.bounded import as_response, fetch
+from harness.probes.bounded import as_response, fetch, unanswered_summary
 from harness.probes.crawl import crawl
 from harness.probes.headers import check_security_headers
 from harness.probes.surface import Surface, from_crawl, probe_errors, provoke_5xx
@@ -43,6 +43,7 @@ def test_security_headers_on_every_response_class(target, login, evidence):
     profile = target.profile
     https = target.base_url.startswith("https://")
     surface = Surface()
+    # Anonymous on purpose (the logged-in surface is walked below through the session).
     with target.client() as anonymous:
         anon_crawl = crawl(
             anonymous,
@@ -73,8 +74,7 @@ def test_security_headers_on_every_response_class(target, login, evidence):
             me_path=profile.auth.me_path,
             anonymous=anonymous,
         )
-        surface.samples.extend(errors.samples)
-        surface.notes.extend(errors.notes)
+        surface.extend(errors)
         throttled = _provoke_429(target)
         if throttled is not None:
             surface.add("429", throttled)
@@ -83,7 +83,12 @@ def test_security_headers_on_every_response_class(target, login, evidence):
                 "no 429 within twice the auth limit: not checked here (SEC-03 judges rate limiting)"
             )
         crashes = provoke_5xx(
-            actor.send, target.openapi, {}, budget=15, csrf_header=profile.auth.csrf_header
+            actor.send,
+            target.openapi,
+            {},
+            budget=15,
+            csrf_header=profile.auth.csrf_header,
+            unanswered=surface.unanswered,
         )
         for crash in crashes:
             surface.add("5xx", crash)
@@ -112,6 +117,16 @@ def test_security_headers_on_every_response_class(target, login, evidence):
     evidence.json("response classes checked", {"classes": per_class, "notes": surface.notes})
     for note in surface.notes:
         evidence.text("note", note)
+    # A reset or a timeout is an observation: its headers cannot be checked, the rest are.
+    unanswered = unanswered_summary(surface.unanswered)
+    if unanswered:
+        evidence.text("requests the target did not answer", unanswered)
+        evidence.json(
+            "unanswered requests",
+            [{"method": r.method, "url": r.url, "error": r.error} for r in surface.unanswered],
+        )
+    evidence.figure("requests the target did not answer", len(surface.unanswered), "requests")
+    also = f" ({unanswered})" if unanswered else ""
     # Pages, static files and the redirects met while crawling pages exist only when the
     # profile names pages or static paths: a JSON-only API has none to check.
     required = ["api-json", "404"]
@@ -119,9 +134,10 @@ def test_security_headers_on_every_response_class(target, login, evidence):
     required += ["static"] if profile.target.static_paths else []
     for cls in required:
         assert cls in per_class, (
-            f"could not obtain a {cls} response to check (classes seen: {sorted(per_class)})"
+            f"could not obtain a {cls} response to check (classes seen: {sorted(per_class)})" + also
         )
     assert not issues, (
         f"{len(issues)} security header problems on {len({i.url for _, i in issues})} "
-        "responses:\n" + "\n".join(f"[{cls}] {issue.describe()}" for cls, issue in issues[:40])
+        f"responses{also}:\n"
+        + "\n".join(f"[{cls}] {issue.describe()}" for cls, issue in issues[:40])
     )

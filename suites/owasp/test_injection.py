@@ -63,6 +63,12 @@ def test_no_sql_injection(target, login, evidence):
     assert results, f"no parameter found to probe ({found.note})"
     checked = [r for r in results if r.reached]
     coverage = f"checked {len(checked)} of {len(results) + len(skipped)} parameters"
+    # Resets and timeouts are observations: counted here, never read as an injection signal.
+    unanswered = sum(1 for r in results for a in r.attempts if a.status == 0)
+    evidence.figure("requests the target did not answer", unanswered, "requests")
+    if unanswered:
+        coverage += f"; {unanswered} requests not answered (reset or timed out)"
+        evidence.text("requests the target did not answer", coverage)
     evidence.figure("parameters checked", len(checked), "parameters")
     if len(checked) < len(results) + len(skipped):
         unreached = [r.point for r in results if not r.reached]
@@ -79,4 +85,5 @@ def test_no_sql_injection(target, login, evidence):
         raise NotEvaluated(
             f"none of the {len(results)} parameters probed got past authentication or "
             "throttling (baseline answered 401/403/429 or not at all): nothing was checked"
+            f" ({coverage})"
         )

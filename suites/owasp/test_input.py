@@ -49,6 +49,7 @@ def test_schema_violating_input_is_rejected(target, login, evidence):
         )
     if not problems and report.outcomes and found.source == "openapi":
         first = report.outcomes[0]
+        # The public OpenAPI document as evidence: no credential needed.
         with target.client() as client:
             evidence.http(
                 as_response(fetch(client, "GET", target.profile.target.openapi_path, total_s=5)),

@@ -45,6 +45,7 @@ def test_auth_route_is_rate_limited(target, evidence):
         profile.auth.username_field: f"ratelimit-{secrets.token_hex(4)}",
         profile.auth.password_field: "wrong-password",
     }
+    # Deliberately anonymous: a login flood comes from clients that have no session.
     with target.client(local_address=AUTH_SOURCE) as client:
         if profile.auth.api_login_path:
             send = request_factory(client, "POST", path, json=body)
@@ -66,6 +67,8 @@ def test_api_route_is_rate_limited(target, evidence):
     limit = limits.api_requests or 1000
     window = limits.api_window_s or 60
     target.safety.require_intrusive(f"a burst of up to {2 * limit + 1} requests to {path}")
+    # Deliberately anonymous: the limit must hold for a flood that has no credential (a
+    # limiter placed after authentication would let it through).
     with target.client(local_address=API_SOURCE) as client:
         result = burst(
             request_factory(client, "GET", path),

@@ -89,6 +89,7 @@ def _app_secrets(target) -> dict[str, str]:
 def _issued_tokens(target) -> dict[str, str]:
     oauth = target.profile.auth.require_oauth()
     base = target.service_url(oauth.require_provider_service())
+    # The identity provider's recorder, not the target: no user credential applies.
     with target.client(base=base) as client:
         response = client.get(oauth.require_tokens_path())
     response.raise_for_status()
@@ -129,6 +130,7 @@ def _client_credentials(target) -> dict[str, str]:
     if not oauth.provider_service or not oauth.requests_path:
         return {}
     base = target.service_url(oauth.provider_service)
+    # The identity provider's recorder, not the target: no user credential applies.
     with target.client(base=base) as client:
         response = client.get(oauth.requests_path)
     if response.status_code != 200:

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.stack
 @pytest.mark.control("SEC-16")
 def test_third_party_resources_carry_sri(target, login, evidence):
     pages = target.profile.target.pages
+    # Anonymous first, then as the logged-in user below: both page sets are checked.
     with target.client() as anonymous:
         anon = crawl(anonymous, target.base_url, pages, max_pages=20, total_s=10, max_assets=0)
     session = login()

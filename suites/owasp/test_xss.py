@@ -11,7 +11,7 @@ from harness.loopback import burst, source
 from harness.operations import build_request, discover_ids, operations
 from harness.probes.actor import Actor
 from harness.probes.bounded import as_response, fetch
-from harness.probes.browser import cookies_for
+from harness.probes.browser import session_credential
 from harness.probes.crawl import crawl
 from harness.probes.xss import find_unescaped, load_and_watch, payloads
 
@@ -130,7 +130,7 @@ def test_no_stored_or_reflected_xss(target, login, evidence):
         target.url(p) for p in profile.target.pages[:2]
     ]
     with guarded_browser(target.guard) as browser:
-        context = browser.new_context(cookies_for(actor.session.client, target.base_url))
+        context = browser.new_context(*session_credential(actor.session, target.base_url))
         for url in to_load:
             executions.append(load_and_watch(context, url, screenshot=not executions))
     actor.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 
 from harness.auth import AuthError
@@ -59,19 +60,42 @@ def test_large_responses_are_gzipped(target, evidence):
         judged = [r for r in results if r.applies]
         if judged:
             sample = next((r for r in judged if r.problems), judged[0])
-            evidence.http(
-                client.get(sample.url, headers={"Accept-Encoding": "gzip"}),
-                f"GET {sample.url} with Accept-Encoding: gzip",
-            )
+            title = f"GET {sample.url} with Accept-Encoding: gzip"
+            # A judged response is no stream (gz.check skips those); a reset now is noted.
+            try:
+                evidence.http(client.get(sample.url, headers={"Accept-Encoding": "gzip"}), title)
+            except httpx.HTTPError as exc:
+                evidence.text(title, f"no answer this time: {type(exc).__name__}: {exc}")
     finally:
         (session.close() if session else client.close())
     evidence.json("responses checked", [r.model_dump() for r in results])
     evidence.figure("compressible responses checked", len(judged), "responses")
-    errors = [r for r in results if r.error]
+    # Streams and unanswered requests are observations: said here and in the verdict.
+    observed = _observations(results)
+    if observed:
+        evidence.text("responses not judged", observed)
+    also = f" ({observed})" if observed else ""
     if not judged:
         raise NotEvaluated(
             f"none of {len(results)} responses is a compressible 200 of {minimum} bytes or "
-            f"more (errors: {len(errors)}): nothing to judge"
+            f"more: nothing to judge{also}"
         )
     failed = [problem for r in judged for problem in r.problems]
-    assert not failed, f"{len(failed)} of {len(judged)} large responses: " + "; ".join(failed[:5])
+    assert not failed, f"{len(failed)} of {len(judged)} large responses{also}: " + "; ".join(
+        failed[:5]
+    )
+
+
+def _observations(results: list[gz.GzipCheck]) -> str:
+    """What was not judged, for the verdict: "1 request reset by the target (GET /x)"."""
+    by_kind: dict[str, list[str]] = {}
+    for result in results:
+        if result.failure:
+            by_kind.setdefault(f"{result.failure}", []).append(result.url)
+        elif result.skipped:
+            by_kind.setdefault("streaming, not judged", []).append(result.url)
+    return "; ".join(
+        f"{len(urls)} {'request' if len(urls) == 1 else 'requests'} {kind} "
+        f"(GET {', GET '.join(urls[:2])}{' and more' if len(urls) > 2 else ''})"
+        for kind, urls in by_kind.items()
+    )
