@@ -20,6 +20,7 @@ from harness.probes.access import (
     probe_anonymous,
     send,
 )
+from harness.probes.coverage import safe_surface
 from harness.probes.openapi_ops import Operation, RequestSpec, ValuePool, operations
 from harness.profile import Profile
 from harness.target import Target
@@ -132,7 +133,8 @@ def test_users_cannot_reach_each_others_objects(
 def test_protected_operations_reject_anonymous_calls(
     profile: Profile, target: Target, login: LoginFactory, evidence: Evidence
 ) -> None:
-    doc = target.openapi
+    walk = safe_surface(target.safety, target.openapi)  # safe mode: the writes held back
+    doc = walk.document
     ops = operations(doc)
     pool = ValuePool()
     names = [u.name for u in profile.auth.users if u.name != profile.auth.lockout_user]
@@ -183,6 +185,7 @@ def test_protected_operations_reject_anonymous_calls(
             )
         )
     if not report.calls:
+        walk.conclude(0)  # every state-changing operation was held back
         raise NotApplicable("the OpenAPI document has no secured or state-changing operation")
     assert not report.accepted, "operations that work without credentials: " + "; ".join(
         f"{c.method} {c.path} -> HTTP {c.status}" for c in report.accepted
@@ -193,3 +196,4 @@ def test_protected_operations_reject_anonymous_calls(
             "from elsewhere (validation, routing): "
             + "; ".join(f"{c.method} {c.path}: {c.reason}" for c in report.inconclusive[:10])
         )
+    walk.conclude()
