@@ -1,0 +1,70 @@
+"""profile.listen: where the local stack's front end listens (e.g. a Docker bridge address a
+scanner container can reach), checked against scope.allow, rendered into nginx and the
+server certificate."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+
+from harness.profile import Profile
+from harness.stack.certs import make_tls_material
+from harness.stack.health import LOOPBACK_SCOPE, health_scope
+from harness.stack.nginx import render_nginx_config
+
+
+def _profile(**data: Any) -> Profile:
+    return Profile.model_validate(data)
+
+
+def test_listen_defaults_to_loopback_and_takes_an_allowed_address() -> None:
+    assert _profile().listen == "127.0.0.1"
+    bridge = _profile(listen="172.17.0.1", scope={"allow": ["127.0.0.0/8", "172.17.0.1"]})
+    assert bridge.listen == "172.17.0.1"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"listen": "docker0"}, "write an IP address"),
+        ({"listen": "172.17.0.1"}, "outside scope.allow: add it there"),
+        (
+            {
+                "listen": "172.17.0.1",
+                "provider": "containers",
+                "scope": {"allow": ["172.17.0.1"]},
+            },
+            "only provider = 'local'",
+        ),
+    ],
+)
+def test_a_bad_listen_is_one_line(data: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _profile(**data)
+
+
+def test_nginx_listens_on_it_and_the_certificate_names_it(tmp_path: Path) -> None:
+    text = render_nginx_config(
+        http_port=8080,
+        https_port=8443,
+        upstream="127.0.0.1:9000",
+        cert=tmp_path / "c.pem",
+        key=tmp_path / "k.pem",
+        runtime_dir=tmp_path,
+        listen="172.17.0.1",
+    )
+    assert "listen 172.17.0.1:8080;" in text and "listen 172.17.0.1:8443 ssl" in text
+    assert "listen 127.0.0.1" not in text
+    material = make_tls_material(tmp_path / "tls", extra_ips=["172.17.0.1"])
+    cert = x509.load_pem_x509_certificate(material.cert.read_bytes())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert ipaddress.ip_address("172.17.0.1") in names.get_values_for_type(x509.IPAddress)
+    # The readiness probe may reach that address too, and only that one beyond loopback.
+    assert health_scope("127.0.0.1") is LOOPBACK_SCOPE
+    health_scope("172.17.0.1").check("https://172.17.0.1:8443/health/live")
+    with pytest.raises(Exception, match="scope"):
+        health_scope("172.17.0.1").check("https://172.17.0.2:8443/health/live")
