@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from cryptography import x509
 
-from harness.profile import Profile
+from harness.profile import Profile, load_profile
 from harness.stack.certs import make_tls_material
 from harness.stack.health import LOOPBACK_SCOPE, health_scope
 from harness.stack.nginx import render_nginx_config
@@ -21,17 +21,27 @@ def _profile(**data: Any) -> Profile:
     return Profile.model_validate(data)
 
 
-def test_listen_defaults_to_loopback_and_takes_an_allowed_address() -> None:
+def test_listen_defaults_to_loopback_and_its_address_alone_joins_the_scope() -> None:
     assert _profile().listen == "127.0.0.1"
-    bridge = _profile(listen="172.17.0.1", scope={"allow": ["127.0.0.0/8", "172.17.0.1"]})
-    assert bridge.listen == "172.17.0.1"
+    assert _profile().scope.allow == ["127.0.0.0/8", "::1", "localhost"]
+    bridge = _profile(listen="172.18.0.3", scope={"allow": ["127.0.0.0/8", "zap"]})
+    assert bridge.scope.allow == ["127.0.0.0/8", "zap", "172.18.0.3"]
+
+
+def test_harness_listen_overrides_the_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "harness.toml"
+    config.write_text('[profiles.a]\nprovider = "local"\n[profiles.b]\nextends = "a"\n')
+    monkeypatch.setenv("HARNESS_LISTEN", "172.18.0.3")
+    profile = load_profile("b", config)
+    assert profile.listen == "172.18.0.3" and "172.18.0.3" in profile.scope.allow
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
         ({"listen": "docker0"}, "write an IP address"),
-        ({"listen": "172.17.0.1"}, "outside scope.allow: add it there"),
         (
             {
                 "listen": "172.17.0.1",

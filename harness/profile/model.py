@@ -50,8 +50,8 @@ class Profile(Strict):
     listen: str = Field(
         default=DEFAULT_LISTEN,
         description="provider = 'local': the address the stack's front end listens on and its "
-        "URLs use (another address than loopback must also be in scope.allow), e.g. the "
-        "host's Docker bridge address so a scanner in a container can reach the stack",
+        "URLs use (it joins scope.allow, that address only), e.g. the address a scanner in "
+        "another container can reach; HARNESS_LISTEN overrides it",
     )
     faults: list[str] = Field(
         default_factory=list, description="seeded faults to switch on (reference target only)"
@@ -86,14 +86,9 @@ class Profile(Strict):
             raise ValueError(f"listen = {self.listen!r}: write an IP address") from None
         if self.listen != DEFAULT_LISTEN and self.provider != "local":
             raise ValueError("listen: only provider = 'local' binds its front end elsewhere")
-        networks = []
-        for entry in self.scope.allow:
-            try:
-                networks.append(ipaddress.ip_network(entry, strict=False))
-            except ValueError:
-                continue  # a host name: not an address this check can compare
-        if not address.is_loopback and not any(address in n for n in networks):
-            raise ValueError(f"listen = {self.listen!r} is outside scope.allow: add it there")
+        # The stack's own address is the target: it is in scope, and nothing more than it.
+        if not address.is_loopback and self.listen not in self.scope.allow:
+            self.scope.allow.append(self.listen)
         return self
 
     @property
