@@ -78,3 +78,15 @@ def test_nginx_listens_on_it_and_the_certificate_names_it(tmp_path: Path) -> Non
     health_scope("172.17.0.1").check("https://172.17.0.1:8443/health/live")
     with pytest.raises(Exception, match="scope"):
         health_scope("172.17.0.1").check("https://172.17.0.2:8443/health/live")
+
+
+def test_the_reference_oauth_mock_accepts_the_apps_own_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from spotify_mock.app import Settings, redirect_uri_allowed
+
+    callback = "https://172.18.0.3:8443/auth/spotify/callback"
+    assert not redirect_uri_allowed(Settings.from_env(), callback)
+    monkeypatch.setenv("SPOTIFY_APP_HOST", "172.18.0.3")
+    assert redirect_uri_allowed(Settings.from_env(), callback)
+    assert not redirect_uri_allowed(Settings.from_env(), "https://172.18.0.4/cb")
