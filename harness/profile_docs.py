@@ -30,6 +30,8 @@ A profile may start with `extends = "other"` to inherit another profile's keys. 
 depth resolve, from the root down, and tables merge key by key; a cycle (`a -> b -> a`) or an
 unknown parent is one error naming the chain. `harness profile show NAME` prints the resolved
 profile (secrets masked), `harness profile list` the names.
+`HARNESS_LISTEN=ADDRESS` overrides `listen` (an address known only when the run starts, such
+as a CI job container's address on its network).
 
 ## Absent values
 

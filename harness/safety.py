@@ -221,6 +221,18 @@ class SafetyPolicy:
             self._note(refused.request, refused.reason)
             raise refused
 
+    def hold(self, method: str, url: str | httpx.URL) -> NeedsIntrusive | None:
+        """The safe mode's refusal of this request, noted, for walks that skip it and go on.
+
+        ``scope.exclude`` is not a hold: excluded operations are out of the target's scope
+        (already removed from its OpenAPI document), not coverage the mode held back.
+        """
+        refused = self.refusal(method, url)
+        if not isinstance(refused, NeedsIntrusive):
+            return None
+        self._note(refused.request, refused.reason)
+        return refused
+
     def require_intrusive(self, what: str) -> None:
         """For checks the safe mode forbids as a whole: brute force, bursts, stored payloads."""
         if self.safe:

@@ -87,7 +87,12 @@ def recorder() -> Iterator[DnsRecorder]:
 
 
 def run_with_resolver(
-    dns: DnsRecorder, argv: list[str], folder: Path, timeout: float
+    dns: DnsRecorder,
+    argv: list[str],
+    folder: Path,
+    timeout: float,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     resolv = folder / "resolv.conf"
     resolv.write_text(f"nameserver {dns.address}\noptions attempts:1 timeout:1\n")
@@ -97,7 +102,8 @@ def run_with_resolver(
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(_paths())},
+        env={**(os.environ if env is None else env), "PYTHONPATH": os.pathsep.join(_paths())},
+        cwd=cwd,
     )
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from harness.operations import Operation, api_prefix, build_request, operations
 from harness.probes.bounded import Fetched, fetch
 from harness.probes.crawl import CrawlResult
+from harness.safety import NeedsIntrusive
 
 
 class Sample(BaseModel):
@@ -27,6 +28,8 @@ class Surface(BaseModel):
     notes: list[str] = Field(default_factory=list)
     # Requests the target did not answer (reset, timeout): observations, not samples.
     unanswered: list[Fetched] = Field(default_factory=list)
+    # Requests the safety mode refused (request -> reason): the classes they would have shown.
+    held: dict[str, str] = Field(default_factory=dict)
 
     def add(self, cls: str, response: Fetched) -> None:
         if response.status:
@@ -38,6 +41,7 @@ class Surface(BaseModel):
         self.samples.extend(other.samples)
         self.notes.extend(other.notes)
         self.unanswered.extend(other.unanswered)
+        self.held.update(other.held)
 
     def classes(self) -> set[str]:
         return {s.cls for s in self.samples}
@@ -83,7 +87,11 @@ def probe_errors(
     method_missing = _method_not_allowed(ops)
     if method_missing:
         method, path = method_missing
-        surface.add("405", fetch(client, method, path, total_s=5, headers=write_headers))
+        try:
+            surface.add("405", fetch(client, method, path, total_s=5, headers=write_headers))
+        except NeedsIntrusive as refused:  # a write to provoke 405: held back in safe mode
+            surface.held[refused.request] = refused.reason
+            surface.notes.append(f"405 not provoked: {refused.reason}")
     else:
         surface.notes.append("no path without some method found for a 405")
     writer = next(

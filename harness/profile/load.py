@@ -91,6 +91,9 @@ def load_profile(name: str | None = None, config: Path | None = None) -> Profile
         known = ", ".join(sorted(profiles)) or "none"
         raise ProfileError(f"{path}: no profile named {name!r} (known: {known})")
     raw = resolve_raw(name, profiles)
+    if os.environ.get("HARNESS_LISTEN"):
+        # Known only when the run starts (a CI job container's address on its network).
+        raw["listen"] = os.environ["HARNESS_LISTEN"].strip()
     try:
         return Profile.model_validate(raw)
     except ValidationError as exc:

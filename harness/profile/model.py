@@ -7,6 +7,7 @@ the profile and the target's own documents, never the reference app's code.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -27,6 +28,7 @@ from harness.profile.sections import (
 )
 
 DEFAULT_PROFILE = "reference"
+DEFAULT_LISTEN = "127.0.0.1"
 
 
 class Profile(Strict):
@@ -44,6 +46,12 @@ class Profile(Strict):
         description="'safe': no state-changing request outside scope.allow_writes, no brute "
         "force, no bursts, no stored payloads, passive DAST; 'intrusive': everything "
         "(default: safe for provider = 'external', intrusive for stacks the harness starts)",
+    )
+    listen: str = Field(
+        default=DEFAULT_LISTEN,
+        description="provider = 'local': the address the stack's front end listens on and its "
+        "URLs use (it joins scope.allow, that address only), e.g. the address a scanner in "
+        "another container can reach; HARNESS_LISTEN overrides it",
     )
     faults: list[str] = Field(
         default_factory=list, description="seeded faults to switch on (reference target only)"
@@ -68,6 +76,19 @@ class Profile(Strict):
     def _external_needs_url(self) -> Profile:
         if self.provider == "external" and not self.target.base_url:
             raise ValueError("target.base_url is required when provider = 'external'")
+        return self
+
+    @model_validator(mode="after")
+    def _listen_is_an_address(self) -> Profile:
+        try:
+            address = ipaddress.ip_address(self.listen)
+        except ValueError:
+            raise ValueError(f"listen = {self.listen!r}: write an IP address") from None
+        if self.listen != DEFAULT_LISTEN and self.provider != "local":
+            raise ValueError("listen: only provider = 'local' binds its front end elsewhere")
+        # The stack's own address is the target: it is in scope, and nothing more than it.
+        if not address.is_loopback and self.listen not in self.scope.allow:
+            self.scope.allow.append(self.listen)
         return self
 
     @property

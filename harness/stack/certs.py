@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +46,9 @@ def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
         handle.write(data)
 
 
-def make_tls_material(directory: Path, *, now: dt.datetime | None = None) -> TlsMaterial:
+def make_tls_material(
+    directory: Path, *, now: dt.datetime | None = None, extra_ips: Sequence[str] = ()
+) -> TlsMaterial:
     """Write ``ca.pem``, ``server.pem``, ``server.key`` (ECDSA P-256, 7 days) to ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     start = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(minutes=5)
@@ -84,7 +87,10 @@ def make_tls_material(directory: Path, *, now: dt.datetime | None = None) -> Tls
     key = ec.generate_private_key(ec.SECP256R1())
     san = x509.SubjectAlternativeName(
         [x509.DNSName(n) for n in SERVER_NAMES]
-        + [x509.IPAddress(ipaddress.ip_address(ip)) for ip in SERVER_IPS]
+        + [
+            x509.IPAddress(ipaddress.ip_address(ip))
+            for ip in dict.fromkeys([*SERVER_IPS, *extra_ips])
+        ]
     )
     cert = (
         x509.CertificateBuilder()

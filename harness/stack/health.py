@@ -7,6 +7,7 @@ TLS set-up is what clients will see.
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from urllib.parse import urlsplit
 
@@ -16,6 +17,13 @@ from harness.scope import ScopeGuard, open_connection, scoped_client
 from harness.stack.definition import HealthCheck
 
 LOOPBACK_SCOPE = ScopeGuard(["127.0.0.0/8", "::1", "localhost"])
+
+
+def health_scope(listen: str) -> ScopeGuard:
+    """Loopback, plus the address the profile has the front end listen on (``listen``)."""
+    if ipaddress.ip_address(listen).is_loopback:
+        return LOOPBACK_SCOPE
+    return ScopeGuard(["127.0.0.0/8", "::1", "localhost", listen])
 
 
 class ProbeFailed(Exception):

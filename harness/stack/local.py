@@ -214,7 +214,7 @@ class LocalStack(ManagedStack):
         tls_dir = self.run_dir / "tls"
         with self._mutex:
             if not (tls_dir / "ca.pem").exists():
-                material = make_tls_material(tls_dir)
+                material = make_tls_material(tls_dir, extra_ips=[self.state.listen])
                 with self._update() as state:
                     state.ca_bundle = str(material.ca_cert)
         options = context.render_all(service.options, f"services.{name}.options")
@@ -226,6 +226,7 @@ class LocalStack(ManagedStack):
             key=tls_dir / "server.key",
             runtime_dir=folder,
             tls_legacy=self._legacy_tls(name),
+            listen=self.state.listen,
         )
         conf = folder / "nginx.conf"
         conf.write_text(config, encoding="utf-8")

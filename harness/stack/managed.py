@@ -29,7 +29,7 @@ from harness.stack.definition import (
     TemplateContext,
     load_definition,
 )
-from harness.stack.health import ProbeFailed, probe
+from harness.stack.health import ProbeFailed, health_scope, probe
 from harness.stack.lock import StackLock
 from harness.stack.state import Owner, StackState, read_state
 from harness.stack.stateful import StateBacked
@@ -74,6 +74,7 @@ def new_state(
         faults=list(profile.faults),
         profile_env=dict(profile.env),
         secret_key=secrets.token_urlsafe(32),
+        listen=profile.listen,
     )
     if owner_pid is not None:
         record = supervisor.owner_record(os.getpid() if owner_pid == -1 else owner_pid)
@@ -191,6 +192,7 @@ class ManagedStack(StateBacked):
             release=state.release,
             faults=",".join(state.faults),
             secret_key=state.secret_key,
+            listen=state.listen,
             pg_bin=pg_bin,
             env_path=os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
             extra=state.extra,
@@ -243,7 +245,13 @@ class ManagedStack(StateBacked):
                     f"{tail()}"
                 )
             try:
-                probe(check, url, ca_bundle=self.state.ca_bundle, timeout=min(2.0, check.timeout_s))
+                probe(
+                    check,
+                    url,
+                    guard=health_scope(self.state.listen),
+                    ca_bundle=self.state.ca_bundle,
+                    timeout=min(2.0, check.timeout_s),
+                )
                 return
             except ProbeFailed as exc:
                 last = str(exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import pwd
 from collections.abc import Mapping, Sequence
@@ -52,6 +53,7 @@ def render_nginx_config(
     user: str | None = "auto",
     security_headers: Mapping[str, str] | None = None,
     template: Path | None = None,
+    listen: str = "127.0.0.1",
 ) -> str:
     """The nginx.conf text; ``upstream_servers``: first primary, the rest ``backup``.
 
@@ -87,6 +89,7 @@ def render_nginx_config(
         tls_legacy=bool(tls_legacy),
         user=_default_user() if user == "auto" else (_check_value("user", user) if user else None),
         security_headers=headers,
+        listen=str(ipaddress.ip_address(listen)),  # an address, nothing nginx could misread
     )
 
 

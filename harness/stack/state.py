@@ -64,6 +64,7 @@ class StackState(BaseModel):
     faults: list[str] = Field(default_factory=list)
     profile_env: dict[str, str] = Field(default_factory=dict)
     secret_key: str = ""
+    listen: str = Field(default="127.0.0.1", description="the front end's address (profile.listen)")
     ca_bundle: str | None = None
     ports: dict[str, int] = Field(default_factory=dict, description="'svc' and 'svc.name'")
     urls: dict[str, str] = Field(default_factory=dict)

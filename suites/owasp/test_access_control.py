@@ -21,6 +21,7 @@ from harness.probes.access import (
     probe_anonymous,
     send,
 )
+from harness.probes.coverage import safe_operations
 from harness.profile import Profile
 from harness.target import Target
 from harness.verdicts import NotApplicable, NotEvaluated
@@ -145,7 +146,7 @@ def test_protected_operations_reject_anonymous_calls(
     # A crawl runs as the owner: the forms worth protecting are the ones behind the login.
     discovered = target.operations(owner.client if owner is not None else None)
     evidence.text("operations", discovered.note)
-    ops = discovered.operations
+    ops, walk = safe_operations(target.safety, discovered.operations)  # safe mode: writes held
     if owner is not None:
         # Real object ids, so object routes are asked about objects that exist.
         pool = discover_objects(_sender(owner), ops, exclude=_exclusions(profile), rounds=2).pool
@@ -189,6 +190,7 @@ def test_protected_operations_reject_anonymous_calls(
             )
         )
     if not report.calls:
+        walk.conclude(0)  # every state-changing operation was held back
         raise NotApplicable(f"no secured or state-changing operation ({discovered.note})")
     assert not report.accepted, "operations that work without credentials: " + "; ".join(
         f"{c.method} {c.path} -> HTTP {c.status}" for c in report.accepted
@@ -199,3 +201,4 @@ def test_protected_operations_reject_anonymous_calls(
             "from elsewhere (validation, routing): "
             + "; ".join(f"{c.method} {c.path}: {c.reason}" for c in report.inconclusive[:10])
         )
+    walk.conclude()

@@ -8,6 +8,7 @@ from harness.loopback import burst, source
 from harness.operations import discover_ids, operations
 from harness.probes.actor import Actor
 from harness.probes.bounded import as_response, fetch, unanswered_summary
+from harness.probes.coverage import safe_surface
 from harness.probes.errors import disclosures
 from harness.probes.surface import probe_errors, provoke_5xx
 from harness.verdicts import NotApplicable, NotEvaluated
@@ -28,6 +29,7 @@ def test_errors_disclose_nothing(target, login, evidence):
     )
     session = actor.session
     responses = []
+    walk = safe_surface(target.safety, target.openapi)  # safe mode: the writes held back
     with target.client(local_address=SOURCE) as anonymous:
         for path in [
             *profile.target.pages[:3],
@@ -37,20 +39,21 @@ def test_errors_disclose_nothing(target, login, evidence):
             responses.append(fetch(anonymous, "GET", path, total_s=5))
         errors = probe_errors(
             session.client,
-            target.openapi,
+            walk.document,
             write_headers=session.headers_for_write(),
             me_path=profile.auth.me_path,
             anonymous=anonymous,
         )
     responses.extend(s.response for s in errors.samples)
     unanswered = [r for r in responses if r.status == 0] + errors.unanswered
+    walk.hold(errors.held)
     if profile.auth.me_path:
         responses.append(actor.send("GET", profile.auth.me_path))
-    ops = operations(target.openapi)
+    ops = operations(walk.document)
     ids = discover_ids(actor.send, ops, create=False)
     crashes = provoke_5xx(
         actor.send,
-        target.openapi,
+        walk.document,
         ids,
         budget=25,
         csrf_header=profile.auth.csrf_header,
@@ -102,6 +105,7 @@ def test_errors_disclose_nothing(target, login, evidence):
     assert not found, f"information disclosure{also}:\n" + "\n".join(
         d.describe()[:400] for d in found[:20]
     )
+    walk.conclude()
 
 
 @pytest.mark.disruptive

@@ -9,6 +9,7 @@ import pytest
 from harness.loopback import burst, source
 from harness.probes.actor import Actor
 from harness.probes.bounded import as_response, fetch, unanswered_summary
+from harness.probes.coverage import safe_surface
 from harness.probes.crawl import crawl
 from harness.probes.headers import check_security_headers
 from harness.probes.surface import Surface, from_crawl, probe_errors, provoke_5xx
@@ -43,6 +44,7 @@ def test_security_headers_on_every_response_class(target, login, evidence):
     profile = target.profile
     https = target.base_url.startswith("https://")
     surface = Surface()
+    walk = safe_surface(target.safety, target.openapi)  # safe mode: the writes held back
     # Anonymous on purpose (the logged-in surface is walked below through the session).
     with target.client() as anonymous:
         anon_crawl = crawl(
@@ -69,12 +71,13 @@ def test_security_headers_on_every_response_class(target, login, evidence):
             surface.add("api-json", actor.send("GET", profile.auth.me_path))
         errors = probe_errors(
             session.client,
-            target.openapi,
+            walk.document,
             write_headers=session.headers_for_write(),
             me_path=profile.auth.me_path,
             anonymous=anonymous,
         )
         surface.extend(errors)
+        walk.hold(errors.held)
         throttled = _provoke_429(target)
         if throttled is not None:
             surface.add("429", throttled)
@@ -84,7 +87,7 @@ def test_security_headers_on_every_response_class(target, login, evidence):
             )
         crashes = provoke_5xx(
             actor.send,
-            target.openapi,
+            walk.document,
             {},
             budget=15,
             csrf_header=profile.auth.csrf_header,
@@ -141,3 +144,4 @@ def test_security_headers_on_every_response_class(target, login, evidence):
         f"responses{also}:\n"
         + "\n".join(f"[{cls}] {issue.describe()}" for cls, issue in issues[:40])
     )
+    walk.conclude()

@@ -8,6 +8,7 @@ from harness.loopback import burst, source
 from harness.operations import discover_ids
 from harness.probes.actor import Actor
 from harness.probes.bounded import as_response, fetch
+from harness.probes.coverage import safe_operations
 from harness.probes.validation import run
 from harness.verdicts import NotEvaluated
 
@@ -26,7 +27,7 @@ def test_schema_violating_input_is_rejected(target, login, evidence):
     )
     found = target.operations(actor.session.client)
     evidence.text("operations", found.note)
-    ops = found.operations
+    ops, walk = safe_operations(target.safety, found.operations)  # safe mode: writes held
     ids = discover_ids(actor.send, ops)
 
     def skip(op) -> bool:
@@ -56,6 +57,8 @@ def test_schema_violating_input_is_rejected(target, login, evidence):
                 title="OpenAPI document probed",
             )
         evidence.text("sample outcome", f"{first.op} / {first.mutation}: HTTP {first.status}")
+    if not report.outcomes:
+        walk.conclude(0)  # everything with a body or parameters was a held-back write
     assert report.outcomes, "no operation with a body or parameters was exercised"
     checked = report.checked()
     unreached = [op for op in report.operations() if op not in checked]
@@ -78,3 +81,4 @@ def test_schema_violating_input_is_rejected(target, login, evidence):
             f"none of the {len(unreached)} operations exercised got past authentication or "
             "throttling (every mutation answered 401/403/429 or not at all): nothing was checked"
         )
+    walk.conclude(len(checked))
