@@ -99,6 +99,18 @@ class Target:
         # scope.exclude: what the document does not list, no probe walking it can call.
         return self.safety.without_excluded(document)
 
+    def openapi_or_empty(self) -> tuple[dict[str, Any], str | None]:
+        """The document, or an empty one and why there is none.
+
+        For checks that use a document when the target has one but do not need it (headers and
+        error disclosure on every response class): they go on over pages and provoked errors and
+        say what they could not walk, rather than not applying at all.
+        """
+        try:
+            return self.openapi, None
+        except NotApplicable as absent:
+            return {"paths": {}}, absent.reason
+
     def operations(self, client: httpx.Client | None = None) -> Discovered:
         """The target's operations: its OpenAPI document's, else those a crawl of
         ``target.pages`` finds (as ``client``'s user, anonymous by default; the anonymous

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from harness.probes.coverage import safe_surface
+from harness.probes.coverage import safe_operations, safe_surface
 from harness.safety import NEEDS_INTRUSIVE, NeedsIntrusive, SafetyPolicy, _rules
 from harness.verdicts import NotEvaluated
 
@@ -54,3 +54,39 @@ def test_intrusive_mode_and_excluded_operations_hold_nothing_back() -> None:
     # scope.exclude is out of the target's scope, not coverage the mode held back.
     excluded = SafetyPolicy(mode="safe", exclude=_rules(["/items/*"], "scope.exclude"))
     assert excluded.hold("DELETE", "http://x/items/1") is None
+
+
+def test_walks_fed_by_the_operation_model_hold_back_the_same_writes() -> None:
+    from harness.operations import operations
+
+    policy = SafetyPolicy(mode="safe", allow_writes=_rules(["POST /search"], "scope.allow_writes"))
+    kept, walk = safe_operations(policy, operations(DOC))
+    assert sorted(f"{op.method} {op.path}" for op in kept) == [
+        "GET /items",
+        "GET /items/{id}",
+        "POST /search",
+    ]
+    assert walk.total == 6 and list(walk.held) == [
+        "POST /items",
+        "PUT /items/{id}",
+        "DELETE /items/{id}",
+    ]
+    with pytest.raises(NeedsIntrusive):
+        walk.conclude(checked=3)
+    everything, open_walk = safe_operations(SafetyPolicy(mode="intrusive"), operations(DOC))
+    assert len(everything) == 6 and open_walk.held == {}
+
+
+def test_a_target_without_a_document_gives_an_empty_one_and_the_reason() -> None:
+    from harness.profile import Profile
+    from harness.target import Target
+
+    profile = Profile.model_validate(
+        {
+            "provider": "external",
+            "target": {"base_url": "http://127.0.0.1:9", "openapi_path": False},
+        }
+    )
+    document, why = Target(profile).openapi_or_empty()
+    assert document == {"paths": {}}
+    assert why is not None and "openapi_path = false" in why
