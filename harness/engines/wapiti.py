@@ -21,6 +21,7 @@ stopped scan's findings so far are read from its session database, and the run's
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sys
@@ -88,10 +89,30 @@ class Plan(BaseModel):
         )
 
 
+# wapiti3 pins exact versions of common packages (typing-extensions among them) that rule out
+# Schemathesis 4 in one environment, so it lives in a tool environment of its own:
+# scripts/setup makes ``.venv-tools`` beside the checkout's ``.venv``.
+TOOLS_VENV = ".venv-tools"
+INSTALL_HINT = (
+    "wapiti is not installed: run scripts/setup (it makes .venv-tools), or "
+    "`pipx install wapiti3`, or set HARNESS_WAPITI to the wapiti binary"
+)
+
+
 def wapiti_binary() -> str | None:
-    here = Path(sys.executable).parent / "wapiti"
-    if here.exists():
-        return str(here)
+    """HARNESS_WAPITI, then the checkout's tool environment, then beside this Python, then PATH."""
+    explicit = os.environ.get("HARNESS_WAPITI")
+    if explicit:
+        return explicit if Path(explicit).is_file() else None
+    checkout = Path(__file__).resolve().parents[2]
+    candidates = [
+        checkout / TOOLS_VENV / "bin" / "wapiti",
+        Path(sys.prefix).parent / TOOLS_VENV / "bin" / "wapiti",
+        Path(sys.executable).parent / "wapiti",
+    ]
+    for candidate in candidates:
+        if candidate.is_file():
+            return str(candidate)
     return shutil.which("wapiti")
 
 
@@ -110,7 +131,7 @@ def command(
 ) -> list[str]:
     binary = wapiti_binary()
     if binary is None:
-        raise EngineUnavailable("wapiti is not installed (pip install wapiti3)")
+        raise EngineUnavailable(INSTALL_HINT)
     argv = [
         binary,
         "-u",
