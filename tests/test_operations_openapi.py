@@ -9,6 +9,7 @@ from harness.operations import (
     ValuePool,
     collection_of,
     example,
+    load,
     operations,
     request_for,
     resolve,
@@ -137,3 +138,93 @@ def test_pool_values_fill_ids_and_fields() -> None:
 def test_collection_of() -> None:
     assert collection_of("/a/{x}/b/{y}", "y") == "/a/{x}/b"
     assert collection_of("/a/{x}/b/{y}", "x") == "/a"
+
+
+# -- the loader (Schemathesis's): what the hand-written parser did not do -----------------------
+
+SECURED: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "t", "version": "1"},
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Node": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "child": {"$ref": "#/components/schemas/Node"},
+                },
+            }
+        },
+    },
+    "security": [{"bearer": []}],
+    "paths": {
+        "/nodes": {
+            "post": {
+                "parameters": [{"name": "X-Trace", "in": "header", "schema": {"type": "string"}}],
+                "requestBody": {
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Node"}}
+                    }
+                },
+                "responses": {"200": {"description": "ok"}},
+            }
+        },
+        "/broken": {
+            "get": {
+                "parameters": [{"$ref": "#/components/parameters/Missing"}],
+                "responses": {"200": {"description": "ok"}},
+            }
+        },
+    },
+}
+
+
+def test_security_parameters_are_credentials_not_inputs() -> None:
+    (op,) = [o for o in load(SECURED).operations if o.path == "/nodes"]
+    assert [(p.location, p.name) for p in op.params] == [("header", "X-Trace")]
+    assert op.security == [{"bearer": []}]
+
+
+def test_recursive_schema_is_bounded_and_usable() -> None:
+    (op,) = [o for o in load(SECURED).operations if o.path == "/nodes"]
+    assert op.body_schema is not None and "x-bundled" not in op.body_schema
+    assert op.body_schema["properties"]["child"]["type"] == "object"
+    assert isinstance(example(op.body_schema, style="complete"), dict)
+
+
+def test_unloadable_operation_is_named_not_dropped_in_silence() -> None:
+    loaded = load(SECURED)
+    assert "GET /broken" in loaded.unloadable
+    assert "could not be loaded (GET /broken)" in loaded.summary()
+    assert load({"openapi": "3.0.0", "paths": [1]}).unloadable == {
+        "document": "the document has no `paths` object"
+    }
+
+
+def test_swagger_2_body_and_form_parameters() -> None:
+    document = {
+        "swagger": "2.0",
+        "info": {"title": "t", "version": "1"},
+        "consumes": ["application/json"],
+        "paths": {
+            "/post": {
+                "post": {
+                    "parameters": [
+                        {"name": "page", "in": "query", "type": "integer", "maximum": 9},
+                        {"name": "body", "in": "body", "schema": {"type": "object"}},
+                    ],
+                    "responses": {"200": {"description": "ok"}},
+                }
+            }
+        },
+    }
+    (op,) = load(document).operations
+    assert [(p.location, p.name, p.schema_) for p in op.params] == [
+        ("query", "page", {"type": "integer", "maximum": 9})
+    ]
+    assert op.body_media_type == "application/json" and op.body_schema == {"type": "object"}
+
+
+def test_document_without_version_line_is_read_as_openapi_3() -> None:
+    assert [o.key for o in load({"paths": {"/a": {"get": {}}}}).operations] == ["GET /a"]

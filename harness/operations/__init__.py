@@ -12,7 +12,7 @@ from harness.operations.model import (
     fill_path,
     points,
 )
-from harness.operations.openapi import operations, resolve
+from harness.operations.openapi import Loaded, load, operations, resolve
 from harness.operations.requests import (
     RequestSpec,
     build_request,
@@ -25,6 +25,7 @@ from harness.operations.values import ValuePool, example
 
 __all__ = [
     "STATE_CHANGING",
+    "Loaded",
     "Operation",
     "Param",
     "Point",
@@ -37,6 +38,7 @@ __all__ = [
     "discover_ids",
     "example",
     "fill_path",
+    "load",
     "first_id",
     "operations",
     "points",

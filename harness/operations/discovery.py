@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from harness.operations import crawl as from_crawl
 from harness.operations.model import Operation, Source
-from harness.operations.openapi import operations as from_document
+from harness.operations.openapi import load as load_document
 from harness.probes.crawl import CrawlResult
 from harness.verdicts import NotApplicable
 
@@ -32,6 +32,9 @@ class Discovered(BaseModel):
     note: str = Field(description="where the operations came from, and the crawl's budget")
     # Why the document was not used (crawl only): said next to any crawl-based verdict.
     no_document: str | None = None
+    # Operations of the document its loader rejected ("METHOD path" -> reason): never dropped
+    # in silence, the note names them.
+    unloadable: dict[str, str] = Field(default_factory=dict)
 
     def require_document(self) -> None:
         """For checks that only a document makes possible (response schema conformance)."""
@@ -54,11 +57,12 @@ def discover(
     except NotApplicable as exc:
         why = exc.reason
     else:
-        ops = from_document(doc)
+        loaded = load_document(doc)
         return Discovered(
             source="openapi",
-            operations=ops,
-            note=f"{len(ops)} operations from the target's OpenAPI document",
+            operations=loaded.operations,
+            note=loaded.summary(),
+            unloadable=loaded.unloadable,
         )
     result = crawl(CRAWL_PAGES, CRAWL_SECONDS)
     ops = from_crawl.operations(result, base_url)
