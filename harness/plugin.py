@@ -17,23 +17,20 @@ from __future__ import annotations
 import os
 import re
 import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.catalog import Catalog, CatalogError, load_catalog
 from harness.evidence import PROP_CONTROLS, Evidence
 from harness.gate import GateError, load_policy
 from harness.pipeline import finish_run
-from harness.profile import Profile, ProfileError, load_profile
-from harness.recorder import Recorder
+from harness.plugin_options import add_options
+from harness.plugin_state import STATE_KEY, PluginState, run_dir_for, state_of
 from harness.redact import Redactor
 from harness.rundir import RunDir
 from harness.runfacts import RunFacts
-from harness.seal import SealError, SigningKey, signing_key
+from harness.seal import SealError, signing_key
 from harness.secret_sources import SecretSource as SecretSource  # re-exported for suites
 from harness.secret_sources import clear_secret_sources, secret_sources
 from harness.secret_sources import mock_token_source as mock_token_source
@@ -45,7 +42,7 @@ _SECRET_ENV_KEY = re.compile(r"SECRET|PASSWORD|TOKEN|API_KEY", re.IGNORECASE)
 _GATE_LINES = 25
 
 # Configs currently running in this process, innermost last (pytester nests sessions).
-_active: list[_State] = []
+_active: list[PluginState] = []
 
 
 def register_secret(value: str) -> None:
@@ -54,110 +51,9 @@ def register_secret(value: str) -> None:
         _active[-1].redactor.register(value)
 
 
-# ---------------------------------------------------------------------------------------------
-@dataclass
-class _State:
-    config: pytest.Config
-    run: RunDir
-    redactor: Redactor
-    is_worker: bool
-    started: float = field(default_factory=time.time)
-    recorder: Recorder = field(init=False)
-    key: SigningKey | None = None
-    policy: Path | None = None
-    summary_line: str | None = None
-    gate_lines: list[str] = field(default_factory=list)
-    _catalog: Catalog | None = None
-    _profile: Profile | None = None
-    _profile_loaded: bool = False
-
-    def __post_init__(self) -> None:
-        self.recorder = Recorder(self.redactor)
-
-    @property
-    def catalog(self) -> Catalog:
-        if self._catalog is None:
-            try:
-                self._catalog = load_catalog()
-            except CatalogError as exc:
-                raise pytest.UsageError(f"harness catalog: {exc}") from None
-        return self._catalog
-
-    @property
-    def profile(self) -> Profile | None:
-        """The profile if it loads; the stack fixtures report a broken profile, not us."""
-        if not self._profile_loaded:
-            self._profile_loaded = True
-            name = self.config.getoption("profile", default=None)
-            try:
-                self._profile = load_profile(name if isinstance(name, str) else None)
-            except (ProfileError, OSError):
-                self._profile = None
-        return self._profile
-
-    def ensure_out(self) -> Path:
-        return self.run.ensure()
-
-
-_STATE = pytest.StashKey[_State]()
-
-
-def _state(config: pytest.Config) -> _State:
-    return config.stash[_STATE]
-
-
-def _run_dir(config: pytest.Config) -> RunDir:
-    option = config.getoption("harness_out", default=None) or os.environ.get("HARNESS_OUT")
-    run_id = config.getoption("harness_run_id", default=None)
-    return RunDir.create(
-        config.invocation_params.dir / "reports",  # the user's folder, never an installed suite's
-        out=Path(option) if option else None,
-        run_id=run_id if isinstance(run_id, str) else None,
-    )
-
-
 # -- options and configuration ---------------------------------------------------------------
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("harness", "compliance harness")
-    group.addoption(
-        "--harness-out",
-        metavar="DIR",
-        default=None,
-        help="run directory for evidence, results.json and reports "
-        "(default: $HARNESS_OUT or reports/<run-id>)",
-    )
-    group.addoption(
-        "--harness-no-report",
-        action="store_true",
-        default=False,
-        help="write results.json and the manifest but render no HTML/JUnit/SARIF/Markdown",
-    )
-    group.addoption(
-        "--harness-policy",
-        metavar="TOML",
-        default=None,
-        help="gate policy applied at the end of the run "
-        "(default: every applicable control must pass; see docs/gate.md)",
-    )
-    group.addoption(
-        "--harness-signing-key",
-        metavar="PEM",
-        default=None,
-        help="Ed25519 private key (PEM) that seals the run folder "
-        "(default: $HARNESS_SIGNING_KEY, else a key generated for this run)",
-    )
-    group.addoption(
-        "--harness-run-id",
-        metavar="ID",
-        default=None,
-        help="run id (harness run chooses it; default: a new one)",
-    )
-    group.addoption(
-        "--harness-strict-catalog",
-        action="store_true",
-        default=False,
-        help="the full run: report every area, and fail when a non-planned control has no test",
-    )
+    add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -166,7 +62,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput is not None and "harness_out" in workerinput:
-        state = _State(
+        state = PluginState(
             config=config,
             run=RunDir(
                 path=Path(workerinput["harness_out"]),
@@ -177,22 +73,22 @@ def pytest_configure(config: pytest.Config) -> None:
             is_worker=True,
         )
     else:
-        state = _State(
+        state = PluginState(
             config=config,
-            run=_run_dir(config),
+            run=run_dir_for(config),
             redactor=Redactor(),
             is_worker=workerinput is not None,
         )
         if not state.is_worker:
             _load_seal_and_policy(state)
-    config.stash[_STATE] = state
+    config.stash[STATE_KEY] = state
     _active.append(state)
     _register_profile_secrets(state)
     if not state.is_worker:
         config.pluginmanager.register(_Controller(state), "harness-controller")
 
 
-def _load_seal_and_policy(state: _State) -> None:
+def _load_seal_and_policy(state: PluginState) -> None:
     """A bad key or policy stops the run before any test, in one line."""
     config = state.config
     try:
@@ -217,7 +113,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
     """The safety mode in force, first thing a plain ``pytest suites/...`` run shows."""
-    state = config.stash.get(_STATE, None)
+    state = config.stash.get(STATE_KEY, None)
     if state is None or state.is_worker or state.profile is None:
         return None
     from harness.runfacts import safety_lines
@@ -225,7 +121,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     return [f"harness profile {state.profile.name!r}: " + " · ".join(safety_lines(state.profile))]
 
 
-def _register_profile_secrets(state: _State) -> None:
+def _register_profile_secrets(state: PluginState) -> None:
     profile = state.profile
     if profile is None:
         return
@@ -241,7 +137,7 @@ def _register_profile_secrets(state: _State) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """xdist controller: every worker writes into the same run directory with the same key."""
-    state = _state(node.config)
+    state = state_of(node.config)
     node.workerinput["harness_out"] = str(state.run.path)
     node.workerinput["harness_run_id"] = state.run.run_id
     node.workerinput["harness_reports_root"] = str(state.run.reports_root)
@@ -252,7 +148,7 @@ def pytest_configure_node(node: Any) -> None:
 def pytest_testnodedown(node: Any, error: Any) -> None:
     """xdist controller: secrets a worker learnt, for the final redaction pass."""
     output = getattr(node, "workeroutput", None) or {}
-    _state(node.config).redactor.register_all(output.get("harness_secrets", []))
+    state_of(node.config).redactor.register_all(output.get("harness_secrets", []))
 
 
 # -- collection ------------------------------------------------------------------------------
@@ -268,7 +164,7 @@ def item_controls(item: pytest.Item) -> list[str]:
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    state = _state(config)
+    state = state_of(config)
     for item in items:
         ids = item_controls(item)
         if not ids:
@@ -287,7 +183,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
     if not config.getoption("harness_strict_catalog", default=False):
         return
-    state = _state(config)
+    state = state_of(config)
     covered = {cid for item in session.items for cid in item_controls(item)}
     missing = [c.id for c in state.catalog if not c.planned and c.id not in covered]
     if missing:
@@ -302,7 +198,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     ids = item_controls(item)
-    profile = _state(item.config).profile
+    profile = state_of(item.config).profile
     if not ids or profile is None:
         return
     reasons = [profile.not_applicable[cid] for cid in ids if cid in profile.not_applicable]
@@ -313,7 +209,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.fixture
 def evidence(request: pytest.FixtureRequest) -> Evidence:
     """Attach evidence to the control(s) of this test; see docs/reports.md."""
-    state = _state(request.config)
+    state = state_of(request.config)
     item = request.node
     return Evidence(
         nodeid=item.nodeid,
@@ -335,7 +231,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         message = f"not_applicable: {excinfo.value}"
         report.outcome = "skipped"
         report.longrepr = (str(item.path), (item.location[1] or 0) + 1, f"Skipped: {message}")
-    prop = _state(item.config).recorder.verdict_property(report, call)
+    prop = state_of(item.config).recorder.verdict_property(report, call)
     if prop is not None:
         report.user_properties.append(prop)
     return report
@@ -345,7 +241,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 class _Controller:
     """Registered on the controller (or the only process) of a run; feeds its recorder."""
 
-    def __init__(self, state: _State) -> None:
+    def __init__(self, state: PluginState) -> None:
         self.state = state
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -357,7 +253,7 @@ class _Controller:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # tryfirst: before session-scoped fixtures (the stack) are torn down, so secret sources
     # such as the mock provider's token list are still reachable.
-    state = _state(session.config)
+    state = state_of(session.config)
     _collect_source_secrets(state, session.config)
     if state.is_worker:
         output = getattr(session.config, "workeroutput", None)
@@ -370,7 +266,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _finish(state, session.config, strict=strict)
 
 
-def _collect_source_secrets(state: _State, config: pytest.Config) -> None:
+def _collect_source_secrets(state: PluginState, config: pytest.Config) -> None:
     for source in secret_sources():
         try:
             state.redactor.register_all(source())
@@ -397,7 +293,7 @@ def _warn(config: pytest.Config, message: str) -> None:
         print(message, file=sys.stderr)
 
 
-def _finish(state: _State, config: pytest.Config, *, strict: bool) -> None:
+def _finish(state: PluginState, config: pytest.Config, *, strict: bool) -> None:
     run = state.run
     run.ensure()
     run.rescan_evidence(state.redactor)
@@ -436,7 +332,7 @@ def _finish(state: _State, config: pytest.Config, *, strict: bool) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    state = config.stash.get(_STATE, None)
+    state = config.stash.get(STATE_KEY, None)
     if state is None or not state.summary_line:
         return
     terminalreporter.write_sep("-", "harness")

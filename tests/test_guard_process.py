@@ -86,7 +86,7 @@ def test_a_tool_is_stopped_at_its_deadline(tmp_path):
         cwd=tmp_path,
     )
     elapsed = time.monotonic() - started
-    assert run.timed_out and elapsed < 6, elapsed
+    assert run.timed_out and elapsed < 20, elapsed  # a 60 s sleep, stopped; slack for load
     assert "stopped at its 1s deadline" in run.notes
 
 
@@ -181,7 +181,7 @@ def test_a_scan_stopped_at_its_budget_keeps_its_findings_and_says_what_it_missed
     started = time.monotonic()
     run = _scan(tmp_path, 3)
     elapsed = time.monotonic() - started
-    assert elapsed < 3 + 4, elapsed
+    assert elapsed < 3 + 15, elapsed  # the fake hangs for good; slack for a loaded machine
     assert run.coverage is not None and run.coverage.stopped_at_budget
     assert not run.coverage.complete and run.coverage.ran == ["sql"]
     assert "stopped at its 3 s budget after 1 of 11 modules ran" in run.coverage.describe(3)

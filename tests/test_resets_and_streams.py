@@ -47,7 +47,9 @@ def test_the_stream_costs_no_time_and_no_claim(client: httpx.Client, base: str) 
     assert correlation.fetch_recorded(client, base + "/events") == []
     elapsed = time.monotonic() - started
     print(f"fetch, headers, disclosures, gzip and recorder read of the stream: {elapsed:.2f} s")
-    assert elapsed < 3.0, "a probe waited on the stream's events"
+    # A probe that waited on the events would sit out a 10 s read timeout (four of them here);
+    # the bound is below one, so a loaded machine does not matter.
+    assert elapsed < 9.0, "a probe waited on the stream's events"
 
 
 def test_gzip_still_judges_a_page(client: httpx.Client, base: str) -> None:

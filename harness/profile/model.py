@@ -12,9 +12,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from harness.profile.auth_sections import AuthSettings
 from harness.profile.base import Strict
 from harness.profile.sections import (
-    AuthSettings,
     DastSettings,
     DataStoreSettings,
     LimitSettings,
