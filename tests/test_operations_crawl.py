@@ -121,3 +121,18 @@ def test_openapi_path_false_says_the_target_has_no_document() -> None:
     assert profile.target.openapi_path is None
     with pytest.raises(NotApplicable, match=r"target.openapi_path = false"):
         _ = Target(profile).openapi
+
+
+def test_a_document_the_loader_rejects_falls_back_to_the_crawl() -> None:
+    def crawl(pages: int, seconds: float) -> CrawlResult:
+        return _crawl(("/", '<form method="get" action="/search"><input name="q"></form>'))
+
+    found = discover(lambda: {"openapi": "3.0.0", "paths": [1]}, crawl, BASE)
+    assert found.source == "crawl" and [o.key for o in found.operations] == ["GET /search"]
+    assert found.no_document and "could not be loaded" in found.no_document
+    with pytest.raises(NotApplicable, match="could not be loaded"):
+        discover(
+            lambda: {"openapi": "3.0.0", "paths": [1]},
+            lambda pages, seconds: _crawl(("/", "<p>hi</p>")),
+            BASE,
+        )

@@ -58,12 +58,16 @@ def discover(
         why = exc.reason
     else:
         loaded = load_document(doc)
-        return Discovered(
-            source="openapi",
-            operations=loaded.operations,
-            note=loaded.summary(),
-            unloadable=loaded.unloadable,
-        )
+        if "document" not in loaded.unloadable:
+            return Discovered(
+                source="openapi",
+                operations=loaded.operations,
+                note=loaded.summary(),
+                unloadable=loaded.unloadable,
+            )
+        # A document the loader rejects as a whole is as good as none: crawl, and say why,
+        # rather than hand every probe zero operations to pass on.
+        why = f"the target's OpenAPI document could not be loaded ({loaded.unloadable['document']})"
     result = crawl(CRAWL_PAGES, CRAWL_SECONDS)
     ops = from_crawl.operations(result, base_url)
     budget = f"at most {CRAWL_PAGES} pages and {CRAWL_SECONDS:.0f}s"
