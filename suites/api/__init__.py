@@ -1,0 +1,1 @@
+"""API controls: property-based fuzzing and the OWASP API Security Top 10."""
