@@ -75,7 +75,9 @@ class ServiceDef(_Strict):
     argv: list[str] = Field(default_factory=list)
     env: dict[str, str] = Field(default_factory=dict)
     inherit_env: list[str] = Field(
-        default_factory=lambda: ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"],
+        # PYTHONPATH too: a harness run from another checkout of the same code (a worktree, a
+        # source tree) must start services that import that checkout, not the installed one.
+        default_factory=lambda: ["PATH", "PYTHONPATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"],
         description="variables passed through from the harness's own environment",
     )
     profile_env: bool = Field(default=False, description="also gets the profile's env table")
