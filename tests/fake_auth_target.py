@@ -148,13 +148,19 @@ def make_app(state: FakeState) -> Flask:
     def api_login() -> Any:
         body = request.get_json(silent=True) or {}
         user = body.get("username", "")
-        if state.failures.get(user, 0) >= 3 and state.flags.get("lockout"):
+        # lockout_key_header: the counter is per account and per value of that header.
+        header = state.flags.get("lockout_key_header")
+        key = f"{user}|{request.headers.get(header, '')}" if header else user
+        if state.failures.get(key, 0) >= 3 and state.flags.get("lockout"):
             return jsonify(error="locked"), 423
         if body.get("password") != user + "-pass":
-            state.failures[user] = state.failures.get(user, 0) + 1
+            state.failures[key] = state.failures.get(key, 0) + 1
             return jsonify(error="bad credentials"), 401
         sid = state.new_session(user)
         response = jsonify(user={"name": user}, csrf_token=state.sessions[sid]["csrf"])
+        if state.flags.get("api_cookie_no_secure"):  # this login path alone drops Secure
+            response.set_cookie(COOKIE, sid, path="/", httponly=True, samesite="Lax")
+            return response
         _cookie(response, sid, state)
         return response
 

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel
 
+from harness.profile.auth_sections import AuthSettings
+
 
 class SetCookie(BaseModel):
     name: str
@@ -54,12 +56,22 @@ def parse_set_cookie(header: str) -> SetCookie:
 
 
 def cookie_problems(cookie: SetCookie, *, https: bool = True) -> list[str]:
-    """What is wrong with a session cookie's flags (ASVS 3.4.1-3.4.3); empty when fine."""
+    """What is wrong with a session cookie's flags (ASVS 3.4.1-3.4.3); empty when fine.
+
+    Secure is required whatever the transport the harness used: a deployment reached over
+    plain HTTP in a test is usually behind TLS in production, and a cookie without Secure is
+    sent on any plain-HTTP request to the site (ASVS 3.4.1). ``https`` only says what was seen.
+    """
     problems = []
     if not cookie.httponly:
         problems.append("HttpOnly missing: scripts can read the session id")
-    if https and not cookie.secure:
-        problems.append("Secure missing: the browser would send it over plain HTTP")
+    if not cookie.secure:
+        problems.append(
+            "Secure missing: the browser would send it over plain HTTP"
+            if https
+            else "Secure missing (seen over plain HTTP, where the harness reached the target): "
+            "the browser sends it on any unencrypted request to the site"
+        )
     samesite = cookie.samesite
     if samesite is None:
         problems.append("SameSite missing (older browsers then send it cross-site)")
@@ -76,3 +88,15 @@ def session_set_cookies(headers: Iterable[str], name: str) -> list[SetCookie]:
     """The Set-Cookie lines that set (not clear) the cookie ``name``."""
     parsed = [parse_set_cookie(h) for h in headers]
     return [c for c in parsed if c.name == name and not c.deletes]
+
+
+def cookie_login_flows(auth: AuthSettings) -> list[tuple[str, str | None]]:
+    """(flow, user) for every login the profile names: each sets the session cookie on its own
+    code path, and one path's flags say nothing about another's (None: the flow's own user)."""
+    flows: list[tuple[str, str | None]] = [(auth.flow, None)]
+    local = [u.name for u in auth.users if u.password and u.name != auth.lockout_user]
+    if local and auth.api_login_path and auth.flow != "api":
+        flows.append(("api", local[0]))
+    if local and auth.login_path and auth.flow != "form":
+        flows.append(("form", local[0]))
+    return flows

@@ -3,7 +3,8 @@
 A cross-site attacker can make the victim's browser send the cookie, but cannot read the
 CSRF token nor forge the Origin header. So a request with ``Origin: https://evil.test`` and no
 or a wrong token must fail, and the same request with the session's token from our own
-origin must succeed (positive control: otherwise the probe proves nothing).
+origin must succeed (positive control: otherwise the probe proves nothing). The cases are
+sent to API operations by ``harness.probes.csrf_ops``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Literal
 from pydantic import BaseModel
 
 from harness.probes.bounded import Fetched
+
+STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 
 EVIL_ORIGIN = "https://evil.test"
 

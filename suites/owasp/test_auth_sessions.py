@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from harness.auth import LoginFactory, Session, no_cookie_reason
+from harness.auth import AuthError, LoginFactory, Session, no_cookie_reason
 from harness.evidence import Evidence
 from harness.findings import Confidence, Finding, Severity
-from harness.probes.cookies import cookie_problems, session_set_cookies
+from harness.probes.cookies import cookie_login_flows, cookie_problems, session_set_cookies
 from harness.probes.sessions import (
     Replay,
     Timeline,
@@ -182,37 +182,60 @@ def test_session_cookie_flags(
 ) -> None:
     _cookie_flow(profile, anonymous=True)
     https = target.base_url.startswith("https://")
-    if not https:
-        raise NotApplicable(f"the target is not served over HTTPS ({target.base_url})")
-    session = login()
-    for response in session.steps:
-        evidence.http(response, f"login step {response.request.method} {response.request.url}")
-    cookies = session_set_cookies(
-        [h for r in session.steps for h in r.headers.get_list("set-cookie")], session.cookie_name
-    )
-    assert cookies, f"no Set-Cookie for {session.cookie_name!r} in the login responses"
-    problems = []
-    for cookie in cookies:
-        for problem in cookie_problems(cookie, https=https):
-            problems.append(f"{cookie.raw.split(';', 1)[0].split('=', 1)[0]}: {problem}")
-            evidence.finding(
-                Finding(
-                    rule="probe:session-cookie-flags",
-                    title=problem,
-                    severity=Severity.MEDIUM,
-                    confidence=Confidence.CONFIRMED,
-                    control="AUTH-06",
-                    cwe=1004 if "HttpOnly" in problem else (614 if "Secure" in problem else 1275),
-                    owasp="A05",
-                    url=target.base_url,
-                    evidence="; ".join(cookie.raw.split(";")[1:]).strip(),
-                )
+    checked: list[str] = []
+    unchecked: list[str] = []
+    problems: list[str] = []
+    attributes = []
+    for flow, user in cookie_login_flows(profile.auth):
+        try:
+            session = login(user, flow=flow)
+        except AuthError as exc:
+            if flow == profile.auth.flow:
+                raise
+            unchecked.append(f"{flow} login: {exc}")  # e.g. no HTML form at auth.login_path
+            continue
+        for response in session.steps:
+            evidence.http(
+                response, f"{flow} login step {response.request.method} {response.request.url}"
             )
-    evidence.json(
-        "session Set-Cookie attributes",
-        [{"attributes": c.attributes, "problems": cookie_problems(c)} for c in cookies],
+        cookies = session_set_cookies(
+            [h for r in session.steps for h in r.headers.get_list("set-cookie")],
+            session.cookie_name,
+        )
+        if not cookies:
+            unchecked.append(f"{flow} login: no Set-Cookie for {session.cookie_name!r}")
+            continue
+        checked.append(flow)
+        for cookie in cookies:
+            found = cookie_problems(cookie, https=https)
+            attributes.append({"flow": flow, "attributes": cookie.attributes, "problems": found})
+            for problem in found:
+                problems.append(f"{flow} login, {cookie.name}: {problem}")
+                evidence.finding(
+                    Finding(
+                        rule="probe:session-cookie-flags",
+                        title=problem,
+                        severity=Severity.MEDIUM,
+                        confidence=Confidence.CONFIRMED,
+                        control="AUTH-06",
+                        cwe=1004
+                        if "HttpOnly" in problem
+                        else (614 if "Secure" in problem else 1275),
+                        owasp="A05",
+                        url=target.base_url,
+                        evidence=f"{flow} login: " + "; ".join(cookie.raw.split(";")[1:]).strip(),
+                    )
+                )
+    evidence.json("session Set-Cookie attributes", attributes)
+    if unchecked:
+        evidence.json("login paths not checked", unchecked)
+    assert checked or problems, (
+        "no login set the session cookie, so its flags could not be judged: " + "; ".join(unchecked)
     )
-    assert not problems, "session cookie flags: " + "; ".join(sorted(set(problems)))
+    assert not problems, (
+        f"session cookie flags (reached over {'HTTPS' if https else 'plain HTTP'}): "
+        + "; ".join(sorted(set(problems)))
+    )
 
 
 def _fixation_flows(profile: Profile) -> list[str]:
