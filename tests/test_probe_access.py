@@ -10,11 +10,11 @@ from harness.operations import RequestSpec, operations
 from harness.probes.access import (
     Sender,
     classify_anonymous,
-    cross_access,
     discover_objects,
     probe_anonymous,
     send,
 )
+from harness.probes.access_matrix import cross_access
 
 
 def _sender(session: Session) -> Sender:

@@ -1,9 +1,8 @@
 """Access control probes driven by the target's operations (OpenAPI document or crawl).
 
 * ``probe_anonymous``: every secured or state-changing operation, called with no credentials.
-* ``discover_objects`` + ``cross_access``: user A creates and lists objects through the API;
-  user B then calls every object route with A's ids. The result is a matrix an auditor can
-  read: operation x object -> A's status, B's status, verdict.
+* ``discover_objects``: user A creates and lists objects through the API; the two-user matrix
+  over them is ``harness.probes.access_matrix``.
 
 Requests are schema-valid (see ``harness.operations``) so that validation cannot answer in place of
 the access check, and bounded in number (per-collection caps) so cost grows linearly with the
@@ -25,7 +24,6 @@ from harness.operations import (
     RequestSpec,
     ValuePool,
     collection_of,
-    fill_path,
     request_for,
 )
 
@@ -277,114 +275,11 @@ def _items(data: Any) -> Any:
     return data
 
 
-class MatrixCell(BaseModel):
-    operation: str
-    method: str
-    path: str
-    owner_status: int | None = None
-    other_status: int
-    verdict: Verdict
-    reason: str = ""
-    response_excerpt: str = ""
-
-
-class AccessMatrix(BaseModel):
-    owner: str
-    other: str
-    objects: dict[str, list[Any]] = Field(default_factory=dict)
-    shared: dict[str, list[Any]] = Field(
-        default_factory=dict, description="ids the other user lists too: not private"
-    )
-    cells: list[MatrixCell] = Field(default_factory=list)
-    untested: list[str] = Field(
-        default_factory=list, description="object routes with no owned object to try"
-    )
-
-    @property
-    def violations(self) -> list[MatrixCell]:
-        return [c for c in self.cells if c.verdict == "accepted"]
-
-    @property
-    def inconclusive(self) -> list[MatrixCell]:
-        return [c for c in self.cells if c.verdict == "inconclusive"]
-
-
-def classify_cross(
-    response: httpx.Response, owner_status: int | None, login_paths: Iterable[str]
-) -> tuple[Verdict, str]:
-    status = response.status_code
-    if status in (403, 404):
-        if owner_status is not None and not 200 <= owner_status < 300:
-            return "inconclusive", f"HTTP {status}, but the owner got HTTP {owner_status} too"
-        return "rejected", f"HTTP {status}"
-    if 200 <= status < 400 and not is_login_redirect(response, login_paths):
-        return "accepted", f"HTTP {status}: the other user reached the owner's object"
-    if status == 401 or is_login_redirect(response, login_paths):
-        return "inconclusive", "the other user's session was not accepted at all"
-    return "inconclusive", f"HTTP {status}"
-
-
-def cross_access(
-    owner_name: str,
-    other_name: str,
-    send_as_owner: Sender,
-    send_as_other: Sender,
-    ops: list[Operation],
-    owned: ValuePool,
-    other_pool: ValuePool,
-    *,
-    login_paths: Iterable[str] = (),
-    exclude: Callable[[Operation], bool] = lambda op: False,
-) -> AccessMatrix:
-    """The other user calls every object route with the owner's private ids."""
-    login_paths = list(login_paths)
-    private = ValuePool(by_name=dict(owned.by_name))
-    matrix = AccessMatrix(owner=owner_name, other=other_name)
-    for collection, ids in owned.ids_by_collection.items():
-        theirs = set(map(str, other_pool.ids_by_collection.get(collection, [])))
-        keep = [i for i in ids if str(i) not in theirs]
-        shared = [i for i in ids if str(i) in theirs]
-        private.ids_by_collection[collection] = keep
-        if keep:
-            matrix.objects[collection] = keep
-        if shared:
-            matrix.shared[collection] = shared
-    object_ops = [op for op in ops if op.path_param_names and not exclude(op)]
-    for op in sorted(object_ops, key=lambda o: _ORDER.get(o.method, 1)):
-        combos = _fillable(op, private)
-        if not combos:
-            matrix.untested.append(op.key)
-            continue
-        for values in combos:
-            spec = request_for(op, values, pool=private, style="complete")
-            owner_status = None
-            if op.method == "GET":
-                owner_status = send_as_owner(spec).status_code
-            response = send_as_other(spec)
-            verdict, reason = classify_cross(response, owner_status, login_paths)
-            matrix.cells.append(
-                MatrixCell(
-                    operation=op.key,
-                    method=op.method,
-                    path=fill_path(op.path, values),
-                    owner_status=owner_status,
-                    other_status=response.status_code,
-                    verdict=verdict,
-                    reason=reason,
-                    response_excerpt=_excerpt(response),
-                )
-            )
-    return matrix
-
-
 __all__ = [
-    "AccessMatrix",
     "AnonymousReport",
     "Call",
     "Discovery",
-    "MatrixCell",
     "collection_of",
-    "cross_access",
     "discover_objects",
     "probe_anonymous",
     "protected_operations",
