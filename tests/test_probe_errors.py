@@ -35,10 +35,20 @@ def test_clean_json_error_discloses_nothing():
 
 
 def test_banners_with_versions_or_frameworks():
-    assert _rules(_r(status=200, server="nginx")) == set()  # bare product name tolerated
+    assert _rules(_r(status=200, server="")) == set()  # an empty header names nothing
     assert _rules(_r(status=200, server="nginx/1.22.1")) == {"version banner"}
     assert _rules(_r(status=200, **{"x-powered-by": "FastAPI"})) == {"framework banner"}
     assert _rules(_r(status=200, server="uvicorn Python/3.11")) == {"version banner"}
+
+
+def test_bare_product_name_is_a_low_severity_banner():
+    # ZAP 10036 reports "Server: nginx" too: the product says which advisories to try.
+    found = disclosures(_r(status=200, server="nginx"))
+    assert [(d.rule, d.severity) for d in found] == [("product banner", "low")]
+    versioned = disclosures(_r(status=200, server="nginx/1.22.1"))
+    assert [(d.rule, d.severity) for d in versioned] == [("version banner", "medium")]
+    powered = disclosures(_r(status=200, **{"x-powered-by": "Express"}))
+    assert [(d.rule, d.severity) for d in powered] == [("framework banner", "low")]
 
 
 def test_debug_pages():

@@ -75,11 +75,14 @@ class Disclosure(BaseModel):
     where: str  # "body" or a header name
     rule: str
     excerpt: str
+    # "medium" for what names code, queries or versions; "low" for a bare product name, which
+    # still tells an attacker what to look up (ZAP rules 10036/10037 report both).
+    severity: str = "medium"
 
     def describe(self) -> str:
         return (
-            f"{self.method} {self.url} [{self.status}] {self.rule} in {self.where}: "
-            f"{self.excerpt!r}"
+            f"{self.method} {self.url} [{self.status}] {self.rule} ({self.severity}) "
+            f"in {self.where}: {self.excerpt!r}"
         )
 
 
@@ -100,19 +103,26 @@ def disclosures(response: Fetched) -> list[Disclosure]:
                 )
             )
     for name in BANNER_HEADERS:
-        value = response.header(name)
-        if value is None:
-            continue
-        # A bare product name ("nginx") is tolerated; a version or a framework name is not.
-        if VERSION.search(value) or name != "server":
-            found.append(
-                Disclosure(
-                    url=response.url,
-                    method=response.method,
-                    status=response.status,
-                    where=name,
-                    rule="version banner" if VERSION.search(value) else "framework banner",
-                    excerpt=value,
-                )
+        value = (response.header(name) or "").strip()
+        if not value:
+            continue  # absent or empty: names nothing
+        found.append(
+            Disclosure(
+                url=response.url,
+                method=response.method,
+                status=response.status,
+                where=name,
+                rule=banner_rule(name, value),
+                excerpt=value,
+                severity="medium" if VERSION.search(value) else "low",
             )
+        )
     return found
+
+
+def banner_rule(header: str, value: str) -> str:
+    """A version is the worse disclosure; a bare product name ("nginx", "FastAPI") is one too,
+    at a lower severity: it still says which advisories to try."""
+    if VERSION.search(value):
+        return "version banner"
+    return "product banner" if header == "server" else "framework banner"

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from harness.operations import Operation, build_request
+from harness.operations.valid_space import alternatives
 from harness.probes.bounded import Fetched, failure_kind
 
 Send = Callable[..., Fetched]
@@ -142,6 +143,20 @@ def field_mutations(location: str, name: str, schema: dict[str, Any]) -> list[Mu
                 value="not-in-enum-\u2603",
             )
         )
+    if location == "query":
+        # The rest of the valid space (other enum members, boundaries): a 5xx there is a crash
+        # the deterministic example never reaches. Query only: a valid body is a real write,
+        # and path values are the ids the walk discovered.
+        for value in alternatives(schema, limit=2):
+            out.append(
+                Mutation(
+                    name=f"{name}: valid value {value!r}",
+                    location=location,
+                    field=name,
+                    value=value,
+                    violates=False,
+                )
+            )
     return out
 
 

@@ -10,13 +10,19 @@ from harness.probes.actor import Actor
 from harness.probes.bounded import as_response, fetch, unanswered_summary
 from harness.probes.coverage import safe_surface
 from harness.probes.errors import disclosures
+from harness.probes.read_walk import walk_reads
 from harness.probes.surface import probe_errors, provoke_5xx
+from harness.probes.valid_inputs import explore_valid
 from harness.verdicts import NotApplicable, NotEvaluated
 
 pytestmark = pytest.mark.stack
 
 SOURCE = source(84)
 OUTAGE_SOURCE = source(85)
+# Pages and GET operations judged per run: bounded so a large site stays within the quick set.
+READ_BUDGET = 80
+READ_SECONDS = 25.0
+VALID_BUDGET = 30  # schema-valid variants of GET operations (other enum members, boundaries)
 
 
 @pytest.mark.control("SEC-07")
@@ -33,13 +39,29 @@ def test_errors_disclose_nothing(target, login, evidence):
     walk = safe_surface(target.safety, document)  # safe mode: the writes held back
     if no_document:
         evidence.text("note", f"{no_document}: no API operations walked (pages and errors were)")
+    ops = operations(walk.document)
+    ids = discover_ids(actor.send, ops, create=False)
     with target.client(local_address=SOURCE) as anonymous:
         for path in [
-            *profile.target.pages[:3],
             *profile.target.static_paths[:1],
             *([profile.target.openapi_path] if profile.target.openapi_path else []),
         ]:
             responses.append(fetch(anonymous, "GET", path, total_s=5))
+        # Every page and read operation, not a sample: one page of many may be the one
+        # that answers 500 with a traceback.
+        reads = walk_reads(
+            anonymous=anonymous,
+            user=session.client,
+            base_url=target.base_url,
+            pages=profile.target.pages,
+            send=actor.send,
+            ops=ops,
+            ids=ids,
+            skip=lambda op: "logout" in op.path or op.path == profile.auth.logout_path,
+            max_requests=READ_BUDGET,
+            total_s=READ_SECONDS,
+        )
+        responses.extend(reads.responses)
         errors = probe_errors(
             session.client,
             walk.document,
@@ -52,8 +74,6 @@ def test_errors_disclose_nothing(target, login, evidence):
     walk.hold(errors.held)
     if profile.auth.me_path:
         responses.append(actor.send("GET", profile.auth.me_path))
-    ops = operations(walk.document)
-    ids = discover_ids(actor.send, ops, create=False)
     crashes = provoke_5xx(
         actor.send,
         walk.document,
@@ -63,6 +83,17 @@ def test_errors_disclose_nothing(target, login, evidence):
         unanswered=unanswered,
     )
     responses.extend(crashes)
+    # Other enum members, boundaries, optional parameters present: errors the first enum
+    # member never reaches.
+    valid = explore_valid(
+        actor.send,
+        ops,
+        ids,
+        budget=VALID_BUDGET,
+        skip=lambda op: "logout" in op.path or op.path == profile.auth.logout_path,
+    )
+    responses.extend(valid.answers)
+    unanswered += [r for r in valid.answers if r.status == 0]
     actor.close()
     # A reset (a worker that crashed drops the socket) or a timeout discloses nothing and
     # leaves nothing to examine: recorded, and the other answers are judged.
@@ -85,6 +116,18 @@ def test_errors_disclose_nothing(target, login, evidence):
         "responses examined",
         [{"method": r.method, "url": r.url, "status": r.status} for r in responses],
     )
+    coverage = reads.coverage()
+    evidence.text("pages and operations judged", coverage + "\n" + "\n".join(reads.left_out))
+    evidence.figure("pages judged", reads.pages, "pages")
+    evidence.figure("GET operations judged", reads.operations, "operations")
+    coverage += f"; {valid.describe()}"
+    evidence.json(
+        "schema-valid variants",
+        [
+            f"{label} -> HTTP {r.status}"
+            for label, r in zip(valid.labels, valid.answers, strict=True)
+        ],
+    )
     if not crashes:
         evidence.text(
             "5xx",
@@ -104,8 +147,8 @@ def test_errors_disclose_nothing(target, login, evidence):
     if not found:
         for response in [r for r in responses if r.status >= 400][:3]:
             evidence.http(as_response(response), title=f"clean error {response.status}")
-    assert error_statuses, "no error response could be provoked to examine" + also
-    assert not found, f"information disclosure{also}:\n" + "\n".join(
+    assert error_statuses, f"no error response could be provoked to examine ({coverage})" + also
+    assert not found, f"information disclosure ({coverage}){also}:\n" + "\n".join(
         d.describe()[:400] for d in found[:20]
     )
     walk.conclude()
