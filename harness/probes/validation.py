@@ -56,6 +56,9 @@ class Report(BaseModel):
     outcomes: list[Outcome] = Field(default_factory=list)
     skipped: list[str] = Field(default_factory=list)
     elapsed_s: float = 0.0
+    # Operations with mutations to send (after ``skip``): what "checked N of M" counts, so
+    # operations the time budget never reached are part of M.
+    planned: list[str] = Field(default_factory=list)
 
     @property
     def problems(self) -> list[Outcome]:
@@ -68,8 +71,25 @@ class Report(BaseModel):
         """Operations at least one mutation reached (an answer other than 401/403/429)."""
         return list(dict.fromkeys(o.op for o in self.outcomes if o.status not in NOT_REACHED))
 
+    def unreached(self) -> list[str]:
+        """Operations every mutation of which answered 401/403/429 or not at all."""
+        checked = set(self.checked())
+        return [op for op in self.operations() if op not in checked]
+
+    def not_sent(self) -> list[str]:
+        """Planned operations the time budget left without a single mutation."""
+        sent = set(self.operations())
+        return [op for op in self.planned if op not in sent]
+
     def coverage(self) -> str:
-        return f"checked {len(self.checked())} of {len(self.operations())} operations"
+        """``checked 12 of 40 operations; 2 refused (401/403/429); 26 not sent (time)``."""
+        total = len(self.planned) or len(self.operations())
+        line = f"checked {len(self.checked())} of {total} operations"
+        if self.unreached():
+            line += f"; {len(self.unreached())} answered only 401/403/429 or not at all"
+        if self.not_sent():
+            line += f"; {len(self.not_sent())} not reached within the time budget"
+        return line
 
 
 def _wrong_type(schema: dict[str, Any]) -> Any:
@@ -222,6 +242,11 @@ def run(
 ) -> Report:
     report = Report()
     started = time.monotonic()
+    report.planned = [
+        op.key
+        for op in ops
+        if not (skip is not None and skip(op)) and mutations(op, csrf_header=csrf_header)
+    ]
     for op in ops:
         if skip is not None and skip(op):
             report.skipped.append(f"{op.key}: excluded (session or destructive operation)")
