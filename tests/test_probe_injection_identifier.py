@@ -58,7 +58,7 @@ def test_order_by_injection_found_with_the_documented_default_as_baseline() -> N
     assert result.attempts[0].status == 500  # the random baseline: all older techniques stop
     assert result.finding is not None and result.technique == "probe:sqli-identifier"
     assert result.signal is not None and "-> HTTP 500, default 'title' -> HTTP 200" in result.signal
-    assert "'(title' -> HTTP 500" in result.finding.evidence
+    assert "'(title' -> HTTP 500" in (result.finding.evidence or "")
     assert summarise([result])["signals"] == [f"{POINT.label}: {result.signal}"]
 
 
