@@ -47,6 +47,9 @@ def test_bare_product_name_is_a_low_severity_banner():
     assert [(d.rule, d.severity) for d in found] == [("product banner", "low")]
     versioned = disclosures(_r(status=200, server="nginx/1.22.1"))
     assert [(d.rule, d.severity) for d in versioned] == [("version banner", "medium")]
+    # The profile may declare the target's own name (target.own_server_names): exactly that.
+    assert disclosures(_r(status=200, server="jwtapi"), ["jwtapi"]) == []
+    assert _rules(_r(status=200, server="jwtapi/2.1")) == {"version banner"}
     powered = disclosures(_r(status=200, **{"x-powered-by": "Express"}))
     assert [(d.rule, d.severity) for d in powered] == [("framework banner", "low")]
 

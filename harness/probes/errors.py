@@ -7,6 +7,7 @@ saw, so the report says "Python traceback in the body of GET /x", not "server er
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from pydantic import BaseModel
 
@@ -86,7 +87,9 @@ class Disclosure(BaseModel):
         )
 
 
-def disclosures(response: Fetched) -> list[Disclosure]:
+def disclosures(response: Fetched, own_server_names: Collection[str] = ()) -> list[Disclosure]:
+    """What ``response`` discloses. ``own_server_names``: Server values the profile declares
+    as the target's own name (``target.own_server_names``), accepted exactly as written."""
     found: list[Disclosure] = []
     for rule, pattern in BODY_RULES:
         match = pattern.search(response.body or "")
@@ -104,8 +107,8 @@ def disclosures(response: Fetched) -> list[Disclosure]:
             )
     for name in BANNER_HEADERS:
         value = (response.header(name) or "").strip()
-        if not value:
-            continue  # absent or empty: names nothing
+        if not value or (name == "server" and value in own_server_names):
+            continue  # absent, empty, or the target's own declared name: names no product
         found.append(
             Disclosure(
                 url=response.url,
