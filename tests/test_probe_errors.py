@@ -57,3 +57,17 @@ def test_bare_product_name_is_a_low_severity_banner():
 def test_debug_pages():
     assert "debug page" in _rules(_r("<title>Werkzeug Debugger</title>"))
     assert "debug page" in _rules(_r("Django Version: 4.2"))
+
+
+def test_a_banner_on_every_page_is_folded_into_one_entry():
+    from harness.probes.errors import describe_folded, folded
+
+    pages = [
+        Fetched(method="GET", url=f"/p{i}", status=200, headers={"server": "uvicorn"}, body="")
+        for i in range(5)
+    ]
+    trace = _r("Traceback (most recent call last):")
+    found = [d for r in [*pages, trace] for d in disclosures(r)]
+    entries = folded(found)
+    assert [(d.rule, n) for d, n in entries] == [("product banner", 5), ("python traceback", 1)]
+    assert describe_folded(entries[0]).endswith("'uvicorn' (and 4 more responses)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -129,3 +130,25 @@ def banner_rule(header: str, value: str) -> str:
     if VERSION.search(value):
         return "version banner"
     return "product banner" if header == "server" else "framework banner"
+
+
+def folded(found: list[Disclosure]) -> list[tuple[Disclosure, int]]:
+    """One entry per header banner value (with how many responses carried it) and one per body
+    disclosure: a banner on every page of a 40-page walk is one finding, not forty."""
+    out: dict[tuple[str, ...], list[Any]] = {}
+    for disclosure in found:
+        if disclosure.where == "body":
+            key: tuple[str, ...] = (disclosure.url, disclosure.rule)
+        else:
+            key = (disclosure.rule, disclosure.where, disclosure.excerpt)
+        if key in out:
+            out[key][1] += 1
+        else:
+            out[key] = [disclosure, 1]
+    return [(d, n) for d, n in out.values()]
+
+
+def describe_folded(entry: tuple[Disclosure, int]) -> str:
+    disclosure, count = entry
+    more = f" (and {count - 1} more responses)" if count > 1 else ""
+    return disclosure.describe()[:400] + more
