@@ -23,7 +23,9 @@ def test_validation_coverage_counts_operations_reached() -> None:
     )
     assert report.operations() == ["POST /a", "POST /b", "GET /c"]
     assert report.checked() == ["POST /b"]
-    assert report.coverage() == "checked 1 of 3 operations"
+    assert report.coverage() == (
+        "checked 1 of 3 operations; 2 answered only 401/403/429 or not at all"
+    )
     assert Report(outcomes=[_outcome("POST /a", 403)]).checked() == []
 
 

@@ -7,6 +7,8 @@ saw, so the report says "Python traceback in the body of GET /x", not "server er
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -75,15 +77,20 @@ class Disclosure(BaseModel):
     where: str  # "body" or a header name
     rule: str
     excerpt: str
+    # "medium" for what names code, queries or versions; "low" for a bare product name, which
+    # still tells an attacker what to look up (ZAP rules 10036/10037 report both).
+    severity: str = "medium"
 
     def describe(self) -> str:
         return (
-            f"{self.method} {self.url} [{self.status}] {self.rule} in {self.where}: "
-            f"{self.excerpt!r}"
+            f"{self.method} {self.url} [{self.status}] {self.rule} ({self.severity}) "
+            f"in {self.where}: {self.excerpt!r}"
         )
 
 
-def disclosures(response: Fetched) -> list[Disclosure]:
+def disclosures(response: Fetched, own_server_names: Collection[str] = ()) -> list[Disclosure]:
+    """What ``response`` discloses. ``own_server_names``: Server values the profile declares
+    as the target's own name (``target.own_server_names``), accepted exactly as written."""
     found: list[Disclosure] = []
     for rule, pattern in BODY_RULES:
         match = pattern.search(response.body or "")
@@ -100,19 +107,48 @@ def disclosures(response: Fetched) -> list[Disclosure]:
                 )
             )
     for name in BANNER_HEADERS:
-        value = response.header(name)
-        if value is None:
-            continue
-        # A bare product name ("nginx") is tolerated; a version or a framework name is not.
-        if VERSION.search(value) or name != "server":
-            found.append(
-                Disclosure(
-                    url=response.url,
-                    method=response.method,
-                    status=response.status,
-                    where=name,
-                    rule="version banner" if VERSION.search(value) else "framework banner",
-                    excerpt=value,
-                )
+        value = (response.header(name) or "").strip()
+        if not value or (name == "server" and value in own_server_names):
+            continue  # absent, empty, or the target's own declared name: names no product
+        found.append(
+            Disclosure(
+                url=response.url,
+                method=response.method,
+                status=response.status,
+                where=name,
+                rule=banner_rule(name, value),
+                excerpt=value,
+                severity="medium" if VERSION.search(value) else "low",
             )
+        )
     return found
+
+
+def banner_rule(header: str, value: str) -> str:
+    """A version is the worse disclosure; a bare product name ("nginx", "FastAPI") is one too,
+    at a lower severity: it still says which advisories to try."""
+    if VERSION.search(value):
+        return "version banner"
+    return "product banner" if header == "server" else "framework banner"
+
+
+def folded(found: list[Disclosure]) -> list[tuple[Disclosure, int]]:
+    """One entry per header banner value (with how many responses carried it) and one per body
+    disclosure: a banner on every page of a 40-page walk is one finding, not forty."""
+    out: dict[tuple[str, ...], list[Any]] = {}
+    for disclosure in found:
+        if disclosure.where == "body":
+            key: tuple[str, ...] = (disclosure.url, disclosure.rule)
+        else:
+            key = (disclosure.rule, disclosure.where, disclosure.excerpt)
+        if key in out:
+            out[key][1] += 1
+        else:
+            out[key] = [disclosure, 1]
+    return [(d, n) for d, n in out.values()]
+
+
+def describe_folded(entry: tuple[Disclosure, int]) -> str:
+    disclosure, count = entry
+    more = f" (and {count - 1} more responses)" if count > 1 else ""
+    return disclosure.describe()[:400] + more

@@ -44,6 +44,8 @@ SLEEPS = [
     ("mysql", "'||SLEEP({s})||'"),
     ("postgresql-numeric", " AND 1=(SELECT 1 FROM pg_sleep({s}))"),
 ]
+# An identifier (a sort key, a column) spelled validly and broken: same identifier, SQL grammar.
+IDENTIFIER_PAIRS = [("({d})", "({d}"), ("{d},{d}", "{d},"), ("{d} DESC", "{d} DESCX")]
 _VOLATILE = re.compile(
     r"\"(correlation_id|request_id|time|timestamp|created_at|updated_at|issued_at)\"\s*:\s*"
     r"\"[^\"]*\"|[0-9a-f]{32}|\d{4}-\d{2}-\d{2}T[\d:.+Z-]+"
@@ -69,6 +71,9 @@ class PointResult(BaseModel):
     technique: str | None = None
     attempts: list[Attempt] = Field(default_factory=list)
     finding: Finding | None = None
+    # An observation short of a finding, e.g. "random -> 5xx, default -> 2xx": the value
+    # sits where only known words work (a column, a sort key), and is worth a look.
+    signal: str | None = None
 
     @property
     def reached(self) -> bool:
@@ -84,6 +89,20 @@ def _rand(n: int) -> str:
 def normalise(body: str) -> str:
     """Response text with per-request noise (ids, times) removed, for equality tests."""
     return _VOLATILE.sub("", body)
+
+
+def documented_value(point: Point) -> str | None:
+    """The value the document says works: its default, else its first enum member or example."""
+    schema = point.schema_
+    for candidate in (
+        schema.get("default"),
+        *(schema.get("enum") or [])[:1],
+        schema.get("example"),
+        *(schema.get("examples") or [])[:1],
+    ):
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    return None
 
 
 def _is_numeric(point: Point) -> bool:
@@ -122,6 +141,14 @@ class SqliProbe:
         baseline = self._try(point, base, "baseline", result)
         if baseline.status in NOT_REACHED:
             return result  # unreachable, refused or throttled: nothing to compare against
+        if baseline.status >= 500:
+            # A random word already breaks the operation: quoted and numeric techniques cannot
+            # tell a quote apart. The value may be an identifier (ORDER BY, a column name).
+            finding = self._identifier_based(point, base, baseline, result)
+            if finding is not None:
+                result.technique = finding.rule
+                result.finding = finding
+            return result
         for technique in (self._error_based, self._boolean_based, self._time_based):
             finding = technique(point, base, baseline, result)
             if finding is not None:
@@ -173,6 +200,43 @@ class SqliProbe:
             f"benign {base + 'x'!r} -> HTTP {control.status}; balanced {base + chr(39) * 2!r} "
             f"-> HTTP {balanced.status}",
             Confidence.HIGH if text_hit or balanced.status < 500 else Confidence.MEDIUM,
+        )
+
+    def _identifier_based(
+        self, point: Point, base: str, baseline: Fetched, result: PointResult
+    ) -> Finding | None:
+        """Identifier context: the documented default works, SQL grammar around it decides.
+
+        Valid SQL spellings of the same identifier (``(d)``, ``d,d``, ``d DESC``) must all
+        answer 2xx and their broken twins (``(d``, ``d,``, ``d DESCX``) 5xx: an allow-list
+        of known values rejects both alike, only a query that parses the value tells them
+        apart.
+        """
+        default = documented_value(point)
+        if default is None:
+            return None
+        usual = self._try(point, default, "documented default", result)
+        if not 200 <= usual.status < 300:
+            return None
+        result.signal = (
+            f"random {base!r} -> HTTP {baseline.status}, default {default!r} -> HTTP {usual.status}"
+        )
+        lines = [result.signal]
+        for valid, broken in IDENTIFIER_PAIRS:
+            good = self._try(point, valid.format(d=default), "valid SQL spelling", result)
+            bad = self._try(point, broken.format(d=default), "broken SQL spelling", result)
+            if not (200 <= good.status < 300 and bad.status >= 500):
+                return None
+            lines.append(
+                f"{valid.format(d=default)!r} -> HTTP {good.status}, "
+                f"{broken.format(d=default)!r} -> HTTP {bad.status}"
+            )
+        return self._finding(
+            point,
+            "sqli-identifier",
+            "SQL injection (identifier context, e.g. ORDER BY)",
+            f"{point.label}: " + "; ".join(lines),
+            Confidence.HIGH,
         )
 
     def _boolean_based(
@@ -251,6 +315,7 @@ def summarise(results: list[PointResult]) -> dict[str, Any]:
         "points": len(results),
         "requests": sum(len(r.attempts) for r in results),
         "findings": [r.finding.model_dump(mode="json") for r in results if r.finding],
+        "signals": [f"{r.point}: {r.signal}" for r in results if r.signal],
     }
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from harness.operations import Operation, build_request
+from harness.operations.valid_space import alternatives
 from harness.probes.bounded import Fetched, failure_kind
 
 Send = Callable[..., Fetched]
@@ -55,6 +56,9 @@ class Report(BaseModel):
     outcomes: list[Outcome] = Field(default_factory=list)
     skipped: list[str] = Field(default_factory=list)
     elapsed_s: float = 0.0
+    # Operations with mutations to send (after ``skip``): what "checked N of M" counts, so
+    # operations the time budget never reached are part of M.
+    planned: list[str] = Field(default_factory=list)
 
     @property
     def problems(self) -> list[Outcome]:
@@ -67,8 +71,25 @@ class Report(BaseModel):
         """Operations at least one mutation reached (an answer other than 401/403/429)."""
         return list(dict.fromkeys(o.op for o in self.outcomes if o.status not in NOT_REACHED))
 
+    def unreached(self) -> list[str]:
+        """Operations every mutation of which answered 401/403/429 or not at all."""
+        checked = set(self.checked())
+        return [op for op in self.operations() if op not in checked]
+
+    def not_sent(self) -> list[str]:
+        """Planned operations the time budget left without a single mutation."""
+        sent = set(self.operations())
+        return [op for op in self.planned if op not in sent]
+
     def coverage(self) -> str:
-        return f"checked {len(self.checked())} of {len(self.operations())} operations"
+        """``checked 12 of 40 operations; 2 refused (401/403/429); 26 not sent (time)``."""
+        total = len(self.planned) or len(self.operations())
+        line = f"checked {len(self.checked())} of {total} operations"
+        if self.unreached():
+            line += f"; {len(self.unreached())} answered only 401/403/429 or not at all"
+        if self.not_sent():
+            line += f"; {len(self.not_sent())} not reached within the time budget"
+        return line
 
 
 def _wrong_type(schema: dict[str, Any]) -> Any:
@@ -142,6 +163,20 @@ def field_mutations(location: str, name: str, schema: dict[str, Any]) -> list[Mu
                 value="not-in-enum-\u2603",
             )
         )
+    if location == "query":
+        # The rest of the valid space (other enum members, boundaries): a 5xx there is a crash
+        # the deterministic example never reaches. Query only: a valid body is a real write,
+        # and path values are the ids the walk discovered.
+        for value in alternatives(schema, limit=2):
+            out.append(
+                Mutation(
+                    name=f"{name}: valid value {value!r}",
+                    location=location,
+                    field=name,
+                    value=value,
+                    violates=False,
+                )
+            )
     return out
 
 
@@ -207,6 +242,11 @@ def run(
 ) -> Report:
     report = Report()
     started = time.monotonic()
+    report.planned = [
+        op.key
+        for op in ops
+        if not (skip is not None and skip(op)) and mutations(op, csrf_header=csrf_header)
+    ]
     for op in ops:
         if skip is not None and skip(op):
             report.skipped.append(f"{op.key}: excluded (session or destructive operation)")

@@ -67,6 +67,11 @@ class TargetSettings(Strict):
     cors_allowed_origins: list[str] = Field(
         default_factory=list, description="origins the target's CORS policy allows"
     )
+    own_server_names: list[str] = Field(
+        default_factory=list,
+        description="Server header values that name the target itself, not a product one "
+        "could look advisories up for (SEC-07 accepts exactly these; a version never)",
+    )
     verify_tls: bool | str = Field(default=True, description="False, True or a CA bundle path")
     request_timeout_s: float = Field(default=10.0, description="total time for one request")
 
