@@ -3,9 +3,14 @@ secret the harness holds, and the actor's identity (not its presence)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from harness.probes import correlation
+import httpx
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+
+from harness import logs
+from harness.probes import correlation, metrics, outage
 
 AGENT = "harness-test"
 
@@ -44,3 +49,85 @@ def test_a_service_the_app_did_not_call_is_not_judged() -> None:
     )
     assert not quiet.judged and not harness_only.judged
     assert correlation.forwarding_problems([quiet, harness_only], "X-Request-ID") == []
+
+
+def test_error_responses_are_judged_in_their_own_status_class() -> None:
+    registry = CollectorRegistry()
+    requests = Counter("http_requests_total", "r", ["method", "route", "status"], registry=registry)
+
+    def scrape() -> metrics.Scrape:
+        text = generate_latest(registry).decode()
+        client = httpx.Client(
+            transport=httpx.MockTransport(lambda _: httpx.Response(200, text=text)),
+            base_url="http://t",
+        )
+        with client:
+            return metrics.scrape(client, "/metrics")
+
+    requests.labels("GET", "/me", "200").inc(3)
+    before = scrape()
+    # An app that counts successes only: five 401s to /me leave no trace, a 200 does.
+    requests.labels("GET", "/me", "200").inc(5)
+    after = scrape()
+    pooled = metrics.counter_movements(before, after, {"/me"})
+    assert pooled[0].delta == 5  # the route's counter moved: the pooled check passes
+    assert metrics.counter_movements(before, after, {"/me"}, status="4xx") == []
+    requests.labels("GET", "/me", "401").inc(5)
+    counted = metrics.counter_movements(before, scrape(), {"/me"}, status="4xx")
+    assert counted[0].delta == 5
+    assert metrics.status_class([("code", "5XX")]) == "5xx"
+    assert metrics.status_class([("route", "/x")]) is None
+
+
+def _record(level: str) -> str:
+    return json.dumps({"time": "t", "level": level, "logger": "app", "message": "m"})
+
+
+class _FakeStack:
+    """A target whose error handler prints a plain traceback, written only while a dependency
+    is down: healthy traffic never shows it."""
+
+    def __init__(self) -> None:
+        self.services = ["app", "db"]
+        self.down: set[str] = set()
+        self.log: list[str] = []
+        self.calls: list[str] = []
+
+    def stop(self, service: str) -> None:
+        self.calls.append(f"stop {service}")
+        self.down.add(service)
+
+    def start(self, service: str) -> None:
+        self.calls.append(f"start {service}")
+        self.down.discard(service)
+
+    def request(self) -> int:
+        if "db" in self.down:
+            self.log += ["Traceback (most recent call last):", _record("ERROR")]
+            return 503
+        self.log.append(_record("INFO"))
+        return 200
+
+
+def test_error_paths_are_reached_only_inside_an_outage() -> None:
+    stack = _FakeStack()
+    assert stack.request() == 200
+    assert logs.check_lines(stack.log).ok  # healthy traffic alone: every line parses
+    mark = len(stack.log)
+    assert outage.dependencies(stack, [None, "db", "cache", "db"]) == ["db"]
+    with outage.outage(stack, "db", lambda: (True, 0.5)) as down:
+        assert stack.request() == 503
+    assert down.recovered and down.recovery_s == 0.5
+    assert stack.calls == ["stop db", "start db"]
+    check = logs.check_lines(stack.log[mark:])
+    assert not check.ok and len(check.bad) == 1
+
+
+def test_outage_restarts_the_service_when_the_body_fails() -> None:
+    stack = _FakeStack()
+    try:
+        with outage.outage(stack, "db", lambda: (False, 3.0)):
+            raise RuntimeError("probe failed")
+    except RuntimeError:
+        pass
+    assert stack.calls == ["stop db", "start db"] and not stack.down

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from harness.loopback import source
+from harness.operations import operations
 from harness.probes import metrics
-from harness.verdicts import NotApplicable
+from harness.probes.bounded import fetch
+from harness.verdicts import NotApplicable, NotEvaluated
 
 pytestmark = pytest.mark.stack
 
@@ -69,3 +71,58 @@ def test_metrics_move_with_traffic(target, obs, evidence):
         f"{after.url}: {latency.family}_sum did not rise after {sent} observed requests"
     )
     assert not latency.problems, f"{after.url}: {latency.family}: " + "; ".join(latency.problems)
+
+
+@pytest.mark.control("OBS-01")
+def test_metrics_count_error_responses(target, obs, evidence):
+    """Requests answered 4xx move their series too: metrics that count only successes hide
+    exactly the traffic an operator alerts on. (5xx are judged where an outage provokes them,
+    OBS-05's drill; here only what any visitor can cause.)"""
+    path = target.profile.target.metrics_path
+    if not path:
+        raise NotApplicable("the profile names no metrics_path")
+    sent = obs.metrics_probe_requests
+    # Routes a visitor without a credential is refused on: the profile's "who am I" route,
+    # then the document's GET operations that declare a security requirement.
+    candidates = [target.profile.auth.me_path] if target.profile.auth.me_path else []
+    candidates += [
+        op.path
+        for op in operations(target.openapi)
+        if op.method == "GET" and op.secured and not op.path_params
+    ]
+    # Anonymous on purpose: the 4xx is the refusal of a visitor without a credential.
+    with target.client(local_address=SOURCE) as client:
+        probe_path = None
+        for candidate in dict.fromkeys(candidates):
+            first = fetch(client, "GET", candidate, total_s=5)
+            if 400 <= first.status < 500:
+                probe_path = candidate
+                break
+        if probe_path is None:
+            raise NotEvaluated(
+                f"no route answered an anonymous GET with 4xx (tried {len(candidates)}): the "
+                "error status class is not judged"
+            )
+        before = metrics.scrape(client, path)
+        assert before.ok, f"GET {before.url}: not a valid Prometheus exposition: {before.error}"
+        statuses = [fetch(client, "GET", probe_path, total_s=5).status for _ in range(sent)]
+        after = metrics.scrape(client, path)
+    assert after.ok, f"GET {after.url}: not a valid Prometheus exposition: {after.error}"
+    errors = [status for status in statuses if 400 <= status < 500]
+    klass = "4xx"
+    counters = metrics.counter_movements(before, after, {probe_path}, status=klass)
+    evidence.json(
+        "movement of 4xx series labelled with the probed route",
+        {
+            "route": probe_path,
+            "statuses": statuses,
+            "counters": [m.model_dump() for m in counters],
+        },
+    )
+    best = counters[0] if counters else None
+    evidence.figure("4xx counter rise", best.delta if best else 0, "requests")
+    assert best is not None and best.delta >= len(errors), (
+        f"{after.url}: after {len(errors)} GET {probe_path} requests answered {klass} no counter "
+        f"labelled with that route and a {klass} status rose by {len(errors)} or more "
+        f"({', '.join(f'{m.family}: +{m.delta:g}' for m in counters) or 'no such counter series'})"
+    )
