@@ -10,7 +10,7 @@ import httpx
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from harness import logs
-from harness.probes import correlation, metrics, outage
+from harness.probes import audit, correlation, metrics, outage
 
 AGENT = "harness-test"
 
@@ -131,3 +131,23 @@ def test_outage_restarts_the_service_when_the_body_fails() -> None:
     except RuntimeError:
         pass
     assert stack.calls == ["stop db", "start db"] and not stack.down
+
+
+def _audit_line(actor: object, rid: str = "rid-1") -> str:
+    return json.dumps(
+        {"event": "login", "actor": actor, "outcome": "success", "time": "t", "correlation_id": rid}
+    )
+
+
+def test_audit_actor_must_be_the_user_who_acted() -> None:
+    lines = [_audit_line("system"), _audit_line("bob"), _audit_line("user:alice"), _audit_line(7)]
+    records = audit.parse(lines)
+    # Every record has an actor: the presence check alone passes them all.
+    assert all(not r.missing for r in records)
+    expected = audit.identities("alice", {"user": {"id": 7, "username": "alice"}})
+    assert expected == {"alice", "7"}
+    problems = [audit.actor_problem(r, expected) for r in records]
+    assert problems[0] and "'system'" in problems[0]
+    assert problems[1] and "'bob'" in problems[1]  # the previous user
+    assert problems[2] is None and problems[3] is None
+    assert audit.actor_problem(records[0], set()) is None  # nobody known: not judged
