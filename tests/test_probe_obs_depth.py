@@ -10,7 +10,7 @@ import httpx
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from harness import logs
-from harness.probes import audit, correlation, metrics, outage
+from harness.probes import audit, correlation, metrics, outage, secrets, session_ids
 
 AGENT = "harness-test"
 
@@ -151,3 +151,39 @@ def test_audit_actor_must_be_the_user_who_acted() -> None:
     assert problems[1] and "'bob'" in problems[1]  # the previous user
     assert problems[2] is None and problems[3] is None
     assert audit.actor_problem(records[0], set()) is None  # nobody known: not judged
+
+
+def test_session_identifiers_the_harness_received_are_secrets() -> None:
+    sid = "Qm9vZ2llV29vZ2llU2Vzc2lvbklk0123456789ab"
+    signed = f"{sid}.c2lnbmF0dXJlLXBhcnQtMTIz"
+    jar = httpx.Cookies()
+    jar.set("app_session", signed)
+    jar.set("theme", "dark")  # too short to be a credential
+    answer = httpx.Response(200, headers=[("set-cookie", f"other_sid={'z' * 20}; Path=/")])
+    held = session_ids.received(jar, [answer])
+    assert set(held) == {
+        "session identifier: cookie app_session",
+        "session identifier: cookie app_session (part 1)",
+        "session identifier: cookie app_session (part 2)",
+        "session identifier: cookie other_sid",
+    }
+    # An app that logs the bare id (the part before the signature) is caught by the part.
+    line = json.dumps({"message": f"session {sid} opened for alice"})
+    tokens_only = secrets.SecretScanner({"issued access_token": "a-token-the-provider-issued"})
+    assert not tokens_only.scan_text(line, "app log")
+    assert secrets.SecretScanner(held).scan_text(line, "app log")
+
+
+def test_other_login_flows_and_logs_in_front_of_the_app() -> None:
+    assert session_ids.other_flows(
+        "oauth-pkce", api_login_path="/api/login", has_password_user=True
+    ) == ["api"]
+    assert session_ids.other_flows("api", api_login_path="/api/login", has_password_user=True) == []
+    assert session_ids.other_flows("oauth-pkce", api_login_path=None, has_password_user=True) == []
+    services = ["app", "postgres", "redis", "nginx", "idp_mock", "slskd_mock"]
+    fronts = session_ids.front_services(
+        services,
+        app_log_service="app",
+        not_the_app=["app", "postgres", "redis", "slskd_mock", "idp_mock", None],
+    )
+    assert fronts == ["nginx"]
