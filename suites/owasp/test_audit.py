@@ -197,7 +197,10 @@ def test_sensitive_operations_are_audited(target, evidence):
                 + "; ".join(f"{m}={'/'.join(REQUIRED[m])}" for m in record.missing)
                 + ")"
             )
-        wrong = actor_problem(record, acted.get(rid, set()))
+        # Only an operation the target accepted was done by that user: a refused one (a logout
+        # without the token-flow credential) may rightly name "anonymous".
+        accepted = 0 < response.status < 400
+        wrong = actor_problem(record, acted.get(rid, set())) if accepted else None
         if wrong:
             problems.append(f"{action}: audit record (log line {record.line}) {wrong}")
     evidence.json("audit records per operation", summary)
