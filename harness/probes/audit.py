@@ -11,6 +11,7 @@ aliases.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -93,3 +94,39 @@ def matching(
             continue
         found.append(record)
     return found
+
+
+def identities(name: str | None, login_json: Any = None) -> set[str]:
+    """What may stand for the user who acted: the profile's user name, and the ``id``,
+    ``username``/``name``/``email`` values the login answer gave for the user (apps log ids as
+    often as names)."""
+    found = {name.lower()} if name else set()
+    user = login_json.get("user") if isinstance(login_json, dict) else None
+    for source in (user, login_json):
+        if not isinstance(source, dict):
+            continue
+        for key in ("id", "user_id", "username", "name", "email", "sub"):
+            value = source.get(key)
+            if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+                found.add(str(value).lower())
+    return found
+
+
+def actor_problem(record: AuditRecord, expected: set[str]) -> str | None:
+    """Why the record's actor is not the user who acted (None when it names them).
+
+    Presence is not identity: a fixed "system", the previous user or an empty placeholder are
+    all non-empty. The actor may carry the identity inside a longer value ("user:alice"), as a
+    whole word of it."""
+    if not expected:
+        return None
+    value = record.value("actor")
+    if value is None:
+        return "names no actor"
+    text = str(value).lower()
+    words = set(re.split(r"[^a-z0-9@._-]+", text)) | set(re.split(r"[^a-z0-9]+", text))
+    if text in expected or expected & words:
+        return None
+    return (
+        f"names actor {str(value)[:80]!r}, not the user who acted ({', '.join(sorted(expected))})"
+    )

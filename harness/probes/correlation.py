@@ -160,3 +160,55 @@ def app_requests(
             continue
         out.append(dict(item))
     return out
+
+
+class ServiceForwarding(BaseModel):
+    """What one recording service saw of the app's outbound calls after the harness's
+    requests: judged per service, so a client that drops the id is not hidden by one that
+    keeps it."""
+
+    service: str
+    app_calls: int = Field(description="requests the app (not the harness) sent it")
+    forwarded: list[dict[str, Any]] = Field(
+        default_factory=list, description="those carrying one of the harness's ids"
+    )
+
+    @property
+    def judged(self) -> bool:
+        return self.app_calls > 0
+
+    @property
+    def dropped(self) -> bool:
+        return self.judged and not self.forwarded
+
+
+def service_forwarding(
+    service: str,
+    recorded: Sequence[Mapping[str, Any]],
+    header: str,
+    ids: Iterable[str],
+    *,
+    since: float,
+    exclude_user_agent: str,
+) -> ServiceForwarding:
+    calls = app_requests(recorded, since=since, exclude_user_agent=exclude_user_agent)
+    return ServiceForwarding(
+        service=service,
+        app_calls=len(calls),
+        forwarded=[
+            {"service": service, **item}
+            for item in forwarded(
+                recorded, header, ids, since=since, exclude_user_agent=exclude_user_agent
+            )
+        ],
+    )
+
+
+def forwarding_problems(results: Sequence[ServiceForwarding], header: str) -> list[str]:
+    """One line per service the app called without the id (empty when each one got it)."""
+    return [
+        f"{r.service}: {r.app_calls} outbound request(s) from the app, none with {header} "
+        "set to one of the harness's ids"
+        for r in results
+        if r.dropped
+    ]

@@ -10,6 +10,7 @@ rise and its buckets must be cumulative. "At least" because other traffic may sh
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 
 import httpx
@@ -17,6 +18,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel, Field
 
 SeriesKey = tuple[str, tuple[tuple[str, str], ...]]  # (sample name, sorted labels)
+# A label value that names an HTTP status ("404") or its class ("4xx", "4XX").
+_STATUS = re.compile(r"[1-5](?:\d\d|xx|XX)")
 
 
 class Scrape(BaseModel):
@@ -123,8 +126,20 @@ def _family_of(sample: str, types: dict[str, str]) -> str | None:
     return None
 
 
-def counter_movements(before: Scrape, after: Scrape, paths: set[str]) -> list[Movement]:
-    """Per counter family: total rise of the series labelled with one of ``paths``."""
+def status_class(labels: Iterable[tuple[str, str]]) -> str | None:
+    """The status class a series is labelled with ("4xx"), from a label value that is a status
+    code ("404") or a class ("4xx"); None when no label looks like one."""
+    for _, value in labels:
+        if _STATUS.fullmatch(value):
+            return f"{value[0]}xx"
+    return None
+
+
+def counter_movements(
+    before: Scrape, after: Scrape, paths: set[str], status: str | None = None
+) -> list[Movement]:
+    """Per counter family: total rise of the series labelled with one of ``paths`` (and, with
+    ``status`` such as "4xx", only those labelled with a status of that class)."""
     old, new = before.series(), after.series()
     moves: dict[str, Movement] = {}
     for (name, labels), value in new.items():
@@ -132,6 +147,8 @@ def counter_movements(before: Scrape, after: Scrape, paths: set[str]) -> list[Mo
         if family is None or after.types.get(family) != "counter" or name.endswith("_created"):
             continue
         if not _matches(labels, paths):
+            continue
+        if status is not None and status_class(labels) != status:
             continue
         move = moves.setdefault(family, Movement(family=family, type="counter"))
         move.series.append(encode_key(name, dict(labels)))

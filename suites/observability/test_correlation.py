@@ -85,20 +85,18 @@ def test_request_id_is_echoed_logged_and_forwarded(target, obs, app_log, evidenc
         )
         for label, rid in ids.items()
     }
-    forwarded = []
-    app_calls = 0
+    per_service: list[correlation.ServiceForwarding] = []
     recorders = _recorders(target, obs)
     # The stack's recording services, not the app: no user credential applies.
     with target.client(local_address=SOURCE) as plain:
         for service, base in recorders:
             recorded = correlation.fetch_recorded(plain, base + obs.outbound_requests_path)
-            app_calls += len(
-                correlation.app_requests(recorded, since=started, exclude_user_agent=agent)
+            per_service.append(
+                correlation.service_forwarding(
+                    service, recorded, header, ids.values(), since=started, exclude_user_agent=agent
+                )
             )
-            for item in correlation.forwarded(
-                recorded, header, ids.values(), since=started, exclude_user_agent=agent
-            ):
-                forwarded.append({"service": service, **item})
+    forwarded = [item for r in per_service for item in r.forwarded]
     evidence.json("echo per request", [e.model_dump() for e in echoes])
     dropped = unanswered_summary(unanswered)
     if dropped:
@@ -152,15 +150,26 @@ def test_request_id_is_echoed_logged_and_forwarded(target, obs, app_log, evidenc
             "echo and logs pass; forwarding is not judged: no stack service records the app's "
             f"outbound requests (observability.outbound_services = {obs.outbound_services})"
         )
-    assert app_calls > 0, (
+    judged = [r for r in per_service if r.judged]
+    evidence.json(
+        "outbound forwarding per service",
+        [
+            {"service": r.service, "app calls": r.app_calls, "carrying an id": len(r.forwarded)}
+            for r in per_service
+        ],
+    )
+    assert judged, (
         "the readiness check and the login made no outbound call that the recording services "
         f"({', '.join(s for s, _ in recorders)}) saw: forwarding cannot be judged"
     )
-    assert forwarded, (
-        f"{app_calls} outbound request(s) from the app reached "
-        f"{', '.join(s for s, _ in recorders)} after the harness's requests, none with "
-        f"{header} set to one of the harness's ids ({', '.join(ids.values())})"
+    # Each service on its own: one that keeps the id must not hide one that drops it.
+    problems = correlation.forwarding_problems(per_service, header)
+    unjudged = [r.service for r in per_service if not r.judged]
+    scope = f"{len(judged)} of {len(per_service)} recording services received app calls" + (
+        f" ({', '.join(unjudged)} none: not judged)" if unjudged else ""
     )
+    evidence.text("forwarding judged per service", scope)
+    assert not problems, f"ids not forwarded ({scope}): " + "; ".join(problems) + also
 
 
 @pytest.mark.control("OBS-04")

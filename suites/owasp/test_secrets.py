@@ -14,8 +14,10 @@ from urllib.parse import parse_qs, unquote_plus
 
 import pytest
 
+from harness.auth import AuthError
 from harness.auth import login as do_login
 from harness.loopback import source
+from harness.probes import session_ids
 from harness.probes.bounded import as_response, fetch
 from harness.probes.crawl import crawl
 from harness.probes.secrets import SecretScanner
@@ -84,6 +86,30 @@ def _app_secrets(target) -> dict[str, str]:
         elif value and len(value) >= 8:
             secrets[name] = value
     return secrets
+
+
+def _password_user(profile):
+    return next((u for u in profile.auth.users if u.password), None)
+
+
+def _front_logs(target) -> list[str]:
+    """Stack services whose logs are the target's besides the app's (a reverse proxy)."""
+    stack = target.stack
+    if stack is None or target.profile.logs.source != "stack":
+        return []
+    profile = target.profile
+    oauth = profile.auth.oauth
+    return session_ids.front_services(
+        stack.services,
+        app_log_service=profile.logs.service,
+        not_the_app=[
+            profile.target.app_service,
+            profile.datastores.database_service,
+            profile.datastores.redis_service,
+            *profile.observability.outbound_services,
+            oauth.provider_service if oauth else None,
+        ],
+    )
 
 
 def _issued_tokens(target) -> dict[str, str]:
@@ -161,7 +187,27 @@ def test_secrets_never_leak(target, evidence):
     profile = target.profile
     oauth = profile.auth.flow == "oauth-pkce"
     mark = target.log_mark()
+    fronts = _front_logs(target)
+    front_marks = {name: target.stack.mark(name) for name in fronts} if target.stack else {}
     responses = []
+    # The other login flows the target offers (a local JSON login beside OAuth) hand out
+    # sessions of their own and write log lines of their own: each is walked once.
+    other_sessions = []
+    for flow in session_ids.other_flows(
+        profile.auth.flow,
+        api_login_path=profile.auth.api_login_path,
+        has_password_user=_password_user(profile) is not None,
+    ):
+        user = _password_user(profile)
+        try:
+            other = do_login(target, user.name if user else None, flow, local_address=SOURCE)
+        except AuthError as exc:
+            evidence.text(f"{flow} login failed (its session is not searched for)", str(exc))
+            continue
+        if profile.auth.me_path:
+            responses.append(fetch(other.client, "GET", profile.auth.me_path, total_s=5))
+        other_sessions.append(other)
+        other.close()
     session = do_login(target, local_address=SOURCE)
     try:
         pages = crawl(
@@ -194,9 +240,19 @@ def test_secrets_never_leak(target, evidence):
         if oauth
         else _login_tokens(session)
     )
+    # Session identifiers the harness itself received: bearer credentials like any token.
+    # Searched in logs and bodies only: Set-Cookie headers are where they belong.
+    held = {}
+    for each in [session, *other_sessions]:
+        held.update(
+            {
+                f"{each.flow} login: {k}": v
+                for k, v in session_ids.received(each.client.cookies, each.steps).items()
+            }
+        )
     app_secrets = _app_secrets(target)
     secrets = {**issued, **app_secrets}
-    for value in secrets.values():
+    for value in [*secrets.values(), *held.values()]:
         evidence.secret(value)
     scanner = SecretScanner(secrets)
     if not scanner:
@@ -222,16 +278,37 @@ def test_secrets_never_leak(target, evidence):
             continue
         for hit in search.scan_text(headers + "\n" + body, f"login step {step.url}"):
             hits.append(hit)
+    held_scanner = SecretScanner(held)
+    if held_scanner:
+        for response in responses:
+            for hit in held_scanner.scan_text(
+                response.body, f"{response.method} {response.url} [{response.status}] body"
+            ):
+                hits.append(hit)
+    log_scanner = SecretScanner({**secrets, **held})
     log_lines = target.log_lines(mark)
     for index, line in enumerate(log_lines):
-        for hit in scanner.scan_text(line, f"app log line {mark + index}"):
+        for hit in log_scanner.scan_text(line, f"app log line {mark + index}"):
             hits.append(hit)
+    front_lines = 0
+    for name, since in front_marks.items():
+        lines = target.stack.logs(name, since)
+        front_lines += len(lines)
+        for index, line in enumerate(lines):
+            for hit in log_scanner.scan_text(line, f"{name} log line {since + index}"):
+                hits.append(hit)
     evidence.json(
         "what was searched",
         {
             "secrets": sorted(secrets),  # labels only; values are redacted
+            "session identifiers the harness received": sorted(held),
+            "login flows": [profile.auth.flow, *(o.flow for o in other_sessions)],
             "responses": len(responses) + len(login_steps),
             "log_lines": len(log_lines),
+            "logs of the services in front of the app": {
+                "services": sorted(front_marks),
+                "lines": front_lines,
+            },
         },
     )
     for hit in hits[:5]:
