@@ -1,0 +1,113 @@
+"""One fuzzing campaign over the target's OpenAPI document, shared by the API controls.
+
+The campaign is run once per test session (API-01, API-02 and the checks of API-06/API-09
+read the same responses), over the operations the safety mode lets through, as the profile's
+users: each operation is fuzzed as one of them in turn, so an operation some users may not
+call is also exercised as a user who may not. The login, logout and token routes of the
+profile are not fuzzed: logging out or being locked out would end the campaign's own
+sessions, and AUTH-09 owns the login route's behaviour under attack.
+
+Budgets: every operation gets ``examples`` positive cases (half as many negative) and at most
+``per_operation_s`` seconds; the whole campaign stops at ``total_s``. With the defaults a
+150-operation API fits a 10-minute run, and the reference apps take about a minute.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel
+from schemathesis import openapi as schemathesis_openapi
+from schemathesis.core.result import Err
+
+from harness.api.fuzz import OperationFuzzer
+from harness.api.model import Campaign
+from harness.api.transport import GuardedSession
+from harness.probes.coverage import safe_surface
+from harness.target import Target
+
+
+class Budget(BaseModel):
+    """How much each operation and the whole campaign may take."""
+
+    examples: int = 12
+    per_operation_s: float = 4.0
+    total_s: float = 240.0
+    request_timeout_s: float = 10.0
+
+
+def _unfuzzed_paths(target: Target) -> set[str]:
+    auth = target.profile.auth
+    return {p for p in (auth.login_path, auth.api_login_path, auth.logout_path) if p}
+
+
+def run_campaign(
+    target: Target,
+    document: dict[str, Any],
+    sessions: Sequence[GuardedSession],
+    budget: Budget | None = None,
+) -> Campaign:
+    """Fuzz every operation of ``document`` the safety mode allows, with ``sessions`` in turn."""
+    budget = budget or Budget()
+    campaign = Campaign()
+    started = time.monotonic()
+    surface = safe_surface(target.safety, document)
+    campaign.operations_total = surface.total
+    for name, reason in surface.held.items():
+        campaign.skipped[name] = reason
+    kept = surface.document
+    if "openapi" not in kept and "swagger" not in kept:
+        kept = {"openapi": "3.0.3", **kept}
+    schema = schemathesis_openapi.from_dict(kept)
+    skip_paths = _unfuzzed_paths(target)
+    throttled: list[float] = []
+
+    def on_throttle(response: Any) -> None:
+        # A 429 is the target's rate limit, not an answer to judge: wait as asked, go on.
+        retry = response.headers.get("retry-after", ["1"])[0]
+        try:
+            wait = min(float(retry), 10.0)
+        except ValueError:
+            wait = 1.0
+        throttled.append(wait)
+        time.sleep(wait)
+
+    index = 0
+    for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            error = result.err()
+            key = f"{str(getattr(error, 'method', '?')).upper()} {getattr(error, 'path', '?')}"
+            campaign.skipped[key] = f"the loader rejected it: {error}"[:300]
+            continue
+        operation = result.ok()
+        label = f"{operation.method.upper()} {operation.path}"
+        if operation.path in skip_paths:
+            campaign.skipped[label] = "the profile's login/logout route (ends the sessions)"
+            continue
+        remaining = budget.total_s - (time.monotonic() - started)
+        if remaining <= 0:
+            campaign.skipped[label] = "the campaign's total budget ran out"
+            continue
+        session = sessions[index % len(sessions)]
+        index += 1
+        before = session.sent
+        fuzzer = OperationFuzzer(
+            operation,
+            session,
+            target.base_url,
+            timeout_s=budget.request_timeout_s,
+            on_throttle=on_throttle,
+        )
+        finished = fuzzer.run(budget.examples, min(budget.per_operation_s, remaining))
+        if not finished:
+            campaign.budget_exhausted.append(label)
+        campaign.operations_checked.append(label)
+        campaign.problems.extend(fuzzer.problems)
+        campaign.unanswered.extend(fuzzer.unanswered)
+        campaign.requests += session.sent - before
+        campaign.answered += fuzzer.answered
+    campaign.throttled = len(throttled)
+    campaign.seconds = time.monotonic() - started
+    return campaign
