@@ -31,7 +31,7 @@ def user_sessions(
     try:
         failures: list[str] = []
         for number, name in enumerate(names, 1):
-            session = _login(target, name, source(login_slot, number), failures)
+            session = login_user(target, name, source(login_slot, number), failures)
             if session is not None:
                 logged.append(session)
         if names and not logged:
@@ -54,7 +54,7 @@ def user_sessions(
             credential.close()
 
 
-def _login(target: Target, name: str, address: str, failures: list[str]) -> Session | None:
+def login_user(target: Target, name: str, address: str, failures: list[str]) -> Session | None:
     """``name`` logged in with the profile's flow, else through its JSON login route (a user
     the OAuth provider does not know may still be a local account); None when neither works."""
     flows: list[str | None] = [None]
