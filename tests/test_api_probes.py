@@ -12,10 +12,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from harness.api import bearer, lifecycle, limits
-from harness.api.run import Budget, run_campaign
+from harness.api.run import run_campaign
 from harness.api.transport import GuardedSession
 from harness.operations.openapi import load
 from harness.profile import Profile
+from harness.profile.api_section import ApiSettings
 from harness.target import Target
 
 # -- API-01/API-02: the fuzzing campaign --------------------------------------------------------
@@ -102,7 +103,7 @@ def tiny(request: pytest.FixtureRequest) -> Iterator[tuple[bool, Target, list[st
 
 def test_the_campaign_finds_the_edge_value_crash_and_the_undocumented_status(tiny) -> None:
     faulty, target, _ = tiny
-    campaign = run_campaign(target, DOCUMENT, [GuardedSession(target)], Budget(examples=5))
+    campaign = run_campaign(target, DOCUMENT, [GuardedSession(target)], ApiSettings(examples=5))
     assert campaign.answered > 0 and len(campaign.operations_checked) == 3
     api01 = campaign.for_control("API-01")
     api02 = campaign.for_control("API-02")
@@ -119,7 +120,7 @@ def test_the_campaign_finds_the_edge_value_crash_and_the_undocumented_status(tin
 def test_safe_mode_fuzzes_reads_only_and_says_what_it_held_back() -> None:
     server, seen = _server(False)
     target = _target(server.server_address[1], safety="safe")
-    campaign = run_campaign(target, DOCUMENT, [GuardedSession(target)], Budget(examples=3))
+    campaign = run_campaign(target, DOCUMENT, [GuardedSession(target)], ApiSettings(examples=3))
     server.shutdown()
     assert "POST /items" in campaign.skipped and "needs safety" in campaign.skipped["POST /items"]
     assert not [s for s in seen if s.startswith("POST")]

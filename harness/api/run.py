@@ -7,9 +7,10 @@ call is also exercised as a user who may not. The login, logout and token routes
 profile are not fuzzed: logging out or being locked out would end the campaign's own
 sessions, and AUTH-09 owns the login route's behaviour under attack.
 
-Budgets: every operation gets ``examples`` positive cases (half as many negative) and at most
-``per_operation_s`` seconds; the whole campaign stops at ``total_s``. With the defaults a
-150-operation API fits a 10-minute run, and the reference apps take about a minute.
+Budgets (the profile's ``[api]`` section): every operation gets ``examples`` positive cases
+(half as many negative) within the smaller of ``per_operation_s`` and an even share of what is
+left of ``total_s``: a 150-operation API is covered thinly within ``total_s`` rather than cut
+off after the first operations.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel
 from schemathesis import openapi as schemathesis_openapi
 from schemathesis.core.result import Err
 
@@ -26,16 +26,8 @@ from harness.api.fuzz import OperationFuzzer
 from harness.api.model import Campaign
 from harness.api.transport import GuardedSession
 from harness.probes.coverage import safe_surface
+from harness.profile.api_section import ApiSettings
 from harness.target import Target
-
-
-class Budget(BaseModel):
-    """How much each operation and the whole campaign may take."""
-
-    examples: int = 12
-    per_operation_s: float = 4.0
-    total_s: float = 240.0
-    request_timeout_s: float = 10.0
 
 
 def _unfuzzed_paths(target: Target) -> set[str]:
@@ -47,10 +39,10 @@ def run_campaign(
     target: Target,
     document: dict[str, Any],
     sessions: Sequence[GuardedSession],
-    budget: Budget | None = None,
+    budget: ApiSettings | None = None,
 ) -> Campaign:
     """Fuzz every operation of ``document`` the safety mode allows, with ``sessions`` in turn."""
-    budget = budget or Budget()
+    budget = budget or target.profile.api
     campaign = Campaign()
     started = time.monotonic()
     surface = safe_surface(target.safety, document)
@@ -74,8 +66,8 @@ def run_campaign(
         throttled.append(wait)
         time.sleep(wait)
 
-    index = 0
-    for result in schema.get_all_operations():
+    results = list(schema.get_all_operations())
+    for index, result in enumerate(results):
         if isinstance(result, Err):
             error = result.err()
             key = f"{str(getattr(error, 'method', '?')).upper()} {getattr(error, 'path', '?')}"
@@ -90,8 +82,9 @@ def run_campaign(
         if remaining <= 0:
             campaign.skipped[label] = "the campaign's total budget ran out"
             continue
+        # An even share of what is left, so the last operations are not starved.
+        share = min(budget.per_operation_s, remaining / (len(results) - index))
         session = sessions[index % len(sessions)]
-        index += 1
         before = session.sent
         fuzzer = OperationFuzzer(
             operation,
@@ -100,7 +93,7 @@ def run_campaign(
             timeout_s=budget.request_timeout_s,
             on_throttle=on_throttle,
         )
-        finished = fuzzer.run(budget.examples, min(budget.per_operation_s, remaining))
+        finished = fuzzer.run(budget.examples, share)
         if not finished:
             campaign.budget_exhausted.append(label)
         campaign.operations_checked.append(label)

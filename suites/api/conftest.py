@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from harness.api.model import Campaign
-from harness.api.run import Budget, run_campaign
+from harness.api.run import run_campaign
 from harness.api.sessions import user_sessions
 from harness.target import Target
 
@@ -23,4 +23,4 @@ def api_campaign(target: Target) -> Campaign:
     """The fuzzing campaign over the target's OpenAPI document (NotApplicable without one)."""
     document = target.openapi
     with user_sessions(target, LOGIN_SLOT, FUZZ_SLOT) as sessions:
-        return run_campaign(target, document, sessions, Budget())
+        return run_campaign(target, document, sessions)
