@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, reject, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import CHECKS, load_all_checks
@@ -88,20 +88,18 @@ def _masked(headers: dict[str, str]) -> dict[str, str]:
     return {k: "[redacted]" if k.lower() in CREDENTIAL_HEADERS else v for k, v in headers.items()}
 
 
-class OperationFuzzer:
-    """Sends one operation's cases and records every failed check as a :class:`Problem`."""
+class Judge:
+    """Sends cases through one session and records every failed check as a :class:`Problem`
+    (one example per kind of failure per operation)."""
 
     def __init__(
         self,
-        operation: Any,
         session: GuardedSession,
         base_url: str,
         *,
         timeout_s: float,
-        on_throttle: Callable[[requests.Response], None],
+        on_throttle: Callable[[Any], None],
     ) -> None:
-        self.operation = operation
-        self.label = f"{operation.method.upper()} {operation.path}"
         self.session = session
         self.base_url = base_url
         self.timeout_s = timeout_s
@@ -110,8 +108,94 @@ class OperationFuzzer:
         self.unanswered: list[str] = []
         self.answered = 0
         self.undocumented_client_errors: set[str] = set()
-        self._seen: set[tuple[str, str]] = set()
+        self._seen: set[tuple[str, str, str]] = set()
         load_all_checks()
+
+    @property
+    def transport_kwargs(self) -> dict[str, Any]:
+        # Schemathesis passes its own ``verify``: the session's CA bundle must be named here.
+        return {
+            "session": self.session,
+            "base_url": self.base_url,
+            "timeout": self.timeout_s,
+            "verify": self.session.verify,
+        }
+
+    def call(self, case: Any) -> Any | None:
+        """The target's answer to ``case``; None when it did not answer or throttled."""
+        try:
+            response = case.call(**self.transport_kwargs)
+        except requests.RequestException as exc:
+            self.unanswered.append(f"{_label(case)}: {type(exc).__name__}")
+            return None
+        if response.status_code == 429:
+            self.on_throttle(response)
+            return None
+        self.answered += 1
+        return response
+
+    def judge(self, case: Any, response: Any, names: list[str], recorder: Any = None) -> None:
+        """Run each named check on its own, so every failure is owned by its check."""
+        for check in CHECKS.get_by_names(names):
+            name = getattr(check, "__name__", str(check))
+            try:
+                case.validate_response(
+                    response,
+                    checks=[check],
+                    transport_kwargs=self.transport_kwargs,
+                    recorder=recorder,
+                )
+            except FailureGroup as group:
+                for failure in group.exceptions:
+                    self._record(name, failure, case, response)
+            except Failure as failure:
+                self._record(name, failure, case, response)
+            except Exception as exc:  # a check that could not run is no finding
+                self.unanswered.append(f"{_label(case)}: check {name} could not run ({exc})"[:300])
+
+    def _record(self, check: str, failure: Failure, case: Any, response: Any) -> None:
+        label = _label(case)
+        status = int(getattr(response, "status_code", 0) or 0)
+        if check == "status_code_conformance" and 400 <= status < 500:
+            # Frameworks rarely document their 401/403/404/422 answers; a client error is the
+            # right kind of answer to a call that is refused. Undocumented successes,
+            # redirects and server errors are still judged.
+            self.undocumented_client_errors.add(f"{label} -> {status}")
+            return
+        key = (label, check, failure.title)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        try:
+            curl = case.as_curl_command(verify=False, base_url=self.base_url)
+        except Exception:
+            curl = ""
+        self.problems.append(
+            Problem(
+                control=CHECK_CONTROLS.get(check, "API-01"),
+                check=check,
+                operation=label,
+                title=failure.title,
+                message=str(failure.message)[:1000],
+                status=status,
+                user=self.session.user,
+                curl=curl,
+                cassette=cassette(response),
+            )
+        )
+
+
+def _label(case: Any) -> str:
+    return f"{case.operation.method.upper()} {case.operation.path}"
+
+
+class OperationFuzzer(Judge):
+    """Boundary, positive and negative cases of one operation, under its budget."""
+
+    def __init__(self, operation: Any, session: GuardedSession, *args: Any, **kwargs: Any) -> None:
+        super().__init__(session, *args, **kwargs)
+        self.operation = operation
+        self.label = f"{operation.method.upper()} {operation.path}"
 
     def _credentials(self) -> dict[str, Any]:
         """The session's credential for parameters the document declares (a session cookie
@@ -165,79 +249,20 @@ class OperationFuzzer:
         @given(strategy)
         def send(case: Any) -> None:
             if time.monotonic() > deadline:
-                raise BudgetSpent
+                # Rejected, not raised: a raised error makes Hypothesis replay the case.
+                reject()
             self.send(case, positive=positive)
 
         try:
             send()
-        except BudgetSpent:
-            raise
-        except Unsatisfiable:  # nothing to negate, or a single possible case already sent
-            return
+        except Unsatisfiable:  # nothing to negate, a single possible case, or the budget out
+            pass
         except Exception as exc:  # generation impossible for this schema: nothing sent
             self.unanswered.append(f"{self.label}: cases could not be generated ({exc})"[:300])
+        if time.monotonic() > deadline:
+            raise BudgetSpent
 
     def send(self, case: Any, *, positive: bool) -> None:
-        try:
-            # Schemathesis passes its own ``verify``: the session's CA bundle must be named here.
-            response = case.call(
-                base_url=self.base_url,
-                session=self.session,
-                timeout=self.timeout_s,
-                verify=self.session.verify,
-            )
-        except requests.RequestException as exc:
-            self.unanswered.append(f"{self.label}: {type(exc).__name__}")
-            return
-        if response.status_code == 429:
-            self.on_throttle(response)
-            return
-        names = list(CHECK_CONTROLS) if positive else list(NEGATIVE_CHECKS)
-        self.answered += 1
-        kwargs = {
-            "session": self.session,
-            "base_url": self.base_url,
-            "timeout": self.timeout_s,
-            "verify": self.session.verify,
-        }
-        for check in CHECKS.get_by_names(names):
-            name = getattr(check, "__name__", str(check))
-            try:
-                case.validate_response(response, checks=[check], transport_kwargs=kwargs)
-            except FailureGroup as group:
-                for failure in group.exceptions:
-                    self._record(name, failure, case, response)
-            except Failure as failure:
-                self._record(name, failure, case, response)
-            except Exception as exc:  # a check that could not run is no finding
-                self.unanswered.append(f"{self.label}: check {name} could not run ({exc})"[:300])
-
-    def _record(self, check: str, failure: Failure, case: Any, response: Any) -> None:
-        status = int(getattr(response, "status_code", 0) or 0)
-        if check == "status_code_conformance" and 400 <= status < 500:
-            # Frameworks rarely document their 401/403/404/422 answers; a client error is the
-            # right kind of answer to a call that is refused. Undocumented successes,
-            # redirects and server errors are still judged.
-            self.undocumented_client_errors.add(f"{self.label} -> {status}")
-            return
-        key = (check, failure.title)
-        if key in self._seen:  # one example per kind of failure per operation is enough
-            return
-        self._seen.add(key)
-        try:
-            curl = case.as_curl_command(verify=False, base_url=self.base_url)
-        except Exception:
-            curl = ""
-        self.problems.append(
-            Problem(
-                control=CHECK_CONTROLS.get(check, "API-01"),
-                check=check,
-                operation=self.label,
-                title=failure.title,
-                message=str(failure.message)[:1000],
-                status=int(getattr(response, "status_code", 0) or 0),
-                user=self.session.user,
-                curl=curl,
-                cassette=cassette(response),
-            )
-        )
+        response = self.call(case)
+        if response is not None:
+            self.judge(case, response, list(CHECK_CONTROLS) if positive else list(NEGATIVE_CHECKS))

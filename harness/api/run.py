@@ -22,12 +22,16 @@ from typing import Any
 from schemathesis import openapi as schemathesis_openapi
 from schemathesis.core.result import Err
 
-from harness.api.fuzz import OperationFuzzer
+from harness.api.fuzz import Judge, OperationFuzzer
 from harness.api.model import Campaign
+from harness.api.stateful import run_stateful
 from harness.api.transport import GuardedSession
-from harness.probes.coverage import safe_surface
+from harness.probes.coverage import HTTP_METHODS, safe_surface
 from harness.profile.api_section import ApiSettings
 from harness.target import Target
+
+# The stateful phase's time: this many per-operation budgets (within what is left of the total).
+STATEFUL_SHARE = 4
 
 
 def _unfuzzed_paths(target: Target) -> set[str]:
@@ -52,8 +56,17 @@ def run_campaign(
     kept = surface.document
     if "openapi" not in kept and "swagger" not in kept:
         kept = {"openapi": "3.0.3", **kept}
-    schema = schemathesis_openapi.from_dict(kept)
     skip_paths = _unfuzzed_paths(target)
+    # Not in the document Schemathesis sees at all: the stateful phase must not log out either.
+    paths = kept.get("paths") or {}
+    for path in skip_paths & set(paths):
+        for method in paths[path]:
+            if method.lower() in HTTP_METHODS:
+                campaign.skipped[f"{method.upper()} {path}"] = (
+                    "the profile's login/logout route (ends the sessions)"
+                )
+    kept = {**kept, "paths": {p: item for p, item in paths.items() if p not in skip_paths}}
+    schema = schemathesis_openapi.from_dict(kept)
     throttled: list[float] = []
 
     def on_throttle(response: Any) -> None:
@@ -75,9 +88,6 @@ def run_campaign(
             continue
         operation = result.ok()
         label = f"{operation.method.upper()} {operation.path}"
-        if operation.path in skip_paths:
-            campaign.skipped[label] = "the profile's login/logout route (ends the sessions)"
-            continue
         remaining = budget.total_s - (time.monotonic() - started)
         if remaining <= 0:
             campaign.skipped[label] = "the campaign's total budget ran out"
@@ -101,6 +111,21 @@ def run_campaign(
         campaign.unanswered.extend(fuzzer.unanswered)
         campaign.requests += session.sent - before
         campaign.answered += fuzzer.answered
+    remaining = budget.total_s - (time.monotonic() - started)
+    if remaining > 0 and campaign.operations_checked:
+        judge = Judge(
+            sessions[0],
+            target.base_url,
+            timeout_s=budget.request_timeout_s,
+            on_throttle=on_throttle,
+        )
+        before = sessions[0].sent
+        phase_budget = min(remaining, budget.per_operation_s * STATEFUL_SHARE)
+        campaign.stateful = run_stateful(schema, judge, budget.examples, phase_budget)
+        campaign.problems.extend(judge.problems)
+        campaign.unanswered.extend(judge.unanswered)
+        campaign.requests += sessions[0].sent - before
+        campaign.answered += judge.answered
     campaign.throttled = len(throttled)
     campaign.seconds = time.monotonic() - started
     return campaign

@@ -4,8 +4,9 @@ Schemathesis sends with ``requests``; the harness's guarded clients are httpx. R
 letting Schemathesis open its own sessions (which would skip ``scope.allow``, ``scope.exclude``
 and the safety mode), every case is sent with a :class:`GuardedSession`: each prepared request,
 redirect hops included, passes ``ScopeGuard.check_request`` before a connection is opened, and
-waits the pacing delay the safe mode asks for. Checks that re-send a request (``ignored_auth``)
-get the same session through the transport arguments, so they are held by the same guard.
+waits the pacing delay the safe mode asks for. Checks that re-send a request (the content-type
+probe) get the same session through the transport arguments, so they are held by the same
+guard; ``ignored_auth``, which drops the session it is given, is not run (see ``model.py``).
 
 The session carries one user's credential from the profile's auth adapter: the session cookie
 and token headers on every request, the CSRF header on state-changing ones. It sends from a
