@@ -11,12 +11,18 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SCANNED = ["harness", "suites"]
-GUARDS = {"harness/scope.py", "harness/guard_browser.py", "harness/guard_process.py"}
+GUARDS = {
+    "harness/scope.py",
+    "harness/guard_browser.py",
+    "harness/guard_process.py",
+    "harness/api/transport.py",  # the requests session Schemathesis sends with
+}
 FORBIDDEN = re.compile(
     r"httpx\.(get|post|put|patch|delete|head|options|request|stream)\("
     r"|httpx\.(Client|AsyncClient|HTTPTransport|AsyncHTTPTransport)\("
     r"|from httpx import [^\n]*\b(Client|AsyncClient|get|post|request|stream)\b"
     r"|socket\.create_connection|\.launch\(|\.launch_persistent_context\("
+    r"|requests\.(get|post|put|patch|delete|head|options|request|Session)\("
 )
 
 
@@ -51,6 +57,8 @@ def test_the_rule_sees_what_it_forbids() -> None:
         "s = socket.create_connection((h, p))",
         "b = p.chromium.launch(executable_path=x)",
         "from httpx import Client",
+        "s = requests.Session()",
+        "requests.get(url)",
     ):
         assert FORBIDDEN.search(line), line
     for line in ("client.get(url)", "scoped_client(guard)", "httpx.Timeout(3)", "httpx.URL(u)"):

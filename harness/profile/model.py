@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from harness.profile.api_section import ApiSettings
 from harness.profile.auth_sections import AuthSettings
 from harness.profile.base import Strict
 from harness.profile.sections import (
@@ -66,6 +67,7 @@ class Profile(Strict):
     scope: ScopeSettings = Field(default_factory=ScopeSettings)
     slo: SloSettings = Field(default_factory=SloSettings)
     dast: DastSettings = Field(default_factory=DastSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
     not_applicable: dict[str, str] = Field(
         default_factory=dict, description="control id -> why it does not apply to this target"
     )

@@ -1,0 +1,26 @@
+"""Shared fixtures of the API suite: one fuzzing campaign per session.
+
+API-01 (server errors), API-02 (conformance) and the fuzzing checks of API-06 and API-09 judge
+the same responses, so the campaign runs once and each control reads its own failures.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.api.model import Campaign
+from harness.api.run import run_campaign
+from harness.api.sessions import user_sessions
+from harness.target import Target
+
+# Loopback slots of this suite (harness.loopback): logins, fuzzing.
+LOGIN_SLOT = 140
+FUZZ_SLOT = 141
+
+
+@pytest.fixture(scope="session")
+def api_campaign(target: Target) -> Campaign:
+    """The fuzzing campaign over the target's OpenAPI document (NotApplicable without one)."""
+    document = target.openapi
+    with user_sessions(target, LOGIN_SLOT, FUZZ_SLOT) as sessions:
+        return run_campaign(target, document, sessions)

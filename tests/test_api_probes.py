@@ -1,0 +1,282 @@
+"""The API suite's probes against small targets that show each weakness (and its absence)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from harness.api import bearer, lifecycle, limits
+from harness.api.run import run_campaign
+from harness.api.transport import GuardedSession
+from harness.operations.openapi import load
+from harness.profile import Profile
+from harness.profile.api_section import ApiSettings
+from harness.target import Target
+
+# -- API-01/API-02: the fuzzing campaign --------------------------------------------------------
+
+_Q = {"name": "q", "in": "query", "required": True, "schema": {"type": "string", "maxLength": 8}}
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "tiny", "version": "1"},
+    "paths": {
+        "/search": {
+            "get": {
+                "parameters": [_Q],
+                "responses": {"200": {"description": "ok", "content": {"application/json": {}}}},
+            }
+        },
+        "/version": {
+            "get": {
+                "responses": {"200": {"description": "ok", "content": {"application/json": {}}}}
+            }
+        },
+        "/items": {"post": {"responses": {"201": {"description": "created"}}}},
+    },
+}
+
+
+def _server(faulty: bool) -> tuple[ThreadingHTTPServer, list[str]]:
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _answer(self, status: int, body: bytes, kind: str = "application/json") -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:  # noqa: N802
+            url = urlsplit(self.path)
+            seen.append(f"GET {url.path}")
+            if url.path == "/search":
+                values = parse_qs(url.query, keep_blank_values=True).get("q")
+                if values is None or len(values) != 1:
+                    return self._answer(422, b"{}")
+                q = values[0]
+                if faulty and len(q) == 8:  # the edge value of maxLength crashes
+                    return self._answer(500, b'{"error": "boom"}')
+                return self._answer(200 if len(q) <= 8 else 422, b"[]")
+            if url.path == "/version":
+                if faulty:
+                    return self._answer(203, b"1.0", "text/plain")
+                return self._answer(200, b'{"version": "1"}')
+            return self._answer(404, b"{}")
+
+        def do_POST(self) -> None:  # noqa: N802
+            seen.append(f"POST {self.path}")
+            self._answer(201, b"{}")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, seen
+
+
+def _target(port: int, safety: str = "intrusive") -> Target:
+    profile = Profile.model_validate(
+        {
+            "provider": "external",
+            "safety": safety,
+            "target": {"base_url": f"http://127.0.0.1:{port}"},
+            "auth": {"flow": "none"},
+        }
+    )
+    return Target(profile)
+
+
+@pytest.fixture(params=[False, True], ids=["clean", "faulty"])
+def tiny(request: pytest.FixtureRequest) -> Iterator[tuple[bool, Target, list[str]]]:
+    server, seen = _server(request.param)
+    yield request.param, _target(server.server_address[1]), seen
+    server.shutdown()
+
+
+def test_the_campaign_finds_the_edge_value_crash_and_the_undocumented_status(tiny) -> None:
+    faulty, target, _ = tiny
+    campaign = run_campaign(target, DOCUMENT, [GuardedSession(target)], ApiSettings(examples=5))
+    assert campaign.answered > 0 and len(campaign.operations_checked) == 3
+    api01 = campaign.for_control("API-01")
+    api02 = campaign.for_control("API-02")
+    if not faulty:
+        assert not api01 and not api02, campaign.problems
+        return
+    assert any(p.operation == "GET /search" and p.status == 500 for p in api01)
+    # Schemathesis judges the content type only of documented statuses: the status is the finding.
+    assert "status_code_conformance" in {p.check for p in api02 if p.operation == "GET /version"}
+    # Every failure is reproducible: a curl command and the exchange.
+    assert all(p.curl.startswith("curl") and p.cassette["response"]["status"] for p in api01)
+
+
+def test_safe_mode_fuzzes_reads_only_and_says_what_it_held_back() -> None:
+    server, seen = _server(False)
+    target = _target(server.server_address[1], safety="safe")
+    campaign = run_campaign(target, DOCUMENT, [GuardedSession(target)], ApiSettings(examples=3))
+    server.shutdown()
+    assert "POST /items" in campaign.skipped and "needs safety" in campaign.skipped["POST /items"]
+    assert not [s for s in seen if s.startswith("POST")]
+    assert "checked 2 of 3 operations" in campaign.coverage()
+
+
+# -- API-06: bearer tokens ----------------------------------------------------------------------
+
+
+def _verifier(key: bytes, *, accept_none: bool = False, check_exp: bool = True):
+    import time
+
+    def send(token: str | None) -> tuple[int, str]:
+        if token is None:
+            return 401, ""
+        parsed = bearer.parse(token)
+        if parsed is None:
+            return 401, ""
+        header, claims = parsed
+        unsigned = accept_none and header["alg"].lower() == "none"
+        if not unsigned and bearer.encode(header, claims, key) != token:
+            return 401, ""
+        if check_exp and claims.get("exp", 0) <= time.time():
+            return 401, ""
+        return 200, "{}"
+
+    return send
+
+
+def _token(key: bytes, **claims: Any) -> str:
+    import time
+
+    body = {"sub": "alice", "exp": int(time.time()) + 600, **claims}
+    return bearer.encode({"alg": "HS256", "typ": "JWT"}, body, key)
+
+
+def test_bearer_sound_token_passes_with_its_positive_control() -> None:
+    key = b"a-long-random-secret-nobody-guesses-0123456789"
+    report = bearer.probe(_token(key), _verifier(key))
+    assert report.judgeable and not report.weaknesses
+    assert [a.name for a in report.attempts] == ["alg none", "alg None", "altered signature"]
+
+
+def test_bearer_alg_none_weak_secret_and_ignored_expiry_are_found() -> None:
+    report = bearer.probe(_token(b"changeme"), _verifier(b"changeme", check_exp=False))
+    text = " ".join(report.weaknesses)
+    assert "common secret ('changeme')" in text and "expired token" in text
+    report = bearer.probe(_token(b"x" * 40), _verifier(b"x" * 40, accept_none=True))
+    assert any("alg 'none'" in w for w in report.weaknesses)
+
+
+def test_bearer_token_without_expiry_fails_and_a_dead_baseline_is_not_judged() -> None:
+    key = b"k" * 40
+    token = bearer.encode({"alg": "HS256"}, {"sub": "a"}, key)
+    report = bearer.probe(token, _verifier(key, check_exp=False))
+    assert any("no exp claim" in w for w in report.weaknesses)
+    assert not bearer.probe(_token(key), lambda t: (401, "")).judgeable
+
+
+# -- API-08: resource limits --------------------------------------------------------------------
+
+LIMIT_DOC: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "t", "version": "1"},
+    "paths": {
+        "/notes": {
+            "get": {
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                    }
+                ],
+                "responses": {"200": {"description": "ok"}},
+            },
+            "post": {
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"title": {"type": "string"}},
+                            }
+                        }
+                    }
+                },
+                "responses": {"201": {"description": "ok"}},
+            },
+        }
+    },
+}
+
+
+def _limits_target(capped: bool):
+    def send(method: str, path: str, params: dict[str, Any], body: Any) -> tuple[int, int, str]:
+        if method == "POST":
+            return (413 if capped else 201), 0, ""
+        value = int(params["limit"])
+        if capped and value > 100:
+            return 400, 0, ""
+        if value > 2**63:
+            return 500, 0, ""
+        return 200, min(value, 150), ""
+
+    return send
+
+
+def test_limits_capped_target_passes_and_unbounded_one_fails() -> None:
+    ops = load(LIMIT_DOC).operations
+    reads = [o for o in ops if o.method == "GET"]
+    writes = [o for o in ops if o.method == "POST"]
+    clean = limits.probe(reads, writes, _limits_target(True))
+    assert clean.outcomes and not clean.problems
+    bad = limits.probe(reads, writes, _limits_target(False))
+    found = {o.sent: o.problem for o in bad.problems}
+    assert "server error HTTP 500" in found["limit=" + str(10**30)]
+    assert "101 items returned, documented maximum 100" in found["limit=101"]
+    assert "accepted" in found["a 16 MiB body"]
+
+
+# -- API-09: stateful consistency ---------------------------------------------------------------
+
+
+def _store(applies_delete: bool):
+    items: dict[int, dict[str, Any]] = {}
+
+    def send(method: str, path: str, body: Any) -> tuple[int, Any, str]:
+        if method == "POST":
+            ident = len(items) + 1
+            items[ident] = {"id": ident, **(body or {})}
+            return 201, items[ident], ""
+        ident = int(path.rsplit("/", 1)[-1])
+        if ident not in items:
+            return 404, None, ""
+        if method == "DELETE":
+            if applies_delete:
+                del items[ident]
+            return 204, None, ""
+        return 200, items[ident], ""
+
+    return send
+
+
+def test_lifecycle_finds_a_delete_that_is_not_applied() -> None:
+    doc = json.loads(json.dumps(LIMIT_DOC))
+    item = {
+        "parameters": [
+            {"name": "note_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+        ],
+        "responses": {"200": {"description": "ok"}},
+    }
+    doc["paths"]["/notes/{note_id}"] = {"get": item, "delete": item}
+    ops = load(doc).operations
+    assert [r.param for r in lifecycle.resources(ops)] == ["note_id"]
+    clean = lifecycle.probe(ops, _store(True))
+    assert clean.completed and not clean.problems
+    bad = lifecycle.probe(ops, _store(False))
+    assert "still served" in bad.problems[0].problem
