@@ -1,0 +1,114 @@
+"""Locust event listeners of the ``load/`` files: build the plan at init, judge at quit.
+
+At quit the master (or the single process) judges its stats against the profile's objectives
+(:func:`harness.load.slo.judge`) and sets Locust's ``process_exit_code``: 0 when every objective
+holds (even if a few requests failed within the error budget), 1 when one does not, 2 when the
+run could not start. ``HARNESS_LOAD_SUMMARY=PATH`` writes the figures and the verdict as JSON
+for the harness. Imported only inside the Locust process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from locust import events
+from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
+
+from harness.load.figures import LoadFigures, RouteFigures
+from harness.load.plan import build, profile_from_env
+from harness.load.slo import Thresholds, judge
+from harness.load.state import STATE
+from harness.profile import ProfileError
+from harness.scope import OutOfScope
+
+SUMMARY_ENV = "HARNESS_LOAD_SUMMARY"
+log = logging.getLogger("harness.load")
+
+
+def _stop(environment: Environment, reason: str) -> None:
+    log.error("harness load: %s", reason)
+    environment.process_exit_code = 2
+    if environment.runner is not None:
+        environment.runner.quit()
+
+
+@events.init.add_listener
+def _on_init(environment: Environment, **_: Any) -> None:
+    try:
+        STATE.profile = profile_from_env()
+    except ProfileError as exc:
+        _stop(environment, str(exc))
+        return
+    if isinstance(environment.runner, MasterRunner):
+        return  # the master runs no user: only the workers need the journeys
+    if not environment.host:
+        _stop(environment, "no target: give --host URL")
+        return
+    try:
+        STATE.plan = build(environment.host, STATE.profile)
+    except OutOfScope as exc:
+        _stop(environment, f"{environment.host} is off the profile's allow-list: {exc}")
+        return
+    plan = STATE.plan
+    log.info(
+        "harness load: %d read paths, %d API paths, login %s%s",
+        len(plan.read_paths),
+        len(plan.api_paths),
+        "yes" if plan.can_login else "no",
+        f", safe mode capped at {plan.rate_cap:g} rps" if plan.rate_cap else "",
+    )
+    for note in plan.notes:
+        log.info("harness load: %s", note)
+
+
+def figures_of(environment: Environment) -> LoadFigures:
+    stats = environment.stats
+    total = stats.total
+    duration = max(0.001, (total.last_request_timestamp or total.start_time) - total.start_time)
+    routes = [
+        RouteFigures(
+            name=entry.name,
+            method=entry.method or "",
+            requests=entry.num_requests,
+            failures=entry.num_failures,
+            p50_ms=entry.get_response_time_percentile(0.5) or 0.0,
+            p95_ms=entry.get_response_time_percentile(0.95) or 0.0,
+            p99_ms=entry.get_response_time_percentile(0.99) or 0.0,
+            max_ms=entry.max_response_time or 0.0,
+        )
+        for entry in stats.entries.values()
+    ]
+    return LoadFigures(
+        duration_s=duration,
+        requests=total.num_requests,
+        failures=total.num_failures,
+        rps=total.num_requests / duration,
+        p50_ms=total.get_response_time_percentile(0.5) or 0.0,
+        p95_ms=total.get_response_time_percentile(0.95) or 0.0,
+        p99_ms=total.get_response_time_percentile(0.99) or 0.0,
+        routes=routes,
+        errors=[
+            f"{e.method} {e.name}: {e.error} ({e.occurrences}x)" for e in stats.errors.values()
+        ],
+    )
+
+
+@events.quitting.add_listener
+def _on_quitting(environment: Environment, **_: Any) -> None:
+    if isinstance(environment.runner, WorkerRunner) or environment.process_exit_code == 2:
+        return
+    figures = figures_of(environment)
+    verdict = judge(figures, Thresholds.from_profile(STATE.profile))
+    environment.process_exit_code = 0 if verdict.ok else 1
+    log.info("harness load: %s", verdict.summary)
+    for problem in verdict.problems:
+        log.error("harness load: SLO missed: %s", problem)
+    target = os.environ.get(SUMMARY_ENV)
+    if target:
+        data = {"figures": figures.model_dump(), "verdict": verdict.model_dump()}
+        Path(target).write_text(json.dumps(data, indent=2), encoding="utf-8")

@@ -1,0 +1,139 @@
+"""The Locust users of the ``load/`` files: browse, API mix and login journeys from the plan.
+
+A journey the plan cannot serve (no login, no private operation) falls back to browsing, so the
+number of users, and so the load, is what was asked for. Requests never follow redirects: a
+redirect answer is the page's answer, and a Location off the allow-list is never fetched.
+Imported only inside the Locust process.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from locust import FastHttpUser, task
+
+from harness.load import sources
+from harness.load.plan import Plan, credentials, target_for
+from harness.load.state import STATE
+
+
+class JourneyUser(FastHttpUser):
+    abstract = True
+    headers: dict[str, str]
+
+    @property
+    def plan(self) -> Plan:
+        assert STATE.plan is not None, "the load plan is built at Locust's init event"
+        return STATE.plan
+
+    def wait_time(self) -> float:
+        plan = self.plan
+        if plan.rate_cap:
+            # Each task sends one request: users / cap seconds apart keeps the sum under the cap.
+            users = max(
+                1, self.environment.runner.target_user_count if self.environment.runner else 1
+            )
+            return users / plan.rate_cap
+        low, high = plan.wait_s
+        return random.uniform(low, high)
+
+    def on_start(self) -> None:
+        runner = self.environment.runner
+        worker = int(getattr(runner, "worker_index", 0) or 0)
+        self.address = sources.next_address(self.host or self.plan.host, worker)
+        sources.bind_current(self.address)
+        self.headers = {}
+
+    def read(self, paths: list[str], headers: dict[str, str] | None = None) -> None:
+        if not paths:
+            return
+        path = random.choice(paths)
+        with self.client.get(
+            path, headers=headers, allow_redirects=False, catch_response=True, name=path
+        ) as response:
+            if response.status_code == 0 or response.status_code >= 400:
+                response.failure(f"HTTP {response.status_code}")
+            else:
+                response.success()
+
+    def browse(self) -> None:
+        self.read(self.plan.read_paths)
+
+
+class BrowseUser(JourneyUser):
+    """Read-heavy browsing: pages, static files and public reads, anonymous."""
+
+    abstract = True
+
+    @task
+    def page(self) -> None:
+        self.browse()
+
+
+class ApiUser(JourneyUser):
+    """A logged-in user calling the API's read operations."""
+
+    abstract = True
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.logged_in = False
+        if self.plan.can_login and self.plan.api_paths:
+            self.logged_in = self._login()
+
+    def _login(self) -> bool:
+        target = target_for(self.plan.host, STATE.profile)
+        try:
+            self.headers, _ = credentials(target, self.address)
+        except Exception as exc:  # noqa: BLE001 - any failure is the run's error, recorded
+            self.environment.events.request.fire(
+                request_type="LOGIN",
+                name="(credential)",
+                response_time=0,
+                response_length=0,
+                exception=exc,
+                context={},
+            )
+            return False
+        return True
+
+    @task
+    def call(self) -> None:
+        if not self.logged_in:
+            self.browse()
+            return
+        self.read(self.plan.api_paths, self.headers)
+
+
+class LoginUser(JourneyUser):
+    """Logs in again and again through the profile's JSON login."""
+
+    abstract = True
+
+    @task
+    def log_in(self) -> None:
+        plan = self.plan
+        profile = STATE.profile
+        if not plan.can_login or not plan.login_path or profile is None:
+            self.browse()
+            return
+        auth = profile.auth
+        users = [u for u in auth.users if u.password and u.name != auth.lockout_user]
+        if not users:
+            self.browse()
+            return
+        user = random.choice(users)
+        body: dict[str, Any] = {auth.username_field: user.name, auth.password_field: user.password}
+        with self.client.post(
+            plan.login_path,
+            json=body,
+            allow_redirects=False,
+            catch_response=True,
+            name=plan.login_path,
+        ) as response:
+            if 200 <= response.status_code < 400:
+                response.success()
+            else:
+                response.failure(f"login answered HTTP {response.status_code}")
+        self.client.cookiejar.clear()
