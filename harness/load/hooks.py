@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import gevent.event
+import gevent.lock
 from locust import events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
@@ -28,6 +30,8 @@ from harness.scope import OutOfScope
 
 SUMMARY_ENV = "HARNESS_LOAD_SUMMARY"
 log = logging.getLogger("harness.load")
+# Set once the init event is done: a worker may get its users before its plan is built.
+READY = gevent.event.Event()
 
 
 def _stop(environment: Environment, reason: str) -> None:
@@ -40,6 +44,13 @@ def _stop(environment: Environment, reason: str) -> None:
 @events.init.add_listener
 def _on_init(environment: Environment, **_: Any) -> None:
     try:
+        _prepare(environment)
+    finally:
+        READY.set()
+
+
+def _prepare(environment: Environment) -> None:
+    try:
         STATE.profile = profile_from_env()
     except ProfileError as exc:
         _stop(environment, str(exc))
@@ -47,12 +58,29 @@ def _on_init(environment: Environment, **_: Any) -> None:
     if isinstance(environment.runner, MasterRunner):
         return  # the master runs no user: only the workers need the journeys
     if not environment.host:
-        _stop(environment, "no target: give --host URL")
-        return
+        if not isinstance(environment.runner, WorkerRunner):
+            _stop(environment, "no target: give --host URL")
+        return  # a worker learns the host from the master's first spawn message
+    _build(environment)
+
+
+_BUILDING = gevent.lock.Semaphore()
+
+
+def plan_late(environment: Environment) -> None:
+    """Build the plan on a worker that got the host from its master, once."""
+    with _BUILDING:
+        if STATE.plan is None and STATE.failed is None:
+            _build(environment)
+
+
+def _build(environment: Environment) -> None:
+    host = environment.host or ""
     try:
-        STATE.plan = build(environment.host, STATE.profile)
+        STATE.plan = build(host, STATE.profile)
     except OutOfScope as exc:
-        _stop(environment, f"{environment.host} is off the profile's allow-list: {exc}")
+        STATE.failed = f"{host} is off the profile's allow-list: {exc}"
+        _stop(environment, STATE.failed)
         return
     plan = STATE.plan
     log.info(

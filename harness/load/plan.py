@@ -88,8 +88,9 @@ def _answers(client: httpx.Client, path: str) -> int:
 
 def _login(target: Target, address: str | None = None) -> Session:
     auth = target.profile.auth
-    # The JSON login stays on the target; a provider login (OAuth) would need the provider too.
-    flow = "api" if auth.api_login_path else None
+    # A provider login (OAuth) needs the provider too, and a form login a page per login: the
+    # target's own JSON login, where it has one, gives the same cookie session directly.
+    flow = "api" if auth.flow in ("oauth-pkce", "form") and auth.api_login_path else None
     return auth_login(target, flow=flow, local_address=address)
 
 
@@ -152,6 +153,8 @@ def credentials(target: Target, address: str | None) -> tuple[dict[str, str], di
     session = _login(target, address)
     try:
         headers = dict(session.credential_headers)
+        if session.token_auth is not None:
+            headers.update(session.token_auth.headers())
         cookies = "; ".join(f"{c.name}={c.value}" for c in session.client.cookies.jar)
         if cookies:
             headers["Cookie"] = cookies

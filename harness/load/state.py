@@ -12,6 +12,7 @@ from harness.profile import Profile
 class LoadState:
     profile: Profile | None = None
     plan: Plan | None = None
+    failed: str | None = None
 
 
 STATE = LoadState()

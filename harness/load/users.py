@@ -12,10 +12,15 @@ import random
 from typing import Any
 
 from locust import FastHttpUser, task
+from locust.exception import StopUser
+from locust.runners import WorkerRunner
 
 from harness.load import sources
+from harness.load.hooks import READY, plan_late
 from harness.load.plan import Plan, credentials, target_for
 from harness.load.state import STATE
+
+PLAN_WAIT_S = 120
 
 
 class JourneyUser(FastHttpUser):
@@ -30,15 +35,23 @@ class JourneyUser(FastHttpUser):
     def wait_time(self) -> float:
         plan = self.plan
         if plan.rate_cap:
-            # Each task sends one request: users / cap seconds apart keeps the sum under the cap.
-            users = max(
-                1, self.environment.runner.target_user_count if self.environment.runner else 1
-            )
+            # Each task sends one request: total users / cap seconds apart keeps the sum of
+            # every process under the cap (a worker knows its own users and the worker count).
+            runner = self.environment.runner
+            users = max(1, runner.target_user_count if runner else 1)
+            if isinstance(runner, WorkerRunner):
+                options = self.environment.parsed_options
+                users *= max(1, int(getattr(options, "expect_workers", 1) or 1))
             return users / plan.rate_cap
         low, high = plan.wait_s
         return random.uniform(low, high)
 
     def on_start(self) -> None:
+        READY.wait(timeout=PLAN_WAIT_S)
+        if STATE.plan is None and self.host:
+            plan_late(self.environment)  # a worker started without --host learns it now
+        if STATE.plan is None:
+            raise StopUser()  # the init event said why, and the run's exit code is 2
         runner = self.environment.runner
         worker = int(getattr(runner, "worker_index", 0) or 0)
         self.address = sources.next_address(self.host or self.plan.host, worker)

@@ -12,10 +12,13 @@ its own figures and attaches them, with charts of the run over time:
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from harness.load import judge
 from harness.load.charts import charts
+from harness.load.overrides import from_env
 from harness.load.runner import LoadOptions, LoadRun, run_load
 from harness.load.shared import shared_run
 from harness.plugin_state import state_of
@@ -24,14 +27,19 @@ from harness.verdicts import NotEvaluated
 pytestmark = pytest.mark.stack
 
 
+def _progress(line: str) -> None:
+    # Past pytest's capture: a load run takes a while and says how it goes.
+    print(line, file=sys.__stderr__, flush=True)
+
+
 @pytest.fixture
 def load_run(request, target) -> LoadRun:
     out = state_of(request.config).ensure_out() / "load"
     started = target.stack is not None and target.profile.provider != "external"
 
     def make(folder):
-        options = LoadOptions.from_target(target)
-        return run_load(target, folder, options, started=started, echo=print)
+        options = LoadOptions.from_target(target, **from_env())
+        return run_load(target, folder, options, started=started, echo=_progress)
 
     run = shared_run(out, make)
     return run
