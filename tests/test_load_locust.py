@@ -161,3 +161,13 @@ def test_master_and_two_workers_on_loopback(tmp_path: Path) -> None:
     assert "2 workers" in master.stderr or "worker" in master.stderr
     data = json.loads(summary.read_text())
     assert data["figures"]["requests"] > 0 and data["verdict"]["ok"]
+
+
+def test_a_host_off_the_allow_list_stops_the_run(tmp_path: Path) -> None:
+    env = dict(os.environ)
+    env.pop("HARNESS_PROFILE", None)  # no profile: the default allow-list, loopback only
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    argv = [*LOCUST, "--headless", "--host", "http://192.0.2.1:9", "-u", "1", "-t", "3s"]
+    result = _locust(argv, env, tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "allow-list" in result.stderr

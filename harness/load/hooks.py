@@ -82,7 +82,15 @@ def _build(environment: Environment) -> None:
         STATE.failed = f"{host} is off the profile's allow-list: {exc}"
         _stop(environment, STATE.failed)
         return
+    except Exception as exc:  # noqa: BLE001 - any failure to plan stops the run with its reason
+        STATE.failed = f"could not plan the run against {host}: {type(exc).__name__}: {exc}"
+        _stop(environment, STATE.failed)
+        return
     plan = STATE.plan
+    if not plan.read_paths and not plan.api_paths and not plan.login_path:
+        STATE.failed = "no journey has a path the target answers: " + "; ".join(plan.notes)
+        _stop(environment, STATE.failed)
+        return
     log.info(
         "harness load: %d read paths, %d API paths, login %s%s",
         len(plan.read_paths),

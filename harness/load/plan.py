@@ -69,6 +69,8 @@ def _get_ops(target: Target) -> tuple[list[str], str | None]:
         document = target.openapi
     except NotApplicable as absent:
         return [], absent.reason
+    except httpx.HTTPError as exc:
+        return [], f"the document did not come: {type(exc).__name__}: {exc}"
     settings = target.profile.target
     skip = {settings.live_path, settings.ready_path, settings.metrics_path}
     paths = [
@@ -79,10 +81,12 @@ def _get_ops(target: Target) -> tuple[list[str], str | None]:
     return paths, None
 
 
-def _answers(client: httpx.Client, path: str) -> int:
+def _answers(client: httpx.Client, path: str, errors: list[str] | None = None) -> int:
     try:
         return client.get(path).status_code
-    except (httpx.HTTPError, OutOfScope):
+    except (httpx.HTTPError, OutOfScope) as exc:
+        if errors is not None:
+            errors.append(f"GET {path}: {type(exc).__name__}: {exc}")
         return 0
 
 
@@ -114,8 +118,11 @@ def build(host: str, profile: Profile | None) -> Plan:
     candidates = list(dict.fromkeys([*settings.pages, *settings.static_paths, *load.read_paths]))
     if not candidates and not ops:
         candidates = ["/"]
+    errors: list[str] = []
     with target.client() as anonymous:
-        answers = {path: _answers(anonymous, path) for path in dict.fromkeys([*candidates, *ops])}
+        answers = {p: _answers(anonymous, p, errors) for p in dict.fromkeys([*candidates, *ops])}
+    if errors:
+        plan.notes.append(f"{len(errors)} paths did not answer, first: {errors[0]}")
     plan.read_paths = [p for p, status in answers.items() if 0 < status < 400][:MAX_PATHS]
     dropped = [
         f"{p} ({s or 'no answer'})"

@@ -11,7 +11,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import gevent.ssl
 from locust import FastHttpUser, task
+from locust.contrib.fasthttp import FastHttpSession
 from locust.exception import StopUser
 from locust.runners import WorkerRunner
 
@@ -52,11 +54,31 @@ class JourneyUser(FastHttpUser):
             plan_late(self.environment)  # a worker started without --host learns it now
         if STATE.plan is None:
             raise StopUser()  # the init event said why, and the run's exit code is 2
+        self.client = self._session(self.plan.verify)
         runner = self.environment.runner
         worker = int(getattr(runner, "worker_index", 0) or 0)
         self.address = sources.next_address(self.host or self.plan.host, worker)
         sources.bind_current(self.address)
         self.headers = {}
+
+    def _session(self, verify: bool | str) -> FastHttpSession:
+        """A client that verifies TLS as the profile says (Locust's default verifies nothing)."""
+        factory: Any = None
+        if isinstance(verify, str):
+
+            def factory() -> Any:
+                return gevent.ssl.create_default_context(cafile=verify)
+
+        return FastHttpSession(
+            base_url=self.host or self.plan.host,
+            request_event=self.environment.events.request,
+            user=self,
+            insecure=verify is False,
+            ssl_context_factory=factory,
+            network_timeout=self.network_timeout,
+            connection_timeout=self.connection_timeout,
+            max_retries=self.max_retries,
+        )
 
     def read(self, paths: list[str], headers: dict[str, str] | None = None) -> None:
         if not paths:
