@@ -113,3 +113,26 @@ def test_history_reads_the_aggregated_rows(tmp_path) -> None:
     points = read_history(path)
     assert [p.t_s for p in points] == [0, 2] and points[1].p95_ms == 40
     assert points[0].p95_ms is None
+
+
+def test_a_route_with_its_own_objective_is_judged_by_it_alone() -> None:
+    limits = LIMITS.model_copy(update={"route_p95_ms": {"POST /login": 1500}})
+    login = _route("/login", 30, 300, 700).model_copy(update={"method": "POST"})
+    figures = _figures(_route("/a", 200, 10, 40), login).model_copy(
+        update={"p95_ms": 650, "common_p95_ms": 40, "common_p99_ms": 60}
+    )
+    assert judge_slo(figures, limits).ok  # 700 ms is inside the login's own 1500 ms
+    assert not judge_slo(figures, LIMITS).ok  # without it, the shared 300 ms applies
+    slow = login.model_copy(update={"p95_ms": 1800})
+    verdict = judge_slo(_figures(_route("/a", 200, 10, 40), slow), limits)
+    assert any("its own p95 objective" in p for p in verdict.problems)
+
+
+def test_a_declared_counter_without_series_counts_zero() -> None:
+    from harness.load.cache_metrics import _total
+
+    types = {"cache_hits": "counter", "cache_misses": "counter"}
+    samples = {'cache_misses_total{cache="playlists"}': 4.0}
+    assert _total(types, samples, "cache_hits_total") == 0.0
+    assert _total(types, samples, "cache_misses_total") == 4.0
+    assert _total(types, samples, "cach_hits_total") is None  # a typo is not a zero

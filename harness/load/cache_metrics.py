@@ -28,9 +28,14 @@ class CacheFigures(BaseModel):
         return self.hits / total if total else None
 
 
-def _total(samples: dict[str, float], name: str) -> float | None:
+def _total(types: dict[str, str], samples: dict[str, float], name: str) -> float | None:
+    """The sum of ``name``'s series; 0 for a declared family with no series yet (a labelled
+    counter nobody has incremented), None when the exposition does not know the name."""
     found = [v for key, v in samples.items() if key == name or key.startswith(name + "{")]
-    return sum(found) if found else None
+    if found:
+        return sum(found)
+    family = name.removesuffix("_total")
+    return 0.0 if name in types or family in types else None
 
 
 def read(client: httpx.Client, path: str, hit: str, miss: str) -> CacheCounts | str:
@@ -38,7 +43,8 @@ def read(client: httpx.Client, path: str, hit: str, miss: str) -> CacheCounts | 
     result = scrape(client, path)
     if result.error:
         return f"{path}: {result.error}"
-    hits, misses = _total(result.samples, hit), _total(result.samples, miss)
+    hits = _total(result.types, result.samples, hit)
+    misses = _total(result.types, result.samples, miss)
     if hits is None or misses is None:
         absent = [n for n, v in ((hit, hits), (miss, misses)) if v is None]
         return f"{path} has no series of {', '.join(absent)}"

@@ -34,6 +34,20 @@ class LoadFigures(BaseModel):
     p99_ms: float
     routes: list[RouteFigures] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list, description="distinct failure messages")
+    common_p95_ms: float | None = Field(
+        default=None, description="p95 over the routes without an objective of their own"
+    )
+    common_p99_ms: float | None = Field(
+        default=None, description="p99 over the routes without an objective of their own"
+    )
+
+    @property
+    def overall_p95_ms(self) -> float:
+        return self.p95_ms if self.common_p95_ms is None else self.common_p95_ms
+
+    @property
+    def overall_p99_ms(self) -> float:
+        return self.p99_ms if self.common_p99_ms is None else self.common_p99_ms
 
     @property
     def error_ratio(self) -> float:

@@ -158,6 +158,12 @@ class SloSettings(Strict):
         default=None,
         description="least requests per second the load run must reach (absent: not judged)",
     )
+    route_p95_ms: dict[str, float] = Field(
+        default_factory=dict,
+        description="'METHOD /path' -> that route's own p95 objective (a login that hashes "
+        "passwords on purpose); those routes are judged by it alone and left out of the "
+        "overall percentiles",
+    )
 
 
 class DastSettings(Strict):
