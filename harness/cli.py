@@ -21,6 +21,7 @@ _COMMAND_MODULES = (
     "harness.commands.efficacy_cmds",
     "harness.commands.profile_cmds",
     "harness.commands.verify_cmds",
+    "harness.commands.load_cmds",
 )
 
 

@@ -15,6 +15,7 @@ from harness.profile.auth_sections import (
 )
 from harness.profile.base import ProfileError
 from harness.profile.load import CONFIG_NAME, find_config, load_profile, profile_names
+from harness.profile.load_settings import LoadSettings
 from harness.profile.model import DEFAULT_PROFILE, Profile
 from harness.profile.sections import (
     DastSettings,
@@ -36,6 +37,7 @@ __all__ = [
     "DastSettings",
     "DataStoreSettings",
     "LimitSettings",
+    "LoadSettings",
     "LoginCondition",
     "LoginSettings",
     "LogSettings",

@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 from harness.profile.api_section import ApiSettings
 from harness.profile.auth_sections import AuthSettings
 from harness.profile.base import Strict
+from harness.profile.load_settings import LoadSettings
 from harness.profile.sections import (
     DastSettings,
     DataStoreSettings,
@@ -66,6 +67,7 @@ class Profile(Strict):
     datastores: DataStoreSettings = Field(default_factory=DataStoreSettings)
     scope: ScopeSettings = Field(default_factory=ScopeSettings)
     slo: SloSettings = Field(default_factory=SloSettings)
+    load: LoadSettings = Field(default_factory=LoadSettings)
     dast: DastSettings = Field(default_factory=DastSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     not_applicable: dict[str, str] = Field(

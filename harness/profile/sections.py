@@ -150,8 +150,25 @@ class ScopeSettings(Strict):
 class SloSettings(Strict):
     """Service level objectives for load checks."""
 
-    p95_ms: float = Field(default=500.0, description="95th percentile latency objective")
+    p95_ms: float = Field(
+        default=500.0,
+        description="95th percentile latency objective, over all requests and for each route "
+        "with load.min_samples requests",
+    )
     error_rate: float = Field(default=0.01, description="error rate objective (fraction)")
+    p99_ms: float | None = Field(
+        default=None, description="99th percentile latency objective (absent: not judged)"
+    )
+    min_rps: float | None = Field(
+        default=None,
+        description="least requests per second the load run must reach (absent: not judged)",
+    )
+    route_p95_ms: dict[str, float] = Field(
+        default_factory=dict,
+        description="'METHOD /path' -> that route's own p95 objective (a login that hashes "
+        "passwords on purpose); those routes are judged by it alone and left out of the "
+        "overall percentiles",
+    )
 
 
 class DastSettings(Strict):

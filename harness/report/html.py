@@ -87,6 +87,11 @@ def _evidence_item(item: EvidenceRef, run_dir: Path | None) -> dict[str, Any]:
         data = path.read_bytes()
         if data.startswith(_PNG_MAGIC) and len(data) <= MAX_SCREENSHOT_BYTES:
             entry["data_uri"] = "data:image/png;base64," + base64.b64encode(data).decode()
+    elif path.suffix.lower() == ".svg":
+        # Charts (harness.report.svg_chart): shown as an image, where an SVG runs no script.
+        data = path.read_bytes()
+        if len(data) <= MAX_SCREENSHOT_BYTES:
+            entry["data_uri"] = "data:image/svg+xml;base64," + base64.b64encode(data).decode()
     elif path.suffix.lower() in TEXT_EXTENSIONS:
         text = path.read_text(encoding="utf-8", errors="replace")
         if len(text) > EXCERPT_CHARS:
