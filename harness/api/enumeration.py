@@ -233,10 +233,16 @@ def sample(
             reset()
         got_e: list[Observation] = []
         got_u: list[Observation] = []
-        for _ in range(plan.per_round):
-            got_e.append(attempt(existing_name, wrong))
+        for pair in range(plan.per_round):
             name = unknown_name(existing_name)
-            observed = attempt(name, wrong)
+            # Alternate which goes first: whatever the first of a pair pays (a cold
+            # connection, a cache) must not land on one side only.
+            if (number + pair) % 2:
+                observed = attempt(name, wrong)
+                got_e.append(attempt(existing_name, wrong))
+            else:
+                got_e.append(attempt(existing_name, wrong))
+                observed = attempt(name, wrong)
             got_u.append(observed)
             unknown.append((name, observed))
         existing += got_e
