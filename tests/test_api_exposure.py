@@ -135,7 +135,10 @@ def test_names() -> None:
         "client_secret",
     ):
         assert sensitive_name(name), name
-    for name in ("csrf_token", "token_type", "expires_in", "content_hash", "username", "role"):
+    harmless = ("csrf_token", "token_type", "expires_in", "content_hash", "next_page_token")
+    for name in (*harmless, "password_changed_at", "mfa_enabled", "username", "role"):
         assert not sensitive_name(name), name
+    # A flag or a null says whether there is a secret, not what it is.
+    assert inspect({"password": None, "has_secret": True, "secret": False}, None) == []
     # An open schema (no properties listed) says nothing about what is undocumented.
     assert inspect({"x": 1}, {"type": "object"}) == []

@@ -51,9 +51,6 @@ _SENSITIVE = frozenset(
         "cvv",
         "cvc",
         "pin",
-        "otp",
-        "totp",
-        "mfa",
         "privatekey",
         "apikey",
         "creditcard",
@@ -64,9 +61,41 @@ _SENSITIVE = frozenset(
 _TOKEN = frozenset({"token", "jwt"})
 _KEY_QUALIFIERS = frozenset({"api", "private", "secret", "access", "signing", "encryption"})
 # A CSRF token is handed to its own session by design; a content hash or checksum is no secret;
-# token metadata (type, expiry, counts) is not the token.
+# a pagination token is a cursor; metadata about a secret (its type, age, expiry, whether it
+# is set) is not the secret.
 _HARMLESS = frozenset(
-    {"csrf", "xsrf", "content", "file", "etag", "commit", "checksum", "type", "expires", "count"}
+    {
+        "csrf",
+        "xsrf",
+        "content",
+        "file",
+        "etag",
+        "commit",
+        "checksum",
+        "page",
+        "cursor",
+        "next",
+        "continuation",
+        "type",
+        "expires",
+        "expiry",
+        "expiration",
+        "expired",
+        "changed",
+        "updated",
+        "created",
+        "at",
+        "age",
+        "count",
+        "length",
+        "policy",
+        "strength",
+        "required",
+        "enabled",
+        "set",
+        "has",
+        "is",
+    }
 )
 _SPLIT = re.compile(r"[^a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -162,7 +191,7 @@ def inspect(data: Any, schema: dict[str, Any] | None) -> list[tuple[str, Kind, A
         closed = node_schema is not None and _closed(node_schema)
         for key, value in node.items():
             where = f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
-            if sensitive_name(str(key)):
+            if sensitive_name(str(key)) and _carries_value(value):
                 found.append((where, "sensitive", value))
             elif closed and key not in props:
                 found.append((where, "undocumented", value))
@@ -171,6 +200,14 @@ def inspect(data: Any, schema: dict[str, Any] | None) -> list[tuple[str, Kind, A
 
     walk(data, schema, "", 0)
     return found
+
+
+def _carries_value(value: Any) -> bool:
+    """A secret is a string, a number or a structure: a flag or a null says only whether
+    there is one."""
+    if value is None or isinstance(value, bool):
+        return False
+    return value != "" and value != [] and value != {}
 
 
 def _shape(value: Any) -> tuple[str, int | None]:
