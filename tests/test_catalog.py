@@ -42,22 +42,10 @@ def test_catalog_loads_and_covers_the_seed() -> None:
 def test_planned_split_matches_the_build_plan() -> None:
     catalog = load_catalog()
     planned = {c.id for c in catalog if c.planned}
-    # API controls leave the plan one by one, as their tests land in suites/api.
-    built_api = set(scan_suites(Path(__file__).resolve().parents[1] / "suites"))
+    # A control leaves the plan when a suite's test claims it, and only then.
+    built = set(scan_suites(Path(__file__).resolve().parents[1] / "suites"))
     for control in catalog:
-        prefix = control.id.split("-")[0]
-<<<<<<< HEAD
-        should_plan = prefix in {"API", "OPS", "E2E", "SC"}
-=======
-        if prefix == "API" and control.id in built_api:
-            assert control.id not in planned, control.id
-            continue
-        should_plan = prefix in {"API", "OPS", "E2E", "SC"} or control.id in {
-            "PERF-02",
-            "PERF-03",
-            "PERF-04",
-        }
->>>>>>> wt-apidata
+        should_plan = control.id not in built
         assert (control.id in planned) == should_plan, control.id
 
 
