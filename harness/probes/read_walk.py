@@ -28,13 +28,13 @@ class ReadWalk(BaseModel):
     responses: list[Fetched] = Field(default_factory=list)
     pages: int = 0  # pages fetched (profile pages and crawl)
     operations: int = 0  # GET operations fetched
-    left_out: list[str] = Field(default_factory=list)  # known, not fetched (budget)
+    left_out: list[str] = Field(default_factory=list)  # GET operations not fetched (budget)
     crawl_stopped: str | None = None  # why the crawl stopped early, if it did
     budget: str = ""
 
     def coverage(self) -> str:
         """``judged 12 pages and 9 of 11 GET operations (budget 60 requests / 20 s; ...)``."""
-        planned = self.operations + sum(1 for x in self.left_out if not x.startswith("page "))
+        planned = self.operations + len(self.left_out)
         line = f"judged {self.pages} pages and {self.operations} of {planned} GET operations"
         notes = [self.budget]
         if self.crawl_stopped:
