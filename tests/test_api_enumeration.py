@@ -10,7 +10,12 @@ import uuid
 import httpx
 
 from harness.api.enumeration import Sampling, sample
-from harness.api.enumeration_endpoints import account_operations, json_login, operation_attempt
+from harness.api.enumeration_endpoints import (
+    account_operations,
+    form_login,
+    json_login,
+    operation_attempt,
+)
 from harness.operations import operations
 from harness.profile import AuthSettings, User
 
@@ -117,3 +122,40 @@ def test_reset_operation_found_and_judged() -> None:
 
         attempt = operation_attempt(client_for, account, "password", {})
         assert len(sample("reset", attempt, "carol", plan=plan).leaks) == leaks
+
+
+def _form_client(leaky: bool) -> httpx.Client:
+    def page(message: str = "") -> str:
+        token = uuid.uuid4().hex  # a fresh CSRF token on every page: noise, not a leak
+        return (
+            "<html><body>\n"
+            f"<p class='error'>{message}</p>\n"
+            "<form method='post' action='/login'>\n"
+            f"<input type='hidden' name='csrf_token' value='{token}'>\n"
+            "<input name='username'><input type='password' name='password'>\n"
+            "</form></body></html>\n"
+        )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, text=page(), headers={"content-type": "text/html"})
+        form = dict(x.split("=", 1) for x in request.content.decode().split("&"))
+        if form["username"] == "carol" and form["password"] == "right":
+            return httpx.Response(303, headers={"location": "/home"})
+        message = "Invalid username or password"
+        if leaky and form["username"] != "carol":
+            message = "No such user"
+        return httpx.Response(200, text=page(message), headers={"content-type": "text/html"})
+
+    return httpx.Client(transport=httpx.MockTransport(handler), base_url="http://t.test")
+
+
+def test_form_login_pages_compared_line_by_line() -> None:
+    auth = AUTH.model_copy(update={"flow": "form", "login_path": "/login"})
+    for leaky, leaks in ((False, 0), (True, 1)):
+        client = _form_client(leaky)
+        attempt = form_login(lambda c=client: c, auth)  # type: ignore[misc]
+        result = sample("POST /login", attempt, "carol", plan=FAST)
+        assert result.compared and len(result.leaks) == leaks, result.leaks
+        if leaks:
+            assert result.leaks[0].startswith("body: #1:")
