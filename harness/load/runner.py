@@ -87,6 +87,10 @@ def locustfiles() -> Path:
     return REPO_LOAD if REPO_LOAD.is_dir() else PACKAGED
 
 
+# Locust's own reports beside ours, and a short stop so the deadline stays predictable.
+FIXED_ARGS = ("--only-summary", "--stop-timeout")
+
+
 def _argv(url: str, out: Path, options: LoadOptions) -> list[str]:
     argv = [
         sys.executable, "-m", "locust", "-f", str(locustfiles()), "--headless",
