@@ -136,3 +136,10 @@ def test_a_declared_counter_without_series_counts_zero() -> None:
     assert _total(types, samples, "cache_hits_total") == 0.0
     assert _total(types, samples, "cache_misses_total") == 4.0
     assert _total(types, samples, "cach_hits_total") is None  # a typo is not a zero
+
+
+def test_a_short_run_is_judged_by_its_median() -> None:
+    short = _figures(_route("/a", 10, 20, 900), p95=900)  # one cold request among ten
+    assert judge_slo(short, LIMITS).ok
+    slow = short.model_copy(update={"p50_ms": 450})
+    assert any("median" in p for p in judge_slo(slow, LIMITS).problems)

@@ -68,13 +68,12 @@ def _locust(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.Compl
     return subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
-def test_plan_reads_the_profile_and_the_document(tmp_path: Path) -> None:
+def test_plan_reads_the_profile_and_the_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with load_target() as target:
-        os.environ["HARNESS_CONFIG"] = str(_config(tmp_path, target.url))
-        try:
-            plan = build(target.url, load_profile("small"))
-        finally:
-            del os.environ["HARNESS_CONFIG"]
+        monkeypatch.setenv("HARNESS_CONFIG", str(_config(tmp_path, target.url)))
+        plan = build(target.url, load_profile("small"))
     assert set(plan.read_paths) == {"/fast", "/slow"}
     assert plan.api_paths == ["/private"], plan.notes  # 401 anonymous, 200 logged in
     assert plan.can_login and plan.login_path == "/login"

@@ -28,6 +28,17 @@ from harness.safety import SafetyPolicy
 from harness.stack.base import StackError
 
 LOAD_CONTROLS = ("PERF-02", "PERF-03", "PERF-04")
+# The gate of this command: the three load controls, nothing else of the catalog (the default
+# policy would require every control, and this run selects three). A control that does not
+# apply to the target (no database or cache named in the profile) does not fail it.
+_IDS = ", ".join(f'"{c}"' for c in LOAD_CONTROLS)
+POLICY = f"""# written by `harness load`
+required = [{_IDS}]
+fail_on = []
+
+[not_applicable]
+allow = [{_IDS}]
+"""
 
 
 @click.command("load")
@@ -63,6 +74,9 @@ def load(
         _progress(f"load: safe mode, at most {profile.load.safe_max_rps:g} requests per second")
     run_id = _run_id()
     out = (out or Path.cwd() / "reports" / run_id).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    policy = out / "load-policy.toml"
+    policy.write_text(POLICY, encoding="utf-8")
     env = {
         OVERRIDE_ENV[name]: str(value)
         for name, value in (
@@ -84,7 +98,7 @@ def load(
                 workers=1,
                 controls=list(LOAD_CONTROLS),
                 echo=(lambda line: click.echo(line, err=True)),
-                extra_args=["--harness-run-id", run_id],
+                extra_args=["--harness-run-id", run_id, "--harness-policy", str(policy)],
                 env=env,
             )
     except (StackError, HarnessError) as exc:

@@ -23,7 +23,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from locust.stats import StatsEntry
 
 from harness.load.figures import LoadFigures, RouteFigures
-from harness.load.plan import build, profile_from_env
+from harness.load.plan import PLAN_ENV, Plan, build, profile_from_env
 from harness.load.slo import Thresholds, judge
 from harness.load.state import STATE
 from harness.profile import ProfileError
@@ -77,8 +77,14 @@ def plan_late(environment: Environment) -> None:
 
 def _build(environment: Environment) -> None:
     host = environment.host or ""
+    given = os.environ.get(PLAN_ENV)
     try:
-        STATE.plan = build(host, STATE.profile)
+        if given:
+            STATE.plan = Plan.model_validate_json(Path(given).read_text(encoding="utf-8"))
+            if STATE.plan.host.rstrip("/") != host.rstrip("/"):
+                raise OutOfScope(f"the plan in {PLAN_ENV} is for {STATE.plan.host}, not {host}")
+        else:
+            STATE.plan = build(host, STATE.profile)
     except OutOfScope as exc:
         STATE.failed = f"{host} is off the profile's allow-list: {exc}"
         _stop(environment, STATE.failed)

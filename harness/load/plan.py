@@ -29,6 +29,7 @@ from harness.target import Target
 from harness.verdicts import NotApplicable
 
 CA_ENV = "HARNESS_LOAD_CA"  # the stack's CA bundle, handed over by `harness load`
+PLAN_ENV = "HARNESS_LOAD_PLAN"  # a plan the harness built before the run (JSON)
 MAX_PATHS = 40  # a journey of more routes only spreads the samples thinner
 
 
@@ -99,13 +100,20 @@ def _login(target: Target, address: str | None = None) -> Session:
 
 
 def build(host: str, profile: Profile | None) -> Plan:
-    target = target_for(host, profile)
+    """The plan against ``host`` (inside Locust: the profile of HARNESS_PROFILE, or none)."""
+    return plan_for(target_for(host, profile), named=profile is not None)
+
+
+def plan_for(target: Target, *, named: bool = True) -> Plan:
+    """The plan against ``target``; ``named``: its profile is a real one (else the defaults,
+    and no login). The harness builds it once before a run and hands it to every Locust
+    process (PLAN_ENV), so workers start loading at once and all follow the same plan."""
     prof = target.profile
     load = prof.load
     settings = prof.target
     plan = Plan(
-        host=host,
-        profile=profile.name if profile else None,
+        host=target.base_url,
+        profile=prof.name if named else None,
         verify=target.verify,
         safe=target.safety.safe,
         rate_cap=load.safe_max_rps if target.safety.safe else None,
@@ -132,7 +140,7 @@ def build(host: str, profile: Profile | None) -> Plan:
     if dropped:
         plan.notes.append("left out of browsing: " + ", ".join(dropped))
     auth = prof.auth
-    if profile is None or not auth.users or auth.flow == "none":
+    if not named or not auth.users or auth.flow == "none":
         plan.notes.append("no login: HARNESS_PROFILE is unset or its profile has no users")
         return plan
     try:

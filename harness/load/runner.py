@@ -27,7 +27,7 @@ from harness.guard_process import ProcessGuard
 from harness.load import cache_metrics
 from harness.load.dbconn import DbFigures, DbSampler
 from harness.load.figures import HistoryPoint, LoadFigures, read_history
-from harness.load.plan import CA_ENV
+from harness.load.plan import CA_ENV, PLAN_ENV, plan_for
 from harness.load.slo import SloVerdict
 from harness.profile import find_config
 from harness.target import Target
@@ -87,6 +87,10 @@ def locustfiles() -> Path:
     return REPO_LOAD if REPO_LOAD.is_dir() else PACKAGED
 
 
+# Locust's own reports beside ours, and a short stop so the deadline stays predictable.
+FIXED_ARGS = ("--only-summary", "--stop-timeout")
+
+
 def _argv(url: str, out: Path, options: LoadOptions) -> list[str]:
     argv = [
         sys.executable, "-m", "locust", "-f", str(locustfiles()), "--headless",
@@ -100,8 +104,9 @@ def _argv(url: str, out: Path, options: LoadOptions) -> list[str]:
     return argv
 
 
-def _env(target: Target, out: Path) -> dict[str, str]:
+def _env(target: Target, out: Path, plan: Path) -> dict[str, str]:
     env = dict(os.environ)
+    env[PLAN_ENV] = str(plan)
     env["HARNESS_PROFILE"] = target.profile.name
     env["HARNESS_CONFIG"] = str(find_config())
     env[SUMMARY_ENV] = str(out / "summary.json")
@@ -162,6 +167,19 @@ def run_load(
     guard = ProcessGuard(target.guard, namespace=False if started else None)
     argv = _argv(url, out, options)
     notes: list[str] = []
+    # One plan for every Locust process, built before the clock starts (a worker that built
+    # its own would spend the first seconds of the run probing the target).
+    plan = plan_for(target)
+    plan_file = out / "plan.json"
+    plan_file.write_text(plan.model_dump_json(indent=2), encoding="utf-8")
+    if echo is not None:
+        echo(
+            f"load: {len(plan.read_paths)} read paths, {len(plan.api_paths)} API paths, "
+            f"login {'yes' if plan.can_login else 'no'}; {options.users} users, "
+            f"{options.workers} worker processes, {options.duration_s:g}s"
+        )
+        for note in plan.notes:
+            echo(f"load: {note}")
     before = _cache_counts(target)
     db_url = database_url(target)
     sampler = DbSampler(db_url, target.profile.load.db_user) if db_url else None
@@ -177,11 +195,11 @@ def run_load(
         if sampler is not None:
             with sampler:
                 tool = guard.run(argv, reach=[(parts.hostname or "", port)], deadline_s=deadline,
-                                 cwd=out, env=_env(target, out))  # fmt: skip
+                                 cwd=out, env=_env(target, out, plan_file))  # fmt: skip
         else:
             notes.append("no database to watch (datastores.database_url / database_service)")
             tool = guard.run(argv, reach=[(parts.hostname or "", port)], deadline_s=deadline,
-                             cwd=out, env=_env(target, out))  # fmt: skip
+                             cwd=out, env=_env(target, out, plan_file))  # fmt: skip
     finally:
         stop.set()
     after = _cache_counts(target)

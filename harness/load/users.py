@@ -60,6 +60,7 @@ class JourneyUser(FastHttpUser):
         self.address = sources.next_address(self.host or self.plan.host, worker)
         sources.bind_current(self.address)
         self.headers = {}
+        self.logged_in: bool | None = None
 
     def _session(self, verify: bool | str) -> FastHttpSession:
         """A client that verifies TLS as the profile says (Locust's default verifies nothing)."""
@@ -93,29 +94,18 @@ class JourneyUser(FastHttpUser):
                 response.success()
 
     def browse(self) -> None:
-        self.read(self.plan.read_paths)
+        """Anonymous reads; on a target with none, the API reads of a logged-in user."""
+        plan = self.plan
+        if plan.read_paths:
+            self.read(plan.read_paths)
+        elif plan.api_paths and self.ensure_login():
+            self.read(plan.api_paths, self.headers)
 
-
-class BrowseUser(JourneyUser):
-    """Read-heavy browsing: pages, static files and public reads, anonymous."""
-
-    abstract = True
-
-    @task
-    def page(self) -> None:
-        self.browse()
-
-
-class ApiUser(JourneyUser):
-    """A logged-in user calling the API's read operations."""
-
-    abstract = True
-
-    def on_start(self) -> None:
-        super().on_start()
-        self.logged_in = False
-        if self.plan.can_login and self.plan.api_paths:
-            self.logged_in = self._login()
+    def ensure_login(self) -> bool:
+        """Log this user in once (the profile's flow, outside Locust's figures)."""
+        if self.logged_in is None:
+            self.logged_in = self.plan.can_login and self._login()
+        return self.logged_in
 
     def _login(self) -> bool:
         target = target_for(self.plan.host, STATE.profile)
@@ -133,12 +123,28 @@ class ApiUser(JourneyUser):
             return False
         return True
 
+
+class BrowseUser(JourneyUser):
+    """Read-heavy browsing: pages, static files and public reads, anonymous."""
+
+    abstract = True
+
+    @task
+    def page(self) -> None:
+        self.browse()
+
+
+class ApiUser(JourneyUser):
+    """A logged-in user calling the API's read operations."""
+
+    abstract = True
+
     @task
     def call(self) -> None:
-        if not self.logged_in:
+        if self.plan.api_paths and self.ensure_login():
+            self.read(self.plan.api_paths, self.headers)
+        else:
             self.browse()
-            return
-        self.read(self.plan.api_paths, self.headers)
 
 
 class LoginUser(JourneyUser):

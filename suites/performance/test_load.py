@@ -12,6 +12,7 @@ its own figures and attaches them, with charts of the run over time:
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import pytest
@@ -27,19 +28,21 @@ from harness.verdicts import NotEvaluated
 pytestmark = pytest.mark.stack
 
 
-def _progress(line: str) -> None:
-    # Past pytest's capture: a load run takes a while and says how it goes.
-    print(line, file=sys.__stderr__, flush=True)
-
-
 @pytest.fixture
 def load_run(request, target) -> LoadRun:
     out = state_of(request.config).ensure_out() / "load"
     started = target.stack is not None and target.profile.provider != "external"
 
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+
+    def progress(line: str) -> None:
+        # Past pytest's capture: a load run takes a while and says how it goes.
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            print(line, file=sys.stderr, flush=True)
+
     def make(folder):
         options = LoadOptions.from_target(target, **from_env())
-        return run_load(target, folder, options, started=started, echo=_progress)
+        return run_load(target, folder, options, started=started, echo=progress)
 
     run = shared_run(out, make)
     return run
