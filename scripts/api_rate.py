@@ -101,7 +101,8 @@ def main() -> int:
 
     print(f"target: {target.base_url} ({profile.name}), {args.examples} examples per operation")
     print(f"{'':28}{'cases':>8}{'seconds':>10}{'cases/s':>10}")
-    print(f"{'harness api campaign':28}{campaign.requests:>8}{campaign.seconds:>10.1f}{ours:>10.1f}")
+    seconds = campaign.seconds
+    print(f"{'harness api campaign':28}{campaign.requests:>8}{seconds:>10.1f}{ours:>10.1f}")
     print(f"{'schemathesis CLI':28}{cli_cases:>8}{cli_seconds:>10.1f}{theirs:>10.1f}")
     print(f"campaign: {campaign.coverage()}")
     print(f"CLI: exit {run.returncode} (1: it reported failures), containment {run.containment}")
