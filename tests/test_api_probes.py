@@ -280,3 +280,22 @@ def test_lifecycle_finds_a_delete_that_is_not_applied() -> None:
     assert clean.completed and not clean.problems
     bad = lifecycle.probe(ops, _store(False))
     assert "still served" in bad.problems[0].problem
+
+
+# -- the transport ------------------------------------------------------------------------------
+
+
+def test_the_guarded_session_refuses_out_of_scope_hosts_and_safe_mode_writes() -> None:
+    from harness.safety import NeedsIntrusive
+    from harness.scope import OutOfScope
+
+    server, seen = _server(False)
+    target = _target(server.server_address[1], safety="safe")
+    session = GuardedSession(target)
+    with pytest.raises(OutOfScope):
+        session.get("http://192.0.2.10/version")
+    with pytest.raises(NeedsIntrusive):
+        session.post(target.url("/items"))
+    assert session.get(target.url("/version")).status_code == 200
+    server.shutdown()
+    assert seen == ["GET /version"] and session.sent == 1
