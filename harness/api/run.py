@@ -127,5 +127,6 @@ def run_campaign(
         campaign.requests += sessions[0].sent - before
         campaign.answered += judge.answered
     campaign.throttled = len(throttled)
+    campaign.relogins = sum(session.relogins for session in sessions)
     campaign.seconds = time.monotonic() - started
     return campaign
