@@ -299,3 +299,35 @@ def test_the_guarded_session_refuses_out_of_scope_hosts_and_safe_mode_writes() -
     assert session.get(target.url("/version")).status_code == 200
     server.shutdown()
     assert seen == ["GET /version"] and session.sent == 1
+
+
+def test_the_guarded_session_renews_a_credential_the_target_stopped_accepting() -> None:
+    from harness.auth.session import Session
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            ok = self.headers.get("Authorization") == "Bearer new"
+            self.send_response(200 if ok else 401)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    target = _target(server.server_address[1])
+
+    def credential(token: str) -> Session:
+        headers = {"Authorization": f"Bearer {token}"}
+        return Session(
+            target=target, client=target.client(), flow="bearer", credential_headers=headers
+        )
+
+    session = GuardedSession(
+        target, credential=credential("old"), relogin=lambda: credential("new")
+    )
+    assert session.get(target.url("/me"), headers=dict(session.headers)).status_code == 200
+    assert session.relogins == 1 and session.sent == 2
+    session.close()
+    server.shutdown()
