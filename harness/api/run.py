@@ -66,7 +66,12 @@ def run_campaign(
                     "the profile's login/logout route (ends the sessions)"
                 )
     kept = {**kept, "paths": {p: item for p, item in paths.items() if p not in skip_paths}}
-    schema = schemathesis_openapi.from_dict(kept)
+    try:
+        schema = schemathesis_openapi.from_dict(kept)
+        results = list(schema.get_all_operations())
+    except Exception as exc:  # the loader's own errors: the document is unusable as a whole
+        campaign.skipped["the document"] = f"Schemathesis could not load it: {exc}"[:300]
+        return campaign
     throttled: list[float] = []
 
     def on_throttle(response: Any) -> None:
@@ -79,7 +84,6 @@ def run_campaign(
         throttled.append(wait)
         time.sleep(wait)
 
-    results = list(schema.get_all_operations())
     for index, result in enumerate(results):
         if isinstance(result, Err):
             error = result.err()
