@@ -217,9 +217,10 @@ class OperationFuzzer(Judge):
                 pinned.setdefault("headers", {})[param.name] = headers[param.name.lower()]
         return pinned
 
-    def run(self, examples: int, budget_s: float) -> bool:
+    def run(self, examples: int, budget_s: float, hard_deadline: float = float("inf")) -> bool:
         """Fuzz until ``examples`` positive and negative cases are sent or the budget is out;
-        False when the budget stopped it."""
+        False when the budget stopped it. Boundary cases go on past the budget, up to
+        ``hard_deadline`` (the campaign's own end)."""
         deadline = time.monotonic() + budget_s
         pinned = self._credentials()
         try:
@@ -228,7 +229,7 @@ class OperationFuzzer(Judge):
                 strategy = self.operation.as_strategy(**{key: {name: value}}, **pinned)
                 # Outside the budget: a few cases where mistakes are likeliest must not be lost
                 # to a slow first generation on a loaded machine.
-                self._draw(strategy, 1, float("inf"), positive=True)
+                self._draw(strategy, 1, hard_deadline, positive=True)
             self._draw(self.operation.as_strategy(**pinned), examples, deadline, positive=True)
             try:
                 negative = self.operation.as_strategy(

@@ -104,10 +104,12 @@ def run_campaign(
             operation,
             session,
             target.base_url,
-            timeout_s=budget.request_timeout_s,
+            # A slow operation (a deliberate delay endpoint) must not spend the campaign: one
+            # request waits at most the operation's share; a timeout is recorded, not judged.
+            timeout_s=min(budget.request_timeout_s, max(share, 1.0)),
             on_throttle=on_throttle,
         )
-        finished = fuzzer.run(budget.examples, share)
+        finished = fuzzer.run(budget.examples, share, started + budget.total_s)
         if not finished:
             campaign.budget_exhausted.append(label)
         campaign.operations_checked.append(label)
