@@ -17,8 +17,9 @@ from typing import TypeGuard
 from pydantic import BaseModel, Field
 
 HARNESS_DIR = Path(__file__).resolve().parent
-# The harness packages a test's checks come from: its probes and the external tools' adapters.
-PACKAGES = ("harness.probes", "harness.engines")
+# The harness packages a test's checks come from: its probes (the API suite's in harness.api)
+# and the external tools' adapters.
+PACKAGES = ("harness.probes", "harness.api", "harness.engines")
 
 
 class SuitesNotFound(Exception):
@@ -27,7 +28,9 @@ class SuitesNotFound(Exception):
 
 class ControlCoverage(BaseModel):
     tests: list[str] = Field(default_factory=list, description="pytest node ids")
-    probes: list[str] = Field(default_factory=list, description="harness.probes modules")
+    probes: list[str] = Field(
+        default_factory=list, description="harness.probes and harness.api modules"
+    )
     engines: list[str] = Field(default_factory=list, description="harness.engines modules")
 
 

@@ -280,3 +280,54 @@ def test_lifecycle_finds_a_delete_that_is_not_applied() -> None:
     assert clean.completed and not clean.problems
     bad = lifecycle.probe(ops, _store(False))
     assert "still served" in bad.problems[0].problem
+
+
+# -- the transport ------------------------------------------------------------------------------
+
+
+def test_the_guarded_session_refuses_out_of_scope_hosts_and_safe_mode_writes() -> None:
+    from harness.safety import NeedsIntrusive
+    from harness.scope import OutOfScope
+
+    server, seen = _server(False)
+    target = _target(server.server_address[1], safety="safe")
+    session = GuardedSession(target)
+    with pytest.raises(OutOfScope):
+        session.get("http://192.0.2.10/version")
+    with pytest.raises(NeedsIntrusive):
+        session.post(target.url("/items"))
+    assert session.get(target.url("/version")).status_code == 200
+    server.shutdown()
+    assert seen == ["GET /version"] and session.sent == 1
+
+
+def test_the_guarded_session_renews_a_credential_the_target_stopped_accepting() -> None:
+    from harness.auth.session import Session
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            ok = self.headers.get("Authorization") == "Bearer new"
+            self.send_response(200 if ok else 401)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    target = _target(server.server_address[1])
+
+    def credential(token: str) -> Session:
+        headers = {"Authorization": f"Bearer {token}"}
+        return Session(
+            target=target, client=target.client(), flow="bearer", credential_headers=headers
+        )
+
+    session = GuardedSession(
+        target, credential=credential("old"), relogin=lambda: credential("new")
+    )
+    assert session.get(target.url("/me"), headers=dict(session.headers)).status_code == 200
+    assert session.relogins == 1 and session.sent == 2
+    session.close()
+    server.shutdown()

@@ -29,6 +29,7 @@ from harness.api.transport import GuardedSession
 # a schema written for valid input would be noise.
 NEGATIVE_CHECKS = ("not_a_server_error", "negative_data_rejection")
 BODY_EXCERPT = 2000
+THROTTLE_RETRIES = 3
 # Credentials never reach the evidence as they were sent (the redactor masks them too).
 CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "x-api-key"})
 
@@ -122,17 +123,21 @@ class Judge:
         }
 
     def call(self, case: Any) -> Any | None:
-        """The target's answer to ``case``; None when it did not answer or throttled."""
-        try:
-            response = case.call(**self.transport_kwargs)
-        except requests.RequestException as exc:
-            self.unanswered.append(f"{_label(case)}: {type(exc).__name__}")
-            return None
-        if response.status_code == 429:
+        """The target's answer to ``case``; None when it did not answer (or kept throttling)."""
+        for _ in range(THROTTLE_RETRIES + 1):
+            try:
+                response = case.call(**self.transport_kwargs)
+            except requests.RequestException as exc:
+                self.unanswered.append(f"{_label(case)}: {type(exc).__name__}")
+                return None
+            if response.status_code != 429:
+                self.answered += 1
+                return response
+            # The target's rate limit, not an answer to judge: wait as asked, send it again
+            # (a dropped case could be the one boundary value that shows the bug).
             self.on_throttle(response)
-            return None
-        self.answered += 1
-        return response
+        self.unanswered.append(f"{_label(case)}: still HTTP 429 after {THROTTLE_RETRIES} waits")
+        return None
 
     def judge(self, case: Any, response: Any, names: list[str], recorder: Any = None) -> None:
         """Run each named check on its own, so every failure is owned by its check."""
@@ -212,16 +217,19 @@ class OperationFuzzer(Judge):
                 pinned.setdefault("headers", {})[param.name] = headers[param.name.lower()]
         return pinned
 
-    def run(self, examples: int, budget_s: float) -> bool:
+    def run(self, examples: int, budget_s: float, hard_deadline: float = float("inf")) -> bool:
         """Fuzz until ``examples`` positive and negative cases are sent or the budget is out;
-        False when the budget stopped it."""
+        False when the budget stopped it. Boundary cases go on past the budget, up to
+        ``hard_deadline`` (the campaign's own end)."""
         deadline = time.monotonic() + budget_s
         pinned = self._credentials()
         try:
             for location, name, value in boundaries(self.operation):
                 key = "query" if location == "query" else "path_parameters"
                 strategy = self.operation.as_strategy(**{key: {name: value}}, **pinned)
-                self._draw(strategy, 1, deadline, positive=True)
+                # Outside the budget: a few cases where mistakes are likeliest must not be lost
+                # to a slow first generation on a loaded machine.
+                self._draw(strategy, 1, hard_deadline, positive=True)
             self._draw(self.operation.as_strategy(**pinned), examples, deadline, positive=True)
             try:
                 negative = self.operation.as_strategy(

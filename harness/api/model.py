@@ -54,6 +54,8 @@ class Campaign(BaseModel):
     answered: int = 0
     seconds: float = 0.0
     throttled: int = 0
+    # Logins renewed during the campaign (sessions that idled out or expired under it).
+    relogins: int = 0
     unanswered: list[str] = Field(default_factory=list)
     problems: list[Problem] = Field(default_factory=list)
     budget_exhausted: list[str] = Field(default_factory=list)
@@ -76,6 +78,10 @@ class Campaign(BaseModel):
             more = "" if len(self.skipped) <= 5 else f" and {len(self.skipped) - 5} more"
             text += f"; not fuzzed: {names}{more}"
         text += f"; {self.stateful}"
+        if self.relogins:
+            text += f"; {self.relogins} expired sessions renewed"
+        if self.throttled:
+            text += f"; throttled {self.throttled} times (HTTP 429, waited and sent again)"
         if self.budget_exhausted:
             text += f"; {len(self.budget_exhausted)} stopped at their time budget"
         return text

@@ -66,7 +66,12 @@ def run_campaign(
                     "the profile's login/logout route (ends the sessions)"
                 )
     kept = {**kept, "paths": {p: item for p, item in paths.items() if p not in skip_paths}}
-    schema = schemathesis_openapi.from_dict(kept)
+    try:
+        schema = schemathesis_openapi.from_dict(kept)
+        results = list(schema.get_all_operations())
+    except Exception as exc:  # the loader's own errors: the document is unusable as a whole
+        campaign.skipped["the document"] = f"Schemathesis could not load it: {exc}"[:300]
+        return campaign
     throttled: list[float] = []
 
     def on_throttle(response: Any) -> None:
@@ -79,7 +84,6 @@ def run_campaign(
         throttled.append(wait)
         time.sleep(wait)
 
-    results = list(schema.get_all_operations())
     for index, result in enumerate(results):
         if isinstance(result, Err):
             error = result.err()
@@ -100,10 +104,12 @@ def run_campaign(
             operation,
             session,
             target.base_url,
-            timeout_s=budget.request_timeout_s,
+            # A slow operation (a deliberate delay endpoint) must not spend the campaign: one
+            # request waits at most the operation's share; a timeout is recorded, not judged.
+            timeout_s=min(budget.request_timeout_s, max(share, 1.0)),
             on_throttle=on_throttle,
         )
-        finished = fuzzer.run(budget.examples, share)
+        finished = fuzzer.run(budget.examples, share, started + budget.total_s)
         if not finished:
             campaign.budget_exhausted.append(label)
         campaign.operations_checked.append(label)
@@ -127,5 +133,6 @@ def run_campaign(
         campaign.requests += sessions[0].sent - before
         campaign.answered += judge.answered
     campaign.throttled = len(throttled)
+    campaign.relogins = sum(session.relogins for session in sessions)
     campaign.seconds = time.monotonic() - started
     return campaign

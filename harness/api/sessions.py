@@ -17,6 +17,8 @@ from harness.loopback import source
 from harness.target import Target
 from harness.verdicts import NotEvaluated
 
+RENEW_HOSTS = 100  # renewal logins use hosts 101.. of the login slot
+
 
 @contextmanager
 def user_sessions(
@@ -30,19 +32,34 @@ def user_sessions(
     guarded: list[GuardedSession] = []
     try:
         failures: list[str] = []
+        users: list[str] = []
         for number, name in enumerate(names, 1):
             session = login_user(target, name, source(login_slot, number), failures)
             if session is not None:
                 logged.append(session)
+                users.append(name)
         if names and not logged:
             raise NotEvaluated(f"no user of the profile could log in: {'; '.join(failures)}")
         host = 1
-        credentials: list[Session | None] = [*logged] or [None]
-        for credential in credentials:
+        for index, credential in enumerate([*logged] or [None]):
             for _ in range(per_user):
+                # Renewals log in from an address of their own (login rate limits are per client).
+                address = source(login_slot, RENEW_HOSTS + host)
+                relogin = (
+                    (
+                        lambda name=users[index], address=address: login_user(  # type: ignore[misc]
+                            target, name, address, failures
+                        )
+                    )
+                    if credential is not None
+                    else None
+                )
                 guarded.append(
                     GuardedSession(
-                        target, source_address=source(send_slot, host), credential=credential
+                        target,
+                        source_address=source(send_slot, host),
+                        credential=credential,
+                        relogin=relogin,
                     )
                 )
                 host += 1

@@ -17,6 +17,7 @@ target does not throttle the fuzzing into a stream of 429s.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -28,6 +29,7 @@ from harness.loopback import usable
 from harness.target import Target
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+RENEW_MIN_S = 5.0
 
 
 class _SourceAdapter(HTTPAdapter):
@@ -44,7 +46,13 @@ class _SourceAdapter(HTTPAdapter):
 
 
 class GuardedSession(requests.Session):
-    """A requests session whose every request passes the target's guard first."""
+    """A requests session whose every request passes the target's guard first.
+
+    With ``relogin``, a credential the target stops accepting (a session that idled out or hit
+    its absolute timeout during a long campaign) is renewed: a 401 to a request that carried
+    it logs the user in again (at most once per ``RENEW_MIN_S``) and sends the request once
+    more with the new credential, so the rest of the campaign is not judged anonymous.
+    """
 
     def __init__(
         self,
@@ -52,6 +60,7 @@ class GuardedSession(requests.Session):
         *,
         source_address: str | None = None,
         credential: Session | None = None,
+        relogin: Callable[[], Session | None] | None = None,
     ) -> None:
         super().__init__()
         self.guard = target.guard
@@ -64,11 +73,25 @@ class GuardedSession(requests.Session):
         self.user = credential.user_name if credential is not None else None
         self.write_headers: dict[str, str] = {}
         self.sent = 0
+        self.relogins = 0
+        self.renewed: list[Session] = []  # credentials this session made; closed with it
+        self._relogin = relogin
+        self._renewed_at = 0.0
+        # Schemathesis swaps ``self.headers`` out while it sends; this is the object it restores.
+        self._base_headers = self.headers
+        self._credential_headers: dict[str, str] = {}
+        self._cookies: dict[str, str] = {}
         if credential is not None:
-            self.headers.update(credential.headers)
-            self.write_headers = credential.headers_for_write()
-            for cookie in credential.client.cookies.jar:
-                self.cookies.set_cookie(cookie)
+            self._adopt(credential)
+
+    def _adopt(self, credential: Session) -> None:
+        self._credential_headers = dict(credential.headers)
+        self._base_headers.update(self._credential_headers)
+        self.write_headers = credential.headers_for_write()
+        for cookie in credential.client.cookies.jar:
+            self.cookies.set_cookie(cookie)
+            if cookie.value is not None:
+                self._cookies[cookie.name] = cookie.value
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         method = (request.method or "GET").upper()
@@ -79,4 +102,55 @@ class GuardedSession(requests.Session):
             for name, value in self.write_headers.items():
                 request.headers.setdefault(name, value)
         self.sent += 1
-        return super().send(request, **kwargs)
+        response = super().send(request, **kwargs)
+        if response.status_code == 401 and self._carries_credential(request) and self._renew():
+            self.sent += 1
+            return super().send(self._refreshed(request), **kwargs)
+        return response
+
+    def _carries_credential(self, request: requests.PreparedRequest) -> bool:
+        cookie = request.headers.get("Cookie", "")
+        if isinstance(cookie, bytes):
+            cookie = cookie.decode("latin-1")
+        names = {part.split("=", 1)[0].strip() for part in cookie.split(";") if "=" in part}
+        headers = {k.lower() for k in request.headers}
+        return bool(names & set(self._cookies)) or any(
+            name.lower() in headers for name in self._credential_headers
+        )
+
+    def _renew(self) -> bool:
+        """Log in again unless that was just done; True when a credential is there to retry."""
+        if self._relogin is None:
+            return False
+        if time.monotonic() - self._renewed_at < RENEW_MIN_S:
+            return True  # just renewed: the request carried the old credential, retry
+        self._renewed_at = time.monotonic()
+        fresh = self._relogin()
+        if fresh is None:
+            return False
+        self.renewed.append(fresh)
+        self.relogins += 1
+        self._adopt(fresh)
+        return True
+
+    def _refreshed(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        again = request.copy()
+        for name, value in self._credential_headers.items():
+            if name in again.headers:
+                again.headers[name] = value
+        cookie = again.headers.get("Cookie")
+        if isinstance(cookie, bytes):
+            cookie = cookie.decode("latin-1")
+        if cookie:
+            pairs = [part.strip().split("=", 1) for part in cookie.split(";") if "=" in part]
+            again.headers["Cookie"] = "; ".join(
+                f"{name}={self._cookies.get(name, value)}" for name, value in pairs
+            )
+        if (again.method or "").upper() in UNSAFE_METHODS:
+            again.headers.update(self.write_headers)
+        return again
+
+    def close(self) -> None:
+        for credential in self.renewed:
+            credential.close()
+        super().close()
