@@ -101,7 +101,7 @@ def test_verdicts_fold_per_control(run) -> None:
         @pytest.mark.control("SEC-11")
         def test_tls(): assert False
 
-        @pytest.mark.control("PERF-02")
+        @pytest.mark.control("OPS-01")
         def test_planned(): pass
 
         def test_no_control(): pass
@@ -118,9 +118,9 @@ def test_verdicts_fold_per_control(run) -> None:
     assert got["SEC-07"] == "not_evaluated"
     assert got["SEC-11"] == "not_applicable"  # the profile's map wins; the test was skipped
     assert got["SEC-08"] == "not_evaluated"  # same area, no test selected
-    # Only the areas the run touched: hardening and performance, not auth or operations.
-    assert data["run"]["areas"] == ["hardening", "performance"]
-    assert got["PERF-02"] == "planned" and got["PERF-03"] == "planned"
+    # Only the areas the run touched: hardening and operations, not auth or performance.
+    assert data["run"]["areas"] == ["hardening", "operations"]
+    assert got["OPS-01"] == "planned" and got["OPS-02"] == "planned"
     assert "AUTH-01" not in got
     by_id = {c["id"]: c for c in data["controls"]}
     assert "reflected origin" in by_id["SEC-02"]["reason"]
@@ -245,7 +245,7 @@ def test_strict_catalog_needs_a_test_per_control(run) -> None:
         "--harness-strict-catalog",
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "AUTH-01" in result.stderr.str() and "PERF-02" not in result.stderr.str()
+    assert "AUTH-01" in result.stderr.str() and "OPS-01" not in result.stderr.str()  # planned
 
 
 def test_plain_unit_tests_write_nothing(run, pytester: pytest.Pytester) -> None:
