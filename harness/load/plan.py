@@ -74,10 +74,15 @@ def _get_ops(target: Target) -> tuple[list[str], str | None]:
         return [], f"the document did not come: {type(exc).__name__}: {exc}"
     settings = target.profile.target
     skip = {settings.live_path, settings.ready_path, settings.metrics_path}
+    # Optional query parameters (a sort order, a page size) leave the plain path a valid read:
+    # a listing with one must not drop out of the journeys.
     paths = [
         op.path
         for op in operations(document)
-        if op.method == "GET" and not op.path_params and not op.query_params and op.path not in skip
+        if op.method == "GET"
+        and not op.path_params
+        and not any(param.required for param in op.query_params)
+        and op.path not in skip
     ]
     return paths, None
 
@@ -91,7 +96,7 @@ def _answers(client: httpx.Client, path: str, errors: list[str] | None = None) -
         return 0
 
 
-def _login(target: Target, address: str | None = None) -> Session:
+def login_for_load(target: Target, address: str | None = None) -> Session:
     auth = target.profile.auth
     # A provider login (OAuth) needs the provider too, and a form login a page per login: the
     # target's own JSON login, where it has one, gives the same cookie session directly.
@@ -144,7 +149,7 @@ def plan_for(target: Target, *, named: bool = True) -> Plan:
         plan.notes.append("no login: HARNESS_PROFILE is unset or its profile has no users")
         return plan
     try:
-        session = _login(target)
+        session = login_for_load(target)
     except AuthError as exc:
         plan.notes.append(f"no login: {exc}")
         return plan
@@ -165,7 +170,7 @@ def plan_for(target: Target, *, named: bool = True) -> Plan:
 def credentials(target: Target, address: str | None) -> tuple[dict[str, str], dict[str, Any]]:
     """Headers (token flows, and the session cookie as a Cookie header) of a fresh login, for
     a Locust user to send; and the login's JSON answer."""
-    session = _login(target, address)
+    session = login_for_load(target, address)
     try:
         headers = dict(session.credential_headers)
         if session.token_auth is not None:
