@@ -241,6 +241,22 @@ def target(profile: Profile, stack: Stack) -> Target:
     return Target(profile, stack, ca_bundle=stack.ca_bundle)
 
 
+@contextlib.contextmanager
+def holding(current: Stack, *, exclusive: bool = False) -> Iterator[None]:
+    """Hold the stack's lock (shared unless ``exclusive``); a no-op for a stack with none.
+
+    For session-scoped fixtures that send traffic: pytest sets them up before the per-test
+    lock below is taken, so without this a disruptive test on another worker could stop a
+    service in the middle of their work.
+    """
+    if not isinstance(current, Lockable):  # external: nothing to coordinate
+        yield
+        return
+    lock = current.lock()
+    with lock.exclusive() if exclusive else lock.shared():
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _stack_lock(request: pytest.FixtureRequest) -> Generator[None, None, None]:
     """Shared stack lock for tests that use the stack, exclusive for disruptive ones."""

@@ -6,11 +6,14 @@ the same responses, so the campaign runs once and each control reads its own fai
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from harness.api.model import Campaign
 from harness.api.run import run_campaign
 from harness.api.sessions import user_sessions
+from harness.pytest_stack import holding
 from harness.target import Target
 
 # Loopback slots of this suite (harness.loopback): logins, fuzzing.
@@ -22,5 +25,10 @@ FUZZ_SLOT = 141
 def api_campaign(target: Target) -> Campaign:
     """The fuzzing campaign over the target's OpenAPI document (NotApplicable without one)."""
     document = target.openapi
-    with user_sessions(target, LOGIN_SLOT, FUZZ_SLOT) as sessions:
-        return run_campaign(target, document, sessions)
+    # Under the stack's shared lock: a session fixture is set up before the per-test lock, and
+    # a disruptive test on another worker must not stop the database mid-campaign.
+    with contextlib.ExitStack() as held:
+        if target.stack is not None:
+            held.enter_context(holding(target.stack))
+        with user_sessions(target, LOGIN_SLOT, FUZZ_SLOT) as sessions:
+            return run_campaign(target, document, sessions)
