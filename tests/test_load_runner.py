@@ -17,6 +17,10 @@ def test_workers_run_as_locust_processes_and_every_output_is_written(tmp_path: P
     argv = _argv("https://127.0.0.1:8443", tmp_path, options)
     assert argv[argv.index("-f") + 1] == str(locustfiles())
     assert argv[argv.index("--processes") + 1] == "2"
+    # A master port of the run's own: two runs on one machine must not share Locust's 5557.
+    port = argv[argv.index("--master-bind-port") + 1]
+    assert argv[argv.index("--master-port") + 1] == port and port != "5557"
+    assert argv[argv.index("--master-bind-host") + 1] == "127.0.0.1"
     for flag in ("--headless", "--csv", "--html", "--json-file", *FIXED_ARGS):
         assert flag in argv
     single = _argv("https://127.0.0.1:8443", tmp_path, options.model_copy(update={"workers": 0}))

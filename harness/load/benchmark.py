@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from harness.guard_process import ProcessGuard
+from harness.load.runner import master_port_args
 from harness.profile import load_profile
 from harness.stack import open_stack
 from harness.target import Target
@@ -42,7 +43,7 @@ def _locust_rps(guard: ProcessGuard, url: str, path: str, seconds: int, workers:
                 "--host", url, "-u", str(USERS), "-r", str(USERS), "-t", f"{seconds}s",
                 "--csv", str(folder / "b"), "--only-summary"]  # fmt: skip
         if workers:
-            argv += ["--processes", str(workers)]
+            argv += ["--processes", str(workers), *master_port_args()]
         host = url.split("//", 1)[1].split(":")[0]
         guard.run(argv, reach=[(host, 0)], deadline_s=seconds + 60, cwd=folder)
         with (folder / "b_stats.csv").open(encoding="utf-8", newline="") as handle:

@@ -30,6 +30,7 @@ from harness.load.figures import HistoryPoint, LoadFigures, read_history
 from harness.load.plan import CA_ENV, PLAN_ENV, plan_for
 from harness.load.slo import SloVerdict
 from harness.profile import find_config
+from harness.stack.managed import free_ports
 from harness.target import Target
 from harness.verdicts import NotApplicable
 
@@ -100,8 +101,21 @@ def _argv(url: str, out: Path, options: LoadOptions) -> list[str]:
         "--json-file", str(out / "locust"), "--only-summary",
     ]  # fmt: skip
     if options.workers > 0:
-        argv += ["--processes", str(options.workers)]
+        argv += ["--processes", str(options.workers), *master_port_args()]
     return argv
+
+
+def master_port_args() -> list[str]:
+    """A master port of this run's own, on loopback, for ``--processes``.
+
+    Locust's master and its forked workers meet on port 5557 unless told otherwise, so two
+    load runs on one machine (parallel CI jobs, efficacy stacks side by side) had workers join
+    the other run's master: one run ended without figures, the other counted half its
+    requests as failed.
+    """
+    port = str(free_ports(1)[0])
+    return ["--master-bind-host", "127.0.0.1", "--master-bind-port", port,
+            "--master-host", "127.0.0.1", "--master-port", port]  # fmt: skip
 
 
 def _env(target: Target, out: Path, plan: Path) -> dict[str, str]:
