@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import httpx
 
 from harness.auth import Session
 from harness.operations import Operation, RequestSpec
+from harness.operations.discovery import Discovered
 from harness.probes.access import send
 from harness.profile import Profile
 from harness.verdicts import NotApplicable
@@ -51,3 +53,16 @@ def sender(session: Session) -> Callable[[RequestSpec], httpx.Response]:
         return send(session.client, spec, session.headers_for_write() if writes else None)
 
     return go
+
+
+@dataclass
+class Actor:
+    """The probe user, logged in, and the target's operations that user may call."""
+
+    user: str
+    session: Session
+    found: Discovered
+    operations: list[Operation]
+
+    def send(self) -> Callable[[RequestSpec], httpx.Response]:
+        return sender(self.session)

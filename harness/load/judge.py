@@ -44,8 +44,11 @@ def pool(db: DbFigures | None, settings: LoadSettings, requests: int) -> tuple[b
     return not problems, "; ".join(problems) or said
 
 
-def cache(figures: CacheFigures | None, settings: LoadSettings) -> tuple[bool, str]:
-    """The hit ratio of the run's own reads, from the target's counters."""
+def cache(
+    figures: CacheFigures | None, settings: LoadSettings, during: str = "the run"
+) -> tuple[bool, str]:
+    """The hit ratio of the reads made ``during`` (the load run's own, by default), from the
+    target's counters."""
     if not (settings.cache_hit_metric and settings.cache_miss_metric):
         raise NotApplicable(
             "the profile names no cache counters (load.cache_hit_metric / cache_miss_metric)"
@@ -58,7 +61,7 @@ def cache(figures: CacheFigures | None, settings: LoadSettings) -> tuple[bool, s
     if ratio is None:
         raise NotEvaluated("the run moved neither cache counter: no journey read through the cache")
     said = (
-        f"hit ratio {ratio:.0%} ({figures.hits:g} hits, {figures.misses:g} misses during the "
-        f"run; least allowed {settings.cache_min_hit_ratio:.0%})"
+        f"hit ratio {ratio:.0%} ({figures.hits:g} hits, {figures.misses:g} misses during "
+        f"{during}; least allowed {settings.cache_min_hit_ratio:.0%})"
     )
     return ratio >= settings.cache_min_hit_ratio, said

@@ -10,9 +10,13 @@ import contextlib
 
 import pytest
 
+from harness.api.actors import Actor, excluded, probe_user
 from harness.api.model import Campaign
 from harness.api.run import run_campaign
 from harness.api.sessions import user_sessions
+from harness.auth import LoginFactory
+from harness.evidence import Evidence
+from harness.profile import Profile
 from harness.pytest_stack import holding
 from harness.target import Target
 
@@ -32,3 +36,15 @@ def api_campaign(target: Target) -> Campaign:
             held.enter_context(holding(target.stack))
         with user_sessions(target, LOGIN_SLOT, FUZZ_SLOT) as sessions:
             return run_campaign(target, document, sessions)
+
+
+@pytest.fixture
+def actor(profile: Profile, target: Target, login: LoginFactory, evidence: Evidence) -> Actor:
+    """API-03/04/05/07's common start: the profile's probe user logged in, and the operations it
+    may call (those that log in or out are left out: they would end the probe's session)."""
+    user = probe_user(profile)
+    session = login(user)
+    found = target.operations(session.client)
+    evidence.text("operations", found.note)
+    skip = excluded(profile)
+    return Actor(user, session, found, [op for op in found.operations if not skip(op)])

@@ -5,28 +5,21 @@ from __future__ import annotations
 
 import pytest
 
-from harness.api.actors import excluded, probe_user, sender
+from harness.api.actors import Actor
 from harness.api.exposure import probe_exposure
-from harness.auth import LoginFactory
 from harness.evidence import Evidence
 from harness.findings import Confidence, Finding, Severity
-from harness.profile import Profile
 from harness.target import Target
 from harness.verdicts import NotEvaluated
 
 
 @pytest.mark.control("API-04")
 def test_responses_expose_no_sensitive_or_undocumented_properties(
-    profile: Profile, target: Target, login: LoginFactory, evidence: Evidence
+    actor: Actor, target: Target, evidence: Evidence
 ) -> None:
-    user = probe_user(profile)
-    session = login(user)
-    found = target.operations(session.client)
-    evidence.text("operations", found.note)
-    skip = excluded(profile)
-    ops = [op for op in found.operations if not skip(op)]
-    document = target.openapi if found.source == "openapi" else None
-    report = probe_exposure(sender(session), ops, document)
+    user = actor.user
+    document = target.openapi if actor.found.source == "openapi" else None
+    report = probe_exposure(actor.send(), actor.operations, document)
     evidence.json("exposure walk", report.model_dump())
     budget = report.budget_line()
     for item in report.exposures:

@@ -5,35 +5,35 @@ from __future__ import annotations
 
 import pytest
 
-from harness.api.actors import excluded, probe_user, sender
+from harness.api.actors import Actor
 from harness.api.mass_assignment import MassAssignmentProbe
-from harness.auth import LoginFactory
 from harness.evidence import Evidence
 from harness.findings import Confidence, Finding, Severity
 from harness.probes.coverage import safe_operations
 from harness.profile import Profile
 from harness.target import Target
-from harness.verdicts import NotEvaluated
+from harness.verdicts import NotApplicable, NotEvaluated
 
 _WRITES = ("POST", "PUT", "PATCH")
 
 
 @pytest.mark.control("API-03")
 def test_privileged_and_read_only_properties_are_not_applied(
-    profile: Profile, target: Target, login: LoginFactory, evidence: Evidence
+    actor: Actor, profile: Profile, target: Target, evidence: Evidence
 ) -> None:
-    user = probe_user(profile)
-    session = login(user)
-    found = target.operations(session.client)
-    evidence.text("operations", found.note)
-    skip = excluded(profile)
-    ops = [op for op in found.operations if not skip(op) and op.method != "DELETE"]
+    user = actor.user
+    ops = [op for op in actor.operations if op.method != "DELETE"]
+    if not any(op.method in _WRITES for op in ops):
+        # Nothing to assign to: the control does not apply, and says why.
+        raise NotApplicable(
+            f"no create or update operation among the target's ({actor.found.note})"
+        )
     # Only where writes are allowed: a stack the harness started, or scope.allow_writes.
     allowed, coverage = safe_operations(target.safety, ops)
     if not any(op.method in _WRITES for op in allowed):
         coverage.conclude(noun="operations")
-        raise NotEvaluated(f"no create or update operation among the target's ({found.note})")
-    probe = MassAssignmentProbe(sender(session), allowed, profile.auth.me_path)
+        raise NotEvaluated(f"no create or update operation may be sent ({actor.found.note})")
+    probe = MassAssignmentProbe(actor.send(), allowed, profile.auth.me_path)
     report = probe.run()
     evidence.json("mass assignment trials", report.model_dump())
     summary = report.summary()

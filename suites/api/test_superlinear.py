@@ -5,25 +5,20 @@ from __future__ import annotations
 
 import pytest
 
-from harness.api.actors import excluded, probe_user, sender
+from harness.api.actors import Actor
 from harness.api.superlinear import SuperlinearProbe, string_inputs
-from harness.auth import LoginFactory
 from harness.evidence import Evidence
 from harness.findings import Confidence, Finding, Severity
-from harness.profile import Profile
 from harness.target import Target
 from harness.verdicts import NotApplicable, NotEvaluated
 
 
 @pytest.mark.control("API-07")
 def test_response_time_grows_no_faster_than_string_inputs(
-    profile: Profile, target: Target, login: LoginFactory, evidence: Evidence
+    actor: Actor, target: Target, evidence: Evidence
 ) -> None:
-    session = login(probe_user(profile))
-    found = target.operations(session.client)
-    evidence.text("operations", found.note)
-    skip = excluded(profile)
-    inputs = string_inputs([op for op in found.operations if not skip(op)])
+    found = actor.found
+    inputs = string_inputs(actor.operations)
     # Templated paths would need real ids; a 404 measures nothing of the input's handling.
     plain = [(op, name) for op, name in inputs if not op.path_param_names]
     if not inputs:
@@ -31,7 +26,7 @@ def test_response_time_grows_no_faster_than_string_inputs(
             f"no GET operation takes a string query parameter ({found.note}): "
             "no string input to grow"
         )
-    probe = SuperlinearProbe(sender(session))
+    probe = SuperlinearProbe(actor.send())
     report = probe.run(plain)
     report.inputs = len(inputs)
     report.left += [

@@ -6,7 +6,7 @@ import pytest
 
 from harness.loopback import source
 from harness.operations import operations
-from harness.probes import health, metrics, outage
+from harness.probes import metrics, outage
 from harness.probes.bounded import fetch
 from harness.verdicts import NotApplicable, NotEvaluated
 
@@ -140,36 +140,17 @@ def test_metrics_count_server_errors(target, stack, obs, login, evidence):
     if not path:
         raise NotApplicable("the profile names no metrics_path")
     settings = target.profile.target
-    stores = target.profile.datastores
-    services = outage.dependencies(
-        stack, [stores.database_service, stores.redis_service, *obs.outbound_services]
+    services = outage.stoppable(
+        stack, target.profile, obs.outbound_services, "no 5xx can be provoked from outside"
     )
-    if not services:
-        raise NotApplicable(
-            "no dependency to stop (datastores.database_service, datastores.redis_service, "
-            "observability.outbound_services): no 5xx can be provoked from outside"
-        )
-    skip = {settings.live_path, settings.ready_path, settings.metrics_path, settings.openapi_path}
-    ops = [
-        op
-        for op in operations(target.openapi)
-        if op.method == "GET" and not op.path_params and op.path not in skip
-    ][:MAX_ROUTES]
+    ops = outage.plain_gets(target.profile, target.openapi, MAX_ROUTES)
     sent = obs.metrics_probe_requests
     session = login(local_address=SOURCE_5XX)
     statuses: list[int] = []
     probe_path = None
     # Anonymous on purpose: readiness and the scrape are read without a user credential.
     with target.client(local_address=SOURCE_5XX) as anonymous:
-
-        def wait_ready() -> tuple[bool, float]:
-            reached, took, _, _ = health.poll(
-                lambda: health.read(anonymous, settings.ready_path),
-                lambda r: r.status_code == 200,
-                obs.ready_recovery_s,
-            )
-            return reached, took
-
+        wait_ready = outage.ready_again(anonymous, settings.ready_path, obs.ready_recovery_s)
         with outage.outage(stack, services[0], wait_ready) as down:
             for op in ops:
                 if fetch(session.client, "GET", op.path, total_s=8).status >= 500:

@@ -6,22 +6,18 @@ is called (5xx), so those lines are written where every line must parse."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from harness import logs
 from harness.loopback import source
-from harness.operations import build_request, operations
-from harness.probes import health, log_injection, outage
+from harness.operations import build_request
+from harness.probes import log_injection, outage
 from harness.probes.bounded import fetch
-from harness.verdicts import NotApplicable, NotEvaluated
+from harness.verdicts import NotEvaluated
 
 pytestmark = pytest.mark.stack
 
 SOURCE = source(130)
-# Session-changing routes stay out of the sweep: logging out mid-test would end the session.
-_SESSION_ROUTE = re.compile(r"(^|/)(login|logout|auth)(/|$)")
 # A few operations are enough to reach the error handlers; the sweep is OBS-05's.
 MAX_OPERATIONS = 6
 
@@ -30,38 +26,18 @@ MAX_OPERATIONS = 6
 @pytest.mark.control("OBS-03")
 def test_log_lines_stay_structured_on_errors(target, stack, obs, app_log, login, evidence):
     settings = target.profile.target
-    stores = target.profile.datastores
-    # The database first: the dependency whose loss reaches the most handlers.
-    services = outage.dependencies(
-        stack, [stores.database_service, stores.redis_service, *obs.outbound_services]
+    services = outage.stoppable(
+        stack,
+        target.profile,
+        obs.outbound_services,
+        "error paths cannot be provoked from outside",
     )
-    if not services:
-        raise NotApplicable(
-            "no dependency to stop (datastores.database_service, datastores.redis_service, "
-            "observability.outbound_services): error paths cannot be provoked from outside"
-        )
-    skip = {settings.live_path, settings.ready_path, settings.metrics_path, settings.openapi_path}
-    ops = [
-        op
-        for op in operations(target.openapi)
-        if op.method == "GET"
-        and not op.path_params
-        and op.path not in skip
-        and not _SESSION_ROUTE.search(op.path)
-    ][:MAX_OPERATIONS]
+    ops = outage.plain_gets(target.profile, target.openapi, MAX_OPERATIONS)
     session = login(local_address=SOURCE)
     statuses: list[tuple[str, int]] = []
     # Anonymous on purpose: readiness is read by probes that hold no credential.
     with target.client(local_address=SOURCE) as anonymous:
-
-        def wait_ready() -> tuple[bool, float]:
-            reached, took, _, _ = health.poll(
-                lambda: health.read(anonymous, settings.ready_path),
-                lambda r: r.status_code == 200,
-                obs.ready_recovery_s,
-            )
-            return reached, took
-
+        wait_ready = outage.ready_again(anonymous, settings.ready_path, obs.ready_recovery_s)
         with outage.outage(stack, services[0], wait_ready) as down:
             for op in ops:
                 method, path, kwargs = build_request(op, {})

@@ -107,18 +107,20 @@ def test_database_connections_pooled(load_run, evidence, target):
 def test_cache_effective(load_run, evidence, target):
     _figures_or_stop(load_run, evidence)
     figures = load_run.cache
+    during = "the run"
     if figures is not None and not figures.error and figures.ratio is None:
         # The run's own reads never reached the cache (a short run on a busy machine can spend
         # itself on logins): replay the plan's authenticated reads, and say so.
         replayed = cache_replay.replay(target, load_run.out_dir / "plan.json")
         if replayed is not None:
             figures, sent = replayed
+            during = f"{sent} replayed authenticated reads (the run's own moved no counter)"
             evidence.text(
                 "source of the figures",
                 f"the load run moved neither cache counter; figures from {sent} replayed "
                 "authenticated reads of the run's plan",
             )
-    passed, message = judge.cache(figures, target.profile.load)
+    passed, message = judge.cache(figures, target.profile.load, during)
     load_run.cache = figures
     assert load_run.cache is not None
     ratio = load_run.cache.ratio or 0.0
