@@ -16,6 +16,7 @@ from harness.profile.api_section import ApiSettings
 from harness.profile.auth_sections import AuthSettings
 from harness.profile.base import Strict
 from harness.profile.load_settings import LoadSettings
+from harness.profile.resilience_section import ResilienceSettings
 from harness.profile.sections import (
     DastSettings,
     DataStoreSettings,
@@ -70,6 +71,7 @@ class Profile(Strict):
     load: LoadSettings = Field(default_factory=LoadSettings)
     dast: DastSettings = Field(default_factory=DastSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
     not_applicable: dict[str, str] = Field(
         default_factory=dict, description="control id -> why it does not apply to this target"
     )
