@@ -1,4 +1,4 @@
-"""Logged-in users calling the API's read operations (needs HARNESS_PROFILE with users)."""
+"""Logged-in users calling the API's read operations (needs a profile with users)."""
 
 from harness.load import hooks  # noqa: F401 - plan at init, SLO exit code at quit
 from harness.load.users import ApiUser

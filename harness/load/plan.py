@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from harness.auth import AuthError, Session
 from harness.auth import login as auth_login
 from harness.operations import operations
-from harness.profile import Profile, load_profile
+from harness.profile import Profile, find_config, load_profile
 from harness.scope import OutOfScope
 from harness.target import Target
 from harness.verdicts import NotApplicable
@@ -48,11 +48,21 @@ class Plan(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
+ANONYMOUS = ("none", "anonymous")
+
+
 def profile_from_env() -> Profile | None:
-    """The profile named by ``HARNESS_PROFILE``; none when it is unset (anonymous journeys)."""
-    if not os.environ.get("HARNESS_PROFILE"):
+    """The profile named by ``HARNESS_PROFILE``, else the default profile of the nearest
+    ``harness.toml`` (as every ``harness`` command), else none: anonymous journeys.
+
+    ``HARNESS_PROFILE=none`` asks for anonymous journeys even where a ``harness.toml`` is found.
+    """
+    named = os.environ.get("HARNESS_PROFILE", "").strip()
+    if named.lower() in ANONYMOUS:
         return None
-    return load_profile()
+    if not named and not find_config().is_file():
+        return None
+    return load_profile(named or None)
 
 
 def target_for(host: str, profile: Profile | None) -> Target:
@@ -146,7 +156,9 @@ def plan_for(target: Target, *, named: bool = True) -> Plan:
         plan.notes.append("left out of browsing: " + ", ".join(dropped))
     auth = prof.auth
     if not named or not auth.users or auth.flow == "none":
-        plan.notes.append("no login: HARNESS_PROFILE is unset or its profile has no users")
+        plan.notes.append(
+            "no login: no profile (HARNESS_PROFILE=none, or no harness.toml) or no users"
+        )
         return plan
     try:
         session = login_for_load(target)
