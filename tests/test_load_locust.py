@@ -170,3 +170,21 @@ def test_a_host_off_the_allow_list_stops_the_run(tmp_path: Path) -> None:
     result = _locust(argv, env, tmp_path)
     assert result.returncode == 2, result.stderr[-2000:]
     assert "allow-list" in result.stderr
+
+
+def test_a_target_nobody_here_started_is_loaded_at_the_safe_rate_cap(tmp_path: Path) -> None:
+    # provider = "external" without `safety`: safe mode, so the plan caps the whole run's rate.
+    summary = tmp_path / "summary.json"
+    with load_target() as target:
+        config = _config(tmp_path, target.url)
+        text = config.read_text().replace('safety = "intrusive"\n', "")
+        config.write_text(
+            text.replace("[profiles.small.load]\n", "[profiles.small.load]\nsafe_max_rps = 4\n")
+        )
+        env = _env(config, summary)
+        argv = [*LOCUST, "--headless", "--host", target.url, "-u", "6", "-r", "6", "-t", "5s"]
+        result = _locust([*argv, "--only-summary"], env, tmp_path)
+    data = json.loads(summary.read_text())
+    assert data["figures"]["requests"] > 0, result.stderr[-2000:]
+    # Uncapped, six users with 50-100 ms think time send well over 30 requests a second.
+    assert data["figures"]["rps"] <= 4 * 1.25, data["figures"]

@@ -19,6 +19,7 @@ from locust.runners import WorkerRunner
 
 from harness.load import sources
 from harness.load.hooks import READY, plan_late
+from harness.load.pacing import PACER
 from harness.load.plan import Plan, credentials, target_for
 from harness.load.state import STATE
 
@@ -37,16 +38,18 @@ class JourneyUser(FastHttpUser):
     def wait_time(self) -> float:
         plan = self.plan
         if plan.rate_cap:
-            # Each task sends one request: total users / cap seconds apart keeps the sum of
-            # every process under the cap (a worker knows its own users and the worker count).
-            runner = self.environment.runner
-            users = max(1, runner.target_user_count if runner else 1)
-            if isinstance(runner, WorkerRunner):
-                options = self.environment.parsed_options
-                users *= max(1, int(getattr(options, "expect_workers", 1) or 1))
-            return users / plan.rate_cap
+            return PACER.delay(self._paced_interval(plan.rate_cap))
         low, high = plan.wait_s
         return random.uniform(low, high)
+
+    def _paced_interval(self, cap: float) -> float:
+        # Each task sends one request, and each process keeps its own schedule: processes / cap
+        # seconds apart keeps the sum of every process under the cap.
+        processes = 1
+        if isinstance(self.environment.runner, WorkerRunner):
+            options = self.environment.parsed_options
+            processes = max(1, int(getattr(options, "expect_workers", 1) or 1))
+        return processes / cap
 
     def on_start(self) -> None:
         READY.wait(timeout=PLAN_WAIT_S)
@@ -61,6 +64,9 @@ class JourneyUser(FastHttpUser):
         sources.bind_current(self.address)
         self.headers = {}
         self.logged_in: bool | None = None
+        if self.plan.rate_cap:
+            # The first task runs without wait_time: book its slot too.
+            gevent.sleep(PACER.delay(self._paced_interval(self.plan.rate_cap)))
 
     def _session(self, verify: bool | str) -> FastHttpSession:
         """A client that verifies TLS as the profile says (Locust's default verifies nothing)."""
