@@ -13,6 +13,11 @@ namespace where the machine allows one), like every network tool. Its case count
 its summary line; the campaign's is its request count. Only a figure for comparison: the two
 do not send the same cases (the campaign adds boundary values and half as many negative cases,
 and spreads operations over every user).
+
+``--linearity`` instead runs the campaign over every fourth, every second and every one of the
+document's paths and prints the wall time per operation of each: a campaign that grows
+linearly with the operation count keeps that figure flat (the last column, against the
+quarter's).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from harness.api.model import CHECK_CONTROLS
@@ -45,17 +51,40 @@ def _cli_cases(output: str) -> int:
     return max((int(n) for n in found), default=0)
 
 
+def _linearity(target: Target, document: dict[str, Any], budget: ApiSettings) -> int:
+    """The campaign over a growing share of the document: wall time per operation."""
+    paths = list((document.get("paths") or {}).items())
+    print(f"target: {target.base_url}, {budget.examples} examples per operation")
+    print(f"{'paths':>6}{'operations':>12}{'requests':>10}{'seconds':>9}{'s/op':>7}{'vs 1/4':>8}")
+    first: float | None = None
+    for share in (4, 2, 1):
+        # Every share-th path: each part holds the same mix of simple and rich operations.
+        part = {**document, "paths": dict(paths[::share])}
+        with user_sessions(target, 145, 146) as sessions:
+            campaign = run_campaign(target, part, sessions, budget)
+        ops = len(campaign.operations_checked)
+        per_op = campaign.seconds / ops if ops else 0.0
+        first = first or per_op
+        ratio = per_op / first if first else 0.0
+        row = f"{len(part['paths']):>6}{ops:>12}{campaign.requests:>10}"
+        print(f"{row}{campaign.seconds:>9.1f}{per_op:>7.2f}{ratio:>8.2f}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default=None)
     parser.add_argument("--state", required=True, help="state file of a running stack")
     parser.add_argument("--examples", type=int, default=20)
+    parser.add_argument("--linearity", action="store_true", help="time per operation vs count")
     args = parser.parse_args()
     profile = load_profile(args.profile)
     stack = attach(args.state)
     target = Target(profile, stack, ca_bundle=stack.ca_bundle)
     document = target.openapi
     budget = ApiSettings(examples=args.examples, total_s=600, per_operation_s=60)
+    if args.linearity:
+        return _linearity(target, document, budget)
 
     with user_sessions(target, 145, 146) as sessions:
         campaign = run_campaign(target, document, sessions, budget)
