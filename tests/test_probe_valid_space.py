@@ -41,6 +41,19 @@ def test_alternatives_are_valid_values_example_does_not_send() -> None:
     assert alternatives({"type": "integer", "minimum": 0, "maximum": 9, "default": 5}) == [0, 9]
     assert alternatives({"type": "string", "enum": list("abcdefgh")}) == ["b", "c", "d"]
     assert alternatives({"type": "string"}) == []
+    # A string's length edges: what example() sends is left out, patterns have no sure edge.
+    assert alternatives({"type": "string", "minLength": 1, "maxLength": 5}) == ["a", "aaaaa"]
+    assert alternatives({"type": "string", "maxLength": 5, "pattern": "^[0-9]+$"}) == []
+    assert alternatives({"type": "string", "maxLength": 3, "pattern": "^[^\\x00]*$"}) == ["aaa"]
+
+
+def test_boundaries_are_the_documented_edges_both_walks_share() -> None:
+    from harness.operations.valid_space import boundaries
+
+    assert boundaries({"type": "number", "minimum": 0.5, "maximum": 2}) == [0.5, 2.0]
+    assert boundaries({"type": "string", "minLength": 2, "maxLength": 100_000}) == ["aa"]
+    assert boundaries({"type": "string", "maxLength": 3, "format": "date"}) == []
+    assert boundaries({"type": ["string", "null"], "maxLength": 2}) == ["aa"]
 
 
 def test_optional_query_parameter_is_sent_and_bodies_only_on_request() -> None:

@@ -24,6 +24,7 @@ from schemathesis.generation import GenerationMode
 
 from harness.api.model import CHECK_CONTROLS, Problem
 from harness.api.transport import GuardedSession
+from harness.operations.valid_space import boundaries as edges
 
 # Negative data is judged only for crashes and acceptance; conformance of the error answer to
 # a schema written for valid input would be noise.
@@ -47,18 +48,8 @@ def boundaries(operation: Any) -> list[tuple[str, str, Any]]:
             continue
         # The schema as written: the optimised one folds length limits into a pattern.
         schema = getattr(param, "unoptimized_schema", None) or {}
-        if not isinstance(schema, dict):
-            continue
-        kind = schema.get("type")
-        if kind == "integer":
-            for key in ("minimum", "maximum"):
-                if isinstance(schema.get(key), int):
-                    out.append((location, param.name, schema[key]))
-        elif kind == "string" and "enum" not in schema and "format" not in schema:
-            for key in ("minLength", "maxLength"):
-                length = schema.get(key)
-                if isinstance(length, int) and 0 < length <= 4096:
-                    out.append((location, param.name, "a" * length))
+        if isinstance(schema, dict):
+            out += [(location, param.name, value) for value in edges(schema)]
     return out
 
 
