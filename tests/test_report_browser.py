@@ -32,7 +32,14 @@ DATA = Path(__file__).parent / "data"
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
 
-NOT_NEEDED = ["harness_stack", "cacheprovider", "schemathesis", "locust", "hypothesispytest", "playwright"]
+NOT_NEEDED = [
+    "harness_stack",
+    "cacheprovider",
+    "schemathesis",
+    "locust",
+    "hypothesispytest",
+    "playwright",
+]
 BASE_ARGS = [arg for name in NOT_NEEDED for arg in ("-p", f"no:{name}")] + ["-q"]
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
