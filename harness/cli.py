@@ -22,6 +22,7 @@ _COMMAND_MODULES = (
     "harness.commands.profile_cmds",
     "harness.commands.verify_cmds",
     "harness.commands.load_cmds",
+    "harness.commands.audit_cmds",
 )
 
 

@@ -12,7 +12,10 @@ Rules, in order:
    policy's ``[not_evaluated] allow`` / ``[not_applicable] allow`` lists name the control;
    ``planned`` or missing from the run fails.
 3. any control of a ``fail_on`` severity that failed or errored fails the gate.
-4. any finding of a ``fail_on`` severity fails the gate unless a waiver or the baseline accepts it.
+4. any finding of a ``fail_on`` severity fails the gate unless a waiver or the baseline accepts it;
+   with ``ratchet = true`` and a baseline, any finding outside the baseline fails, whatever its
+   severity. Baseline entries the run no longer shows are listed (``baseline_gone`` notes) so
+   the baseline can shrink (``harness baseline update``).
 """
 
 from __future__ import annotations
@@ -21,17 +24,20 @@ import tomllib
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.baseline import BaselineError
 from harness.baseline import load_baseline as read_baseline
-from harness.findings import Severity
+from harness.findings import Finding, Severity
 from harness.results import (
+    ControlResult,
     GateReason,
     GateResult,
     Results,
     ResultsError,
+    WaiverRecord,
     load_results,
 )
 from harness.verdicts import Verdict
@@ -67,6 +73,10 @@ class Policy(_Strict):
     required: list[str] = Field(default_factory=list)
     fail_on: list[Severity] = Field(default_factory=lambda: [Severity.CRITICAL, Severity.HIGH])
     baseline: str | None = Field(default=None, description="file of accepted finding ids")
+    ratchet: bool = Field(
+        default=False,
+        description="with a baseline: every finding outside it fails, whatever its severity",
+    )
     not_evaluated: AllowList = Field(default_factory=AllowList)
     not_applicable: AllowList = Field(default_factory=AllowList)
     waivers: list[Waiver] = Field(default_factory=list)
@@ -118,9 +128,11 @@ def evaluate(
     statuses = {c.id: c.status for c in results.controls}
     findings = {f.id: f for f in results.findings}
     waived: list[str] = []
+    records: list[WaiverRecord] = []
 
     for waiver in policy.waivers:
         who = f"owner {waiver.owner}, expires {waiver.expires.isoformat()}"
+        records.append(_record(waiver, today, controls, statuses, findings))
         if waiver.expires < today:
             reasons.append(
                 GateReason(
@@ -229,9 +241,13 @@ def evaluate(
         )
 
     accepted = 0
+    # The ratchet: with a baseline, any finding it does not hold is new and fails the gate.
+    ratchet = policy.ratchet and policy.baseline is not None
     for finding in results.findings:
         # A synthesized finding restates a failed control, which rules 2 and 3 already judged.
-        if finding.synthesized or finding.severity.value not in fail_on or finding.id in waived:
+        if finding.synthesized or finding.id in waived:
+            continue
+        if finding.severity.value not in fail_on and not ratchet:
             continue
         if finding.id in baseline:
             accepted += 1
@@ -253,6 +269,16 @@ def evaluate(
                 message=f"{accepted} known finding(s) accepted by the baseline",
             )
         )
+    # Findings the baseline accepts that this run no longer shows: the baseline can shrink.
+    for gone in sorted(baseline - set(findings)):
+        notes.append(
+            GateReason(
+                kind="baseline_gone",
+                subject=gone,
+                message="in the baseline but not found by this run: remove it from the baseline "
+                "(harness baseline update) so it cannot come back unnoticed",
+            )
+        )
 
     return GateResult(
         passed=not reasons,
@@ -262,6 +288,28 @@ def evaluate(
         notes=notes,
         waived=waived,
         statuses={cid: status for cid, status in statuses.items()},
+        waivers=records,
+    )
+
+
+def _record(
+    waiver: Waiver,
+    today: date,
+    controls: dict[str, ControlResult],
+    statuses: dict[str, Verdict],
+    findings: dict[str, Finding],
+) -> WaiverRecord:
+    state: Literal["applied", "unused", "expired"] = "unused"
+    if waiver.expires < today:
+        state = "expired"
+    elif (waiver.id in controls and statuses[waiver.id] in WAIVABLE) or waiver.id in findings:
+        state = "applied"
+    return WaiverRecord(
+        id=waiver.id,
+        owner=waiver.owner,
+        expires=waiver.expires.isoformat(),
+        reason=waiver.reason,
+        state=state,
     )
 
 

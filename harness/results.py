@@ -116,6 +116,16 @@ class GateReason(_Model):
     message: str
 
 
+class WaiverRecord(_Model):
+    """A waiver of the policy as the gate found it: the auditor's summary lists them."""
+
+    id: str = Field(description="control id or finding id")
+    owner: str
+    expires: str = Field(description="ISO date")
+    reason: str
+    state: Literal["applied", "unused", "expired"]
+
+
 class GateResult(_Model):
     passed: bool
     policy: str | None = None
@@ -125,6 +135,9 @@ class GateResult(_Model):
     waived: list[str] = Field(default_factory=list, description="control/finding ids waived")
     statuses: dict[str, Verdict] = Field(
         default_factory=dict, description="control id -> status after waivers"
+    )
+    waivers: list[WaiverRecord] = Field(
+        default_factory=list, description="every waiver of the policy, with owner and expiry"
     )
 
 
