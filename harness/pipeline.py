@@ -1,5 +1,8 @@
 """The one run pipeline: fold -> gate -> render -> seal, once per run.
 
+Publishing also appends the run to the reports folder's history (the report's trends) and
+writes the OSCAL, HDF and DefectDojo exports into the run folder, before the seal.
+
 ``harness run`` (through its child pytest), plain ``pytest suites/...`` and ``harness
 efficacy`` (each of its runs) all end in ``finish_run``; ``harness report``, ``harness gate``
 and the efficacy matrix's attachment change a finished run through ``republish``, which
@@ -16,6 +19,7 @@ from pathlib import Path
 from harness import __version__
 from harness.findings import Finding
 from harness.gate import GateError, decide, describe
+from harness.history import HISTORY_NAME, HistoryError, Trends, record, trends
 from harness.outcomes import TestRecord, control_findings, fold_run
 from harness.results import (
     Figure,
@@ -127,15 +131,34 @@ def publish(
         fingerprint=key.fingerprint, public_key=key.public_pem, generated=key.generated
     )
     run.save_results(results)
+    trends = _history(run, results, echo)
     if render:
         try:
+            from harness.export import write_exports
             from harness.report import render_all
 
-            render_all(results, run.path, previous=previous, run_dir=run.path)
+            render_all(results, run.path, previous=previous, run_dir=run.path, trends=trends)
+            write_exports(results, run.path, echo=echo)
         except Exception as exc:  # noqa: BLE001 - results.json stands; say the report broke
             if echo is not None:
                 echo(f"harness: rendering the reports failed: {type(exc).__name__}: {exc}")
     seal(run, key)
+
+
+def _history(run: RunDir, results: Results, echo: Echo | None) -> Trends | None:
+    """Record the run in the reports folder's history and read back its trends.
+
+    The history is a convenience for the report: when it cannot be written (a read-only
+    reports folder), the run and its seal stand and the report shows no trends.
+    """
+    path = run.reports_root / HISTORY_NAME
+    try:
+        record(path, results)
+        return trends(path, results)
+    except HistoryError as exc:
+        if echo is not None:
+            echo(f"harness: run history not updated: {exc}")
+        return None
 
 
 def republish(

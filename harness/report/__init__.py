@@ -7,8 +7,12 @@ previous run's results for the change list), so ``harness report`` can re-render
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.results import Results
+
+if TYPE_CHECKING:
+    from harness.history import Trends
 
 REPORT_FILES = ("report.html", "junit.xml", "results.sarif", "summary.md")
 
@@ -18,6 +22,7 @@ def render_all(
     out_dir: Path,
     previous: Results | None = None,
     run_dir: Path | None = None,
+    trends: Trends | None = None,
 ) -> list[Path]:
     """Write every report into ``out_dir``; return the paths written.
 
@@ -25,6 +30,7 @@ def render_all(
     report inlines evidence excerpts from there. Without ``previous``, the run named in
     ``run.previous_id`` (a sibling folder) is used for the change list when it exists. Rendering
     never touches the manifest: ``harness.pipeline`` seals the run folder after rendering.
+    ``trends`` (from the run history) adds the verdict history and sparklines to the HTML.
     """
     # Imported here so that importing the package (for REPORT_FILES) stays cheap.
     from harness.report.html import write as write_html
@@ -37,7 +43,9 @@ def render_all(
         previous = _sibling_previous(results, run_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [
-        write_html(results, out_dir / "report.html", previous=previous, run_dir=run_dir),
+        write_html(
+            results, out_dir / "report.html", previous=previous, run_dir=run_dir, trends=trends
+        ),
         write_junit(results, out_dir / "junit.xml"),
         write_sarif(results, out_dir / "results.sarif"),
         write_summary(results, out_dir / "summary.md", previous=previous),

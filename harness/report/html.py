@@ -20,6 +20,8 @@ from markupsafe import Markup
 
 from harness.catalog import Refs
 from harness.evidence import TEXT_EXTENSIONS
+from harness.history import Trends
+from harness.report.auditor import auditor_context
 from harness.report.common import (
     AREA_TITLES,
     BAD,
@@ -30,6 +32,7 @@ from harness.report.common import (
     effective_status,
     verdict,
 )
+from harness.report.trends import trend_context
 from harness.results import ControlResult, EvidenceRef, Results
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -167,7 +170,12 @@ def _charts(results: Results) -> list[dict[str, Any]]:
     return charts
 
 
-def render(results: Results, previous: Results | None = None, run_dir: Path | None = None) -> str:
+def render(
+    results: Results,
+    previous: Results | None = None,
+    run_dir: Path | None = None,
+    trends: Trends | None = None,
+) -> str:
     ok, headline = verdict(results)
     script = static_script()
     areas = []
@@ -206,8 +214,15 @@ def render(results: Results, previous: Results | None = None, run_dir: Path | No
         "findings": [f.model_dump(mode="json") for f in results.findings],
         "changes": changes(results, previous),
         "efficacy": results.efficacy,
+        "auditor": auditor_context(results, _folder_hint(run_dir)),
+        "trends": trend_context(trends),
     }
     return _environment().get_template("report.html.j2").render(**context)
+
+
+def _folder_hint(run_dir: Path | None) -> str:
+    # The folder's own name: the report may be read on another machine than the one it ran on.
+    return f"reports/{run_dir.name}" if run_dir is not None else "<run folder>"
 
 
 def write(
@@ -215,6 +230,8 @@ def write(
     path: Path,
     previous: Results | None = None,
     run_dir: Path | None = None,
+    trends: Trends | None = None,
 ) -> Path:
-    path.write_text(render(results, previous, run_dir or path.parent), encoding="utf-8")
+    text = render(results, previous, run_dir or path.parent, trends)
+    path.write_text(text, encoding="utf-8")
     return path
