@@ -17,7 +17,7 @@ def sparkline(values: list[float | None]) -> dict[str, Any]:
     """Points of a polyline (and dots) scaled into SPARK_W x SPARK_H; gaps stay gaps."""
     present = [v for v in values if v is not None]
     low, high = (min(present), max(present)) if present else (0.0, 1.0)
-    span = (high - low) or 1.0
+    span = high - low
     step = (SPARK_W - 2 * PAD) / max(1, len(values) - 1)
     segments: list[list[tuple[float, float]]] = [[]]
     dots = []
@@ -27,7 +27,9 @@ def sparkline(values: list[float | None]) -> dict[str, Any]:
                 segments.append([])
             continue
         x = PAD + i * step
-        y = SPARK_H - PAD - (value - low) / span * (SPARK_H - 2 * PAD)
+        # A steady figure is a level line through the middle, not a floor.
+        share = (value - low) / span if span else 0.5
+        y = SPARK_H - PAD - share * (SPARK_H - 2 * PAD)
         segments[-1].append((round(x, 1), round(y, 1)))
         dots.append((round(x, 1), round(y, 1)))
     return {
