@@ -77,3 +77,33 @@ def test_new_finding_fails_and_is_named(tmp_path: Path) -> None:
 def test_update_needs_one_destination(tmp_path: Path) -> None:
     outcome = CliRunner().invoke(baseline, ["update", str(SAMPLE)])
     assert outcome.exit_code == 2 and "exactly one of --policy and --out" in outcome.output
+
+
+def test_gate_records_every_waiver_for_the_auditor() -> None:
+    from datetime import date
+
+    from harness.gate import Policy, evaluate
+
+    results = load_results(SAMPLE)
+    sqli = next(f for f in results.findings if f.rule == "probe:sqli-time")
+    policy = Policy.model_validate(
+        {
+            "waivers": [
+                {
+                    "id": "SEC-05",
+                    "reason": "fix in 2.1",
+                    "owner": "a@x.test",
+                    "expires": "2027-01-31",
+                },
+                {"id": sqli.id, "reason": "old", "owner": "b@x.test", "expires": "2026-01-01"},
+                {"id": "AUTH-99", "reason": "gone", "owner": "c@x.test", "expires": "2027-01-31"},
+            ]
+        }
+    )
+    decision = evaluate(results, policy, today=date(2026, 12, 1))
+    states = {(w.id, w.owner, w.expires, w.state) for w in decision.waivers}
+    assert states == {
+        ("SEC-05", "a@x.test", "2027-01-31", "applied"),
+        (sqli.id, "b@x.test", "2026-01-01", "expired"),
+        ("AUTH-99", "c@x.test", "2027-01-31", "unused"),
+    }
