@@ -196,5 +196,17 @@ def run_checks(profile: Profile) -> list[Check]:
         _binary("chromium", ["chromium", "--version"], "chromium", required=False),
         _binary("sslscan", ["sslscan", "--version"], "sslscan", required=False),
         _module("playwright", required=False),
+        # harness export: OSCAL needs trestle (the audit extra), --check of HDF the Node tools.
+        _module("trestle", required=False, package="'soulspot-harness[audit]'"),
+        _node_tools(),
     ]
     return checks
+
+
+def _node_tools() -> Check:
+    from harness.export.tools import find_node_tools
+
+    found = find_node_tools()
+    if isinstance(found, str):
+        return Check("node tools (inspecjs, saf)", False, found, False, "scripts/setup")
+    return Check("node tools (inspecjs, saf)", True, str(found.modules), False)
