@@ -27,6 +27,8 @@ def command_of(settings: ResilienceSettings, key: str) -> list[str] | None:
         "backup": settings.backup,
         "restore": settings.restore,
         "populate": settings.populate,
+        "sqlite_export": settings.sqlite_export,
+        "sqlite_migrate": settings.sqlite_migrate,
     }
     return commands[key]
 
@@ -65,15 +67,17 @@ class DataDrillContext:
     restart_app: Callable[[], None] | None
     transcripts: list[str] = field(default_factory=list)
 
-    def command(self, key: str) -> list[str]:
+    def command(self, key: str, **values: str) -> list[str]:
         argv = command_of(self.settings, key)
         if not argv:
             raise NotApplicable(f"the profile gives no resilience.{key} command (argv)")
-        return fill(list(argv), path=self.settings.backup_path)
+        return fill(
+            list(argv), path=self.settings.backup_path, sqlite=self.settings.sqlite_path, **values
+        )
 
-    def run(self, key: str) -> CommandResult:
+    def run(self, key: str, **values: str) -> CommandResult:
         """Run the profile's ``key`` command; a non-zero exit is the step's failure."""
-        result = self.runner.run(self.command(key))
+        result = self.runner.run(self.command(key, **values))
         self.transcripts.append(f"[{key} {self.runner.where}]\n{result.transcript()}")
         if not result.ok:
             raise StepFailed(

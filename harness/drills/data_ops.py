@@ -12,6 +12,7 @@ from harness.drills import data_census
 from harness.drills.data_census import Census, TableDiff
 from harness.drills.data_context import DataDrillContext
 from harness.drills.data_drill import Drill, DrillRecord, StepFailed
+from harness.drills.data_scratch import ScratchDatabase
 from harness.drills.data_setaside import set_aside_for
 
 
@@ -214,6 +215,49 @@ def backup_restore(ctx: DataDrillContext) -> DataOutcome:
     drill.rollback(
         "keep the restored data if complete, else put the original back", put_back_or_keep
     )
+    drill.steady_after("app ready", lambda: f"ready in {ctx.wait_ready():.2f} s")
+    drill.steady_after("database as found", lambda: _left_as_found(ctx, out, shared))
+    out.record = drill.run()
+    return out
+
+
+def sqlite_to_postgres(ctx: DataDrillContext) -> DataOutcome:
+    """OPS-07: the live rows exported to SQLite by the app, migrated by its tool into an empty
+    PostgreSQL database beside the live one; every live row must arrive, checksums equal.
+
+    The export and the migration are both the app's; the harness compares their end points
+    (the live database and the migrated one), so a row lost on the way fails either way."""
+    out = DataOutcome(record=DrillRecord(name="OPS-07"))
+    shared = _Shared()
+    scratch = ScratchDatabase(ctx.database_url)
+
+    def export() -> str:
+        result = ctx.run("sqlite_export")
+        out.timings["export_s"] = round(result.elapsed_s, 3)
+        return f"live data written to {ctx.settings.sqlite_path} in {result.elapsed_s:.2f} s"
+
+    def migrate() -> str:
+        result = ctx.run("sqlite_migrate", database=scratch.name)
+        out.timings["migrate_s"] = round(result.elapsed_s, 3)
+        return f"migrated into {scratch.name} in {result.elapsed_s:.2f} s"
+
+    def judge() -> str:
+        assert shared.before is not None
+        migrated = data_census.take(scratch.url, exclude=ctx.settings.ignore_tables)
+        out.after = {n: v for n, v in migrated.figures().items() if n in shared.compare}
+        out.diffs = data_census.compare(shared.before, migrated, shared.compare)
+        if out.diffs:
+            return "rows differ: " + "; ".join(d.describe() for d in out.diffs)
+        return f"every row of {len(shared.compare)} tables arrived (checksums match)"
+
+    drill = Drill("OPS-07 SQLite to PostgreSQL")
+    drill.steady("app ready", lambda: f"ready in {ctx.wait_ready():.2f} s")
+    drill.steady("row census of the live database", lambda: _stable_census(ctx, out, shared))
+    drill.then("export the live data to SQLite", export)
+    drill.then("create an empty PostgreSQL database", scratch.create)
+    drill.then("migrate SQLite to PostgreSQL", migrate)
+    drill.then("row census of the migrated database", judge)
+    drill.rollback("drop the scratch database", scratch.drop)
     drill.steady_after("app ready", lambda: f"ready in {ctx.wait_ready():.2f} s")
     drill.steady_after("database as found", lambda: _left_as_found(ctx, out, shared))
     out.record = drill.run()

@@ -72,3 +72,17 @@ class ResilienceSettings(Strict):
         description="allow the data drills (they destroy and restore the database) on a "
         "target the harness did not start; also needs datastores.database_url and the commands",
     )
+    sqlite_export: list[str] | None = Field(
+        default=None,
+        description="OPS-07: argv that writes the live data into a new SQLite database at "
+        "{sqlite} with the app's own schema (the source of the migration)",
+    )
+    sqlite_migrate: list[str] | None = Field(
+        default=None,
+        description="OPS-07: argv of the app's migration tool: the SQLite database {sqlite} "
+        "into the empty PostgreSQL database named {database} on the app's server",
+    )
+    sqlite_path: str = Field(
+        default="harness-drill.sqlite",
+        description="the SQLite file of the migration drill, as the commands see it",
+    )

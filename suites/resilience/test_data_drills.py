@@ -1,4 +1,4 @@
-"""OPS-01, OPS-03: data drills over the profile's lifecycle commands ([resilience]).
+"""OPS-01, OPS-03, OPS-07: data drills over the profile's lifecycle commands ([resilience]).
 
 Each drill checks the steady state (the app ready, a row census of a populated database),
 runs its method, always runs its rollbacks (the database is left as found) and checks the
@@ -11,7 +11,12 @@ import pytest
 
 from harness.drills.data_census import CensusError
 from harness.drills.data_context import DataDrillContext
-from harness.drills.data_ops import DataOutcome, backup_restore, migration_round_trip
+from harness.drills.data_ops import (
+    DataOutcome,
+    backup_restore,
+    migration_round_trip,
+    sqlite_to_postgres,
+)
 from harness.drills.data_setaside import set_aside_for
 from harness.evidence import Evidence
 from harness.verdicts import NotApplicable
@@ -111,5 +116,25 @@ def test_backup_destroy_restore_keeps_every_row(data_drill: DataDrillContext, ev
     assert rpo is not None and rpo <= objectives.rpo_s, (
         f"{rpo} s of writes between the backup and the loss would be gone, over the RPO of "
         f"{objectives.rpo_s} s"
+    )
+    _judge_left(out)
+
+
+@pytest.mark.disruptive
+@pytest.mark.control("OPS-07")
+def test_sqlite_to_postgres_migration_keeps_every_row(
+    data_drill: DataDrillContext, evidence: Evidence
+):
+    ctx = data_drill
+    ctx.command("sqlite_export"), ctx.command("sqlite_migrate")
+    if not ctx.database_url.startswith(("postgres://", "postgresql://", "postgresql+")):
+        raise NotApplicable("the target's database is not PostgreSQL: nothing to migrate into")
+    _, note = ctx.populated()
+    out = sqlite_to_postgres(ctx)
+    _record(evidence, ctx, out, note)
+    _judge_steps(out)
+    assert not out.diffs, (
+        f"the SQLite -> PostgreSQL migration did not carry every row (of {out.rows_checked} in "
+        f"{len(out.before)} tables): " + "; ".join(d.describe() for d in out.diffs)
     )
     _judge_left(out)
