@@ -14,9 +14,10 @@ import pytest
 
 from harness.drills import data_census
 from harness.drills.data_commands import CommandResult, fill
-from harness.drills.data_context import DataDrillContext, require_commands
+from harness.drills.data_context import DataDrillContext, external_allowed, require_commands
 from harness.drills.data_drill import Drill, StepFailed
 from harness.drills.data_ops import backup_restore, migration_round_trip
+from harness.profile import Profile
 from harness.profile.resilience_section import ResilienceSettings
 from harness.verdicts import NotApplicable, NotEvaluated
 
@@ -203,6 +204,19 @@ def test_commands_come_from_the_profile_only():
     with pytest.raises(NotApplicable, match="resilience.backup or resilience.restore"):
         require_commands(ResilienceSettings(), "backup", "restore")
     assert fill(["backup", "{path}"], path="x.dump") == ["backup", "x.dump"]
+
+
+def test_external_targets_need_the_profiles_permission_and_a_database():
+    base = {"provider": "external", "target": {"base_url": "https://127.0.0.1:8443"}}
+    with pytest.raises(NotApplicable, match="data_drills_on_external = false"):
+        external_allowed(Profile.model_validate(base))
+    allowed = {**base, "resilience": {"data_drills_on_external": True}}
+    with pytest.raises(NotApplicable, match="datastores.database_url"):
+        external_allowed(Profile.model_validate(allowed))
+    external_allowed(
+        Profile.model_validate({**allowed, "datastores": {"database_url": "postgresql://db/x"}})
+    )
+    external_allowed(Profile.model_validate({"provider": "local"}))  # a stack it started
 
 
 def test_too_few_rows_without_populate_is_not_evaluated(tmp_path: Path):
