@@ -14,7 +14,7 @@ from harness.guard_process import ProcessGuard
 from harness.scope import OutOfScope
 from harness.stack.base import Executes, Lifecycle, Stack
 from harness.target import Target
-from harness.verdicts import NotApplicable
+from harness.verdicts import NotApplicable, NotEvaluated
 
 
 def _database_url(target: Target) -> str:
@@ -24,6 +24,16 @@ def _database_url(target: Target) -> str:
     if not stores.database_service:
         raise NotApplicable("the profile names no database (datastores.database_url/service)")
     return target.service_url(stores.database_service)
+
+
+def _in_scope(target: Target, database_url: str) -> None:
+    """The harness's own database connections stay inside the allow-list too."""
+    if database_url.startswith("sqlite"):
+        return
+    try:
+        target.guard.check(database_url)
+    except OutOfScope as exc:
+        raise NotEvaluated(f"the database is out of scope: {exc}") from exc
 
 
 def _runner(target: Target, stack: Stack, database_url: str, work: Path) -> CommandRunner:
@@ -39,6 +49,7 @@ def data_drill(target: Target, stack: Stack, tmp_path: Path) -> DataDrillContext
     profile = target.profile
     external_allowed(profile)
     database_url = _database_url(target)
+    _in_scope(target, database_url)
     app = profile.target.app_service
     ready_path = profile.target.ready_path
 

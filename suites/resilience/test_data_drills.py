@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from harness.drills.data_census import CensusError
-from harness.drills.data_context import DataDrillContext
+from harness.drills.data_context import DataDrillContext, require_commands
 from harness.drills.data_ops import (
     DataOutcome,
     backup_restore,
@@ -78,7 +78,7 @@ def _judge_left(out: DataOutcome) -> None:
 @pytest.mark.control("OPS-01")
 def test_migrations_down_and_up_keep_every_row(data_drill: DataDrillContext, evidence: Evidence):
     ctx = data_drill
-    ctx.command("migrate"), ctx.command("downgrade")  # not_applicable without them
+    require_commands(ctx.settings, "migrate", "downgrade")
     _, note = ctx.populated()
     safety = bool(ctx.settings.backup and ctx.settings.restore)
     out = migration_round_trip(ctx, safety_backup=safety)
@@ -95,7 +95,7 @@ def test_migrations_down_and_up_keep_every_row(data_drill: DataDrillContext, evi
 @pytest.mark.control("OPS-03")
 def test_backup_destroy_restore_keeps_every_row(data_drill: DataDrillContext, evidence: Evidence):
     ctx = data_drill
-    ctx.command("backup"), ctx.command("restore")
+    require_commands(ctx.settings, "backup", "restore")
     try:
         set_aside_for(ctx.database_url)
     except CensusError as exc:
@@ -126,7 +126,7 @@ def test_sqlite_to_postgres_migration_keeps_every_row(
     data_drill: DataDrillContext, evidence: Evidence
 ):
     ctx = data_drill
-    ctx.command("sqlite_export"), ctx.command("sqlite_migrate")
+    require_commands(ctx.settings, "sqlite_export", "sqlite_migrate")
     if not ctx.database_url.startswith(("postgres://", "postgresql://", "postgresql+")):
         raise NotApplicable("the target's database is not PostgreSQL: nothing to migrate into")
     _, note = ctx.populated()
