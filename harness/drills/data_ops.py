@@ -5,6 +5,7 @@ and the figures a test judges (rows compared, rows lost, RTO, RPO, wall times).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from pydantic import BaseModel, Field
 
@@ -90,10 +91,10 @@ def _ran(ctx: DataDrillContext, key: str) -> str:
     return f"{' '.join(result.argv)}: exit 0 in {result.elapsed_s:.2f} s"
 
 
-def _timed(out: DataOutcome, name: str, action: object) -> str:
+def _timed(out: DataOutcome, name: str, action: Callable[[], str]) -> str:
     started = time.monotonic()
     try:
-        return str(action() if callable(action) else action)
+        return action()
     finally:
         out.timings[name] = round(time.monotonic() - started, 3)
 
