@@ -108,7 +108,7 @@ def test_fault_map_and_quick_matrix() -> None:
     assert quick[:2] == ["sessions_in_memory", "plaintext_tokens"]
     assert "weak_hsts" not in quick and "no_csp" in quick
     assert "slow_endpoint" in quick  # PERF-02 is built
-    assert "lossy_downgrade" not in quick  # OPS-01 is planned
+    assert "lossy_downgrade" in quick  # OPS-01 is built
     assert len(quick) == len(set(quick))
 
 

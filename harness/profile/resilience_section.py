@@ -36,3 +36,53 @@ class ResilienceSettings(Strict):
     # Traffic drills (rollback, blue-green, shutdown): helper-owned keys below this line.
 
     # Data drills (migrations, backup and restore, SQLite to PostgreSQL): keys below this line.
+    migrate: list[str] | None = Field(
+        default=None,
+        description="OPS-01: argv that upgrades the schema to the running release's head",
+    )
+    downgrade: list[str] | None = Field(
+        default=None, description="OPS-01: argv that migrates the schema down one release"
+    )
+    backup: list[str] | None = Field(
+        default=None,
+        description="OPS-03: argv that backs the database up to the file {path} (placeholder)",
+    )
+    restore: list[str] | None = Field(
+        default=None, description="OPS-03: argv that restores the database from the file {path}"
+    )
+    backup_path: str = Field(
+        default="harness-drill.backup",
+        description="the file the backup drill writes, as the commands see it (relative: the "
+        "app service's working directory)",
+    )
+    populate: list[str] | None = Field(
+        default=None,
+        description="argv that adds sample rows, run before a drill when the database holds "
+        "fewer than min_rows",
+    )
+    min_rows: int = Field(
+        default=50, ge=1, description="rows a data drill needs in the database to judge anything"
+    )
+    ignore_tables: list[str] = Field(
+        default_factory=list,
+        description="tables the data drills do not compare (queues, caches the app rewrites)",
+    )
+    data_drills_on_external: bool = Field(
+        default=False,
+        description="allow the data drills (they destroy and restore the database) on a "
+        "target the harness did not start; also needs datastores.database_url and the commands",
+    )
+    sqlite_export: list[str] | None = Field(
+        default=None,
+        description="OPS-07: argv that writes the live data into a new SQLite database at "
+        "{sqlite} with the app's own schema (the source of the migration)",
+    )
+    sqlite_migrate: list[str] | None = Field(
+        default=None,
+        description="OPS-07: argv of the app's migration tool: the SQLite database {sqlite} "
+        "into the empty PostgreSQL database named {database} on the app's server",
+    )
+    sqlite_path: str = Field(
+        default="harness-drill.sqlite",
+        description="the SQLite file of the migration drill, as the commands see it",
+    )
