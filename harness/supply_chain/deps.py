@@ -13,6 +13,8 @@ from harness.supply_chain.tools import Scanners, require_tool
 from harness.verdicts import NotEvaluated
 
 ENGINE = "pip-audit"
+# pip-audit's default advisory service: used only when the profile's allow-list names it.
+PUBLIC_OSV = "https://api.osv.dev/v1/query"
 
 
 class Advisory(BaseModel):
@@ -70,7 +72,12 @@ def audit_file(
         host, port = mirror
         argv += ["--osv-url", f"http://{host}:{port}{QUERY_PATH}"]
         reach.append(mirror)
-    run = scanners.run(argv, cwd=work, reach=reach)
+    elif not scanners.allows(PUBLIC_OSV):
+        raise NotEvaluated(
+            "no advisory source is reachable: the profile names no offline mirror "
+            f"(supply_chain.advisories) and {PUBLIC_OSV} is outside scope.allow"
+        )
+    run = scanners.run(argv, cwd=work, reach=reach, public=mirror is None)
     if not out.is_file():
         raise NotEvaluated(
             f"pip-audit could not audit {name} (no advisory source reachable, or the file is not "

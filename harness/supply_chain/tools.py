@@ -12,6 +12,7 @@ import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from harness.guard_process import ProcessGuard, ToolRun
 from harness.scope import ScopeGuard
@@ -53,8 +54,16 @@ class Scanners:
     """Runs scanners contained by the profile's allow-list."""
 
     def __init__(self, allow: Sequence[str], *, timeout_s: float) -> None:
-        self.guard = ProcessGuard(ScopeGuard(allow))
+        self.scope = ScopeGuard(allow)
+        self.guard = ProcessGuard(self.scope)
+        # For a tool that must reach a public service the allow-list names: no namespace.
+        self.open_guard = ProcessGuard(self.scope, namespace=False)
         self.timeout_s = timeout_s
+
+    def allows(self, url: str) -> bool:
+        """Whether the profile's allow-list lets a tool reach ``url``."""
+        host = urlsplit(url).hostname or ""
+        return bool(host) and self.scope.allows_host(host)
 
     def run(
         self,
@@ -63,10 +72,14 @@ class Scanners:
         cwd: Path,
         reach: Sequence[tuple[str, int]] = (),
         env: dict[str, str] | None = None,
+        public: bool = False,
     ) -> ToolRun:
-        """Run one scanner; a run stopped at its deadline is not_evaluated, never a verdict."""
+        """Run one scanner; a run stopped at its deadline is not_evaluated, never a verdict.
+
+        ``public``: the tool reaches a public service the caller checked with ``allows``."""
         full_env = {**os.environ, **(env or {})}
-        run = self.guard.run(argv, reach=reach, deadline_s=self.timeout_s, cwd=cwd, env=full_env)
+        guard = self.open_guard if public else self.guard
+        run = guard.run(argv, reach=reach, deadline_s=self.timeout_s, cwd=cwd, env=full_env)
         name = Path(argv[0]).name
         if run.timed_out:
             raise NotEvaluated(f"{name} did not finish within {self.timeout_s:.0f}s")
