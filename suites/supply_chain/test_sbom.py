@@ -24,7 +24,7 @@ def test_sbom_of_the_environment(supply_chain, evidence):
         raise NotApplicable(f"the target's interpreter {python} does not exist here")
     path = build_sbom(supply_chain.scanners, python, supply_chain.work("sc-03"))
     sbom = validate_sbom(path)
-    evidence.file(path, "sbom.cdx.json")
+    evidence.file(path, "sbom.cdx")
     evidence.text(
         "summary",
         f"CycloneDX {sbom.spec_version} SBOM of the environment of {python}: "
