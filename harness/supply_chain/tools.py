@@ -77,7 +77,10 @@ class Scanners:
         """Run one scanner; a run stopped at its deadline is not_evaluated, never a verdict.
 
         ``public``: the tool reaches a public service the caller checked with ``allows``."""
-        full_env = {**os.environ, **(env or {})}
+        # PYTHONSAFEPATH: the namespace launcher runs as ``python -m``, which would put the
+        # working folder (a scanned tree, whose select.py or types.py would then shadow the
+        # standard library's) first on its import path.
+        full_env = {**os.environ, **(env or {}), "PYTHONSAFEPATH": "1"}
         guard = self.open_guard if public else self.guard
         run = guard.run(argv, reach=reach, deadline_s=self.timeout_s, cwd=cwd, env=full_env)
         name = Path(argv[0]).name
