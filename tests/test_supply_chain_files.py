@@ -6,12 +6,16 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 
+from harness.profile import Profile
 from harness.profile.supply_chain_section import FileVariants, SupplyChainSettings
 from harness.supply_chain.advisories import affects, serve_mirror
+from harness.supply_chain.context import SupplyChain
 from harness.supply_chain.deployfiles import substitute_args
 from harness.supply_chain.files import FileView, excluded, stage_source
 from harness.supply_chain.sbom import validate_sbom
+from harness.verdicts import NotApplicable
 
 
 def _tree(tmp_path: Path) -> tuple[Path, SupplyChainSettings]:
@@ -110,3 +114,10 @@ def test_sbom_validation_sees_a_valid_and_an_invalid_document(tmp_path: Path) ->
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps({**valid, "components": [{"type": "not-a-type", "name": 1}]}))
     assert validate_sbom(broken).errors
+
+
+def test_a_profile_without_a_source_tree_is_not_applicable(tmp_path: Path) -> None:
+    context = SupplyChain(Profile(), base=tmp_path, scratch=tmp_path / "s")
+    with pytest.raises(NotApplicable, match=r"supply_chain\.source"):
+        context.staged_source("SC-01")
+    assert context.note() == "files read as they are (no file variant switched on)"
