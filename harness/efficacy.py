@@ -38,6 +38,7 @@ from harness.efficacy_model import (
 )
 from harness.runner import HarnessError, SuiteRunner
 from harness.stack.base import Stack, StackError
+from harness.stack.faults import FILE_KINDS
 
 # Statuses on the clean stack that make a control unable to show a fault because of what is
 # happening now (not because of what the control is): the fault is inconclusive, not pending.
@@ -218,7 +219,8 @@ def _prepare(
         expected=expected,
         status="pending",
     )
-    elsewhere = [s for s in fault.services if s not in stack.services]
+    # A file variant needs no service: the stack records it and file checks read it.
+    elsewhere = [s for s in fault.services if s not in stack.services and s not in FILE_KINDS]
     if elsewhere:
         base.reason = f"lives in {', '.join(elsewhere)}: not a running service of this stack"
         return base

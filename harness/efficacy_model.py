@@ -13,7 +13,7 @@ from harness.stack.faults import FaultInfo
 # its retry, errored, already failed on the clean stack, or the run itself broke): counted in
 # the total and failing the matrix, never folded into caught. pending: the fault cannot be
 # measured here by construction (its controls are planned or not applicable, its suite was not
-# selected, or it lives in files rather than in a running service): listed with the reason and
+# selected, or it lives in a service this stack does not run): listed with the reason and
 # counted apart.
 FaultStatus = Literal["caught", "missed", "inconclusive", "pending"]
 

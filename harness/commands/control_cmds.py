@@ -28,7 +28,7 @@ def _fail(message: str) -> NoReturn:
 
 def doc_page(control: Control) -> str | None:
     """The control's documentation page (docs/controls/<area>.md), when it exists."""
-    page = DOCS_CONTROLS / f"{control.area.value}.md"
+    page = DOCS_CONTROLS / f"{control.area.value.replace('_', '-')}.md"  # supply-chain.md
     return page.relative_to(SUITES_ROOT.parent).as_posix() if page.is_file() else None
 
 

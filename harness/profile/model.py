@@ -29,6 +29,7 @@ from harness.profile.sections import (
     SloSettings,
     TargetSettings,
 )
+from harness.profile.supply_chain_section import SupplyChainSettings
 
 DEFAULT_PROFILE = "reference"
 DEFAULT_LISTEN = "127.0.0.1"
@@ -77,6 +78,7 @@ class Profile(Strict):
     )
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     operations: OperationsSettings = Field(default_factory=OperationsSettings)
+    supply_chain: SupplyChainSettings = Field(default_factory=SupplyChainSettings)
 
     @model_validator(mode="after")
     def _external_needs_url(self) -> Profile:

@@ -28,6 +28,11 @@ class FaultInfo(BaseModel):
 
 _REGISTRY = TypeAdapter(list[FaultInfo])
 
+# Registry ``services`` that are files, not running services (docs/internals.md, Faults): a
+# fault there is a file variant that checks reading files lay over the tree. Switching it on
+# restarts nothing; it is recorded in the stack's state, where those checks read it.
+FILE_KINDS = frozenset({"source", "deploy"})
+
 
 def load_registry(
     argv: list[str], cache: Path | None = None, env: dict[str, str] | None = None
