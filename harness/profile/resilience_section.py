@@ -59,7 +59,8 @@ class ResilienceSettings(Strict):
     inflight_operation: str | None = Field(
         default=None,
         description="OPS-06: 'METHOD /path' that reads a JSON body before answering; the drill "
-        "holds requests to it in flight by sending their bodies slowly (absent: not_applicable)",
+        "holds requests to it in flight by withholding their bodies until after SIGTERM "
+        "(absent: not_applicable)",
     )
     inflight_url: str | None = Field(
         default=None,
