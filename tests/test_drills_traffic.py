@@ -14,9 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.drills import timeline, traffic_rollback, traffic_shutdown
+from harness.drills import timeline, traffic_outage, traffic_rollback, traffic_shutdown
 from harness.drills.prober import Event, ProbeCall, Prober, Sample, figures, read_back, recovered_at
 from harness.drills.traffic_frame import Drill
+from harness.probes.health import Readiness, parse_readiness
 from harness.scope import OutOfScope, ScopeGuard, scoped_client
 
 GUARD = ScopeGuard(["127.0.0.0/8"])
@@ -250,3 +251,54 @@ def test_shutdown_drill_refuses_a_target_outside_the_scope():
             sigterm=lambda: None,
             count=1,
         )
+
+
+class _Dependency:
+    """A fake stack service: while stopped, readiness is 503 and (``hard``) every route 503s."""
+
+    def __init__(self, hard: bool) -> None:
+        self.hard = hard
+        self.up = True
+
+    def route(self, request: httpx.Request) -> httpx.Response:
+        if not self.up and self.hard:
+            return httpx.Response(503, json={})
+        return httpx.Response(200, json={})
+
+    def ready(self) -> Readiness:
+        status = "ok" if self.up else "fail"
+        return parse_readiness(
+            "http://127.0.0.1/ready",
+            200 if self.up else 503,
+            {"status": status, "checks": {"cache": {"status": status}}},
+        )
+
+
+@pytest.mark.parametrize("hard", [False, True], ids=["degrades", "hard-dependency"])
+def test_outage_drill_judges_unaffected_routes_readiness_and_recovery(hard):
+    dep = _Dependency(hard)
+    with scoped_client(
+        GUARD, transport=httpx.MockTransport(dep.route), base_url="http://127.0.0.1"
+    ) as client:
+        prober = Prober(
+            lambda m, p, kw: client.request(m, p, **kw), [ProbeCall(path="/live")], interval_s=0.01
+        )
+        drill = Drill("cache outage", prober)
+        with prober:
+            result = traffic_outage.run(
+                drill,
+                "cache",
+                stop=lambda: setattr(dep, "up", False),
+                start=lambda: setattr(dep, "up", True),
+                read_ready=dep.ready,
+                names=["cache"],
+                budget=0,
+                outage_s=0.4,
+                recovery_s=2.0,
+            )
+    assert result.reflected and result.recovered and result.requests_during > 0
+    if hard:
+        assert result.failed_unaffected > 0
+        assert "failed while it was down" in result.problems[0]
+    else:
+        assert result.failed_unaffected == 0 and not result.problems
