@@ -1,5 +1,5 @@
 """A drill's timeline as a standalone SVG: every request over time, coloured by its answer,
-with the drill's steps marked.
+with the drill's steps marked (numbered lines, labels listed beside the chart: steps seconds apart would overlap).
 
 Each request is a dot at (time sent, latency); a request the target did not answer sits on the
 top edge in black. Steps are dashed vertical lines with their label. Every text that reaches
@@ -16,8 +16,8 @@ from xml.sax.saxutils import escape
 from harness.drills.prober import Event, Sample
 from harness.report.common import xml_text
 
-WIDTH, HEIGHT = 720, 280
-LEFT, RIGHT, TOP, BOTTOM = 56, 130, 34, 40
+WIDTH, MIN_HEIGHT = 900, 280
+LEFT, RIGHT, TOP, BOTTOM = 56, 300, 44, 40
 MAX_DOTS = 4000
 COLOURS = {
     "2xx/3xx": "#16a34a",
@@ -50,7 +50,8 @@ def render(title: str, samples: Sequence[Sample], events: Sequence[Event]) -> st
     t_max = max([s.end for s in shown] + [e.t for e in events] + [1.0])
     answered = [s.latency_ms for s in shown if s.status]
     y_max = max(answered + [1.0]) * 1.1
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    height = max(MIN_HEIGHT, TOP + 100 + 14 * len(events) + BOTTOM)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, height - TOP - BOTTOM
 
     def x(t: float) -> float:
         return LEFT + plot_w * (t / t_max)
@@ -59,27 +60,27 @@ def render(title: str, samples: Sequence[Sample], events: Sequence[Event]) -> st
         return TOP + plot_h * (1 - min(ms, y_max) / y_max)
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="11">',
-        f'<rect width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+        f'viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="11">',
+        f'<rect width="{WIDTH}" height="{height}" fill="#ffffff"/>',
         f'<text x="{LEFT}" y="18" font-size="13" font-weight="bold">{_text(title, 80)}</text>',
         f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{LEFT + plot_w}" y2="{TOP + plot_h}" '
         'stroke="#6b7280"/>',
         f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + plot_h}" stroke="#6b7280"/>',
-        f'<text x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 8}" text-anchor="middle">'
+        f'<text x="{LEFT + plot_w / 2:.1f}" y="{height - 8}" text-anchor="middle">'
         f"seconds since the prober started (0 to {t_max:.1f})</text>",
         f'<text x="12" y="{TOP + plot_h / 2:.1f}" transform="rotate(-90 12 '
         f'{TOP + plot_h / 2:.1f})" text-anchor="middle">latency ms (max {y_max:.0f})</text>',
     ]
-    for event in events:
+    for i, event in enumerate(events, start=1):
+        # Steps often come seconds apart: numbered lines, labels listed in the legend.
         ex = x(event.t)
         parts.append(
             f'<line x1="{ex:.1f}" y1="{TOP}" x2="{ex:.1f}" y2="{TOP + plot_h}" stroke="#2563eb" '
             'stroke-dasharray="4 3"/>'
         )
         parts.append(
-            f'<text x="{ex + 2:.1f}" y="{TOP + 10}" fill="#2563eb" '
-            f'transform="rotate(90 {ex + 2:.1f} {TOP + 10})">{_text(event.label)}</text>'
+            f'<text x="{ex + 2:.1f}" y="{TOP - 4 - 10 * ((i - 1) % 2)}" fill="#2563eb">{i:d}</text>'
         )
     for s in shown:
         kind = status_class(s.status)
@@ -92,9 +93,15 @@ def render(title: str, samples: Sequence[Sample], events: Sequence[Event]) -> st
         parts.append(
             f'<text x="{WIDTH - RIGHT + 24}" y="{ly}">{_text(kind)}: {counts[kind]:d}</text>'
         )
+    for i, event in enumerate(events, start=1):
+        ly = TOP + 86 + i * 14
+        parts.append(
+            f'<text x="{WIDTH - RIGHT + 8}" y="{ly}" fill="#2563eb">{i:d} '
+            f"({event.t:.1f} s) {_text(event.label, 34)}</text>"
+        )
     if len(samples) > len(shown):
         parts.append(
-            f'<text x="{WIDTH - RIGHT + 8}" y="{TOP + 90}">first {len(shown):d} of '
+            f'<text x="{WIDTH - RIGHT + 8}" y="{TOP + 76}">first {len(shown):d} of '
             f"{len(samples):d}</text>"
         )
     parts.append("</svg>")
