@@ -1,8 +1,9 @@
 """A drill's timeline as a standalone SVG: every request over time, coloured by its answer,
-with the drill's steps marked (numbered lines, labels listed beside the chart: steps seconds apart would overlap).
+with the drill's steps marked.
 
 Each request is a dot at (time sent, latency); a request the target did not answer sits on the
-top edge in black. Steps are dashed vertical lines with their label. Every text that reaches
+top edge in black. Steps are numbered dashed vertical lines, their labels listed beside the
+chart (labels on the lines of steps a second apart would overlap). Every text that reaches
 the SVG (step labels, release names: both can carry what the target sent) goes through
 ``xml_text`` and XML escaping, and numbers are formatted, never interpolated raw; the report
 shows the file as an ``<img>`` data URI, where an SVG runs no script.
