@@ -58,13 +58,24 @@ class ShutdownResult(BaseModel):
     stop_error: str | None = None
 
     @property
-    def in_flight(self) -> list[Held]:
-        """Requests that were with the server when SIGTERM was sent."""
+    def sent(self) -> list[Held]:
+        """Requests whose headers reached the server and that it did not answer early."""
         return [h for h in self.held if not h.early and h.outcome != "refused"]
 
     @property
     def confirmed(self) -> list[Held]:
-        return [h for h in self.in_flight if h.confirmed]
+        return [h for h in self.sent if h.confirmed]
+
+    @property
+    def in_flight(self) -> list[Held]:
+        """Requests that were with the server when SIGTERM was sent: the confirmed ones when
+        the server answers ``100 Continue`` (one still in its accept queue on a loaded machine
+        could be refused by a graceful server too, so it is not judged), else every one sent."""
+        return self.confirmed or self.sent
+
+    @property
+    def unjudged(self) -> list[Held]:
+        return [h for h in self.sent if h not in self.in_flight]
 
     @property
     def dropped(self) -> list[Held]:
@@ -143,7 +154,7 @@ def drill(
     count: int,
     verify: bool | str = True,
     headers: dict[str, str] | None = None,
-    confirm_s: float = 10.0,
+    confirm_s: float = 20.0,
     answer_s: float = 25.0,
     clock: Callable[[], float] = time.monotonic,
 ) -> ShutdownResult:

@@ -132,6 +132,7 @@ def test_inflight_requests_finish_on_sigterm(target, stack, resilience, attach_d
         "requests in flight at SIGTERM": len(result.in_flight),
         "in-flight requests dropped": len(result.dropped),
         "requests confirmed in flight (100 Continue)": len(result.confirmed),
+        "requests not confirmed in flight (not judged)": len(result.unjudged),
         "stop time": result.stop_s or 0.0,
     }
     drill.report.notes.append(result.model_dump_json())
@@ -142,6 +143,7 @@ def test_inflight_requests_finish_on_sigterm(target, stack, resilience, attach_d
             "requests in flight at SIGTERM": "requests",
             "in-flight requests dropped": "requests",
             "requests confirmed in flight (100 Continue)": "requests",
+            "requests not confirmed in flight (not judged)": "requests",
         },
     )
     in_flight, dropped = result.in_flight, result.dropped
@@ -153,8 +155,10 @@ def test_inflight_requests_finish_on_sigterm(target, stack, resilience, attach_d
             "its body, name another one in resilience.inflight_operation"
         )
     ways = sorted({h.outcome if h.outcome != "answered" else str(h.status) for h in dropped})
+    unjudged = f" ({len(result.unjudged)} more not confirmed in flight, not judged)"
     assert not dropped, (
-        f"{len(dropped)} of {len(in_flight)} requests in flight at SIGTERM were dropped "
+        f"{len(dropped)} of {len(in_flight)} requests in flight at SIGTERM were dropped"
+        f"{unjudged if result.unjudged else ''} "
         f"({', '.join(ways)}): {service} did not finish them before exiting"
     )
     assert not failed_rollbacks, "rollback failed: " + "; ".join(failed_rollbacks)
