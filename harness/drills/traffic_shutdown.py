@@ -155,6 +155,7 @@ def drill(
     verify: bool | str = True,
     headers: dict[str, str] | None = None,
     confirm_s: float = 20.0,
+    shutdown_s: float = 30.0,
     answer_s: float = 25.0,
     clock: Callable[[], float] = time.monotonic,
 ) -> ShutdownResult:
@@ -211,9 +212,11 @@ def drill(
     thread.start()
     # Send the bodies only once the server shows it is shutting down, so every held request
     # really was in flight when the signal landed.
-    seen_deadline = clock() + 15.0
+    # A container engine may take seconds to deliver the signal on a loaded machine.
+    seen_deadline = clock() + shutdown_s
     while clock() < seen_deadline:
-        if _listener_refuses(guard, url) or any(_dropped_now(c) for c in live):
+        gone = not thread.is_alive() and not stopper_error
+        if gone or _listener_refuses(guard, url) or any(_dropped_now(c) for c in live):
             result.shutdown_seen_s = round(clock() - stop_started, 3)
             break
         time.sleep(0.05)
