@@ -166,7 +166,8 @@ def drill(
     # Scope, scope.exclude and the safety mode judge the request before any socket opens.
     guard.check_request(method.upper(), httpx.URL(url.rstrip("/") + path.strip()))
     t0 = clock()
-    body = json.dumps({"name": "in-flight shutdown probe"}).encode()
+    # Any JSON will do: the answer (201, 401, 422...) only has to arrive, below 500.
+    body = json.dumps({"probe": "in-flight request over SIGTERM"}).encode()
     conns: list[_Conn] = []
     for i in range(count):
         held = Held(index=i, sent_s=round(clock() - t0, 3))

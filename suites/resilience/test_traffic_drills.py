@@ -98,7 +98,8 @@ def test_inflight_requests_finish_on_sigterm(target, stack, resilience, attach_d
     url = stack.url(resilience.inflight_url) if resilience.inflight_url else target.base_url
     budget = resilience.error_budget
     with target.client(local_address=PROBER_SOURCE) as client:
-        drill = Drill("graceful shutdown", _anonymous_prober(target, client, []))
+        prober = _anonymous_prober(target, client, [target.profile.target.live_path])
+        drill = Drill("graceful shutdown", prober)
         drill.rollback(f"start {service}", lambda: stack.start(service))
         with drill.prober:
             _steady_or_stop(drill, budget)
