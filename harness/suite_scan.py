@@ -17,9 +17,9 @@ from typing import TypeGuard
 from pydantic import BaseModel, Field
 
 HARNESS_DIR = Path(__file__).resolve().parent
-# The harness packages a test's checks come from: its probes (the API suite's in harness.api)
-# and the external tools' adapters.
-PACKAGES = ("harness.probes", "harness.api", "harness.engines")
+# The harness packages a test's checks come from: its probes (the API suite's in harness.api,
+# the resilience suite's drills in harness.drills) and the external tools' adapters.
+PACKAGES = ("harness.probes", "harness.api", "harness.drills", "harness.engines")
 
 
 class SuitesNotFound(Exception):
@@ -29,7 +29,7 @@ class SuitesNotFound(Exception):
 class ControlCoverage(BaseModel):
     tests: list[str] = Field(default_factory=list, description="pytest node ids")
     probes: list[str] = Field(
-        default_factory=list, description="harness.probes and harness.api modules"
+        default_factory=list, description="harness.probes, harness.api and harness.drills modules"
     )
     engines: list[str] = Field(default_factory=list, description="harness.engines modules")
 

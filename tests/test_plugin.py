@@ -123,7 +123,7 @@ def test_verdicts_fold_per_control(run) -> None:
     assert got["SEC-08"] == "not_evaluated"  # same area, no test selected
     # Only the areas the run touched: hardening and operations, not auth or performance.
     assert data["run"]["areas"] == ["hardening", "operations"]
-    assert got["OPS-01"] == "planned" and got["OPS-02"] == "planned"
+    assert got["OPS-01"] == "planned" and got["OPS-05"] == "planned"
     assert "AUTH-01" not in got
     by_id = {c["id"]: c for c in data["controls"]}
     assert "reflected origin" in by_id["SEC-02"]["reason"]

@@ -34,6 +34,47 @@ class ResilienceSettings(Strict):
         default=0.05, gt=0, description="pause between the prober's requests during a drill"
     )
     # Traffic drills (rollback, blue-green, shutdown): helper-owned keys below this line.
+    release_path: str | None = Field(
+        default=None,
+        description="GET path whose JSON answer names the release that answered (the prober "
+        "reads it among its requests; absent: the release is not recorded)",
+    )
+    release_field: str = Field(
+        default="release", description="the field of release_path's JSON answer naming the release"
+    )
+    write_operation: str | None = Field(
+        default=None,
+        description="'METHOD /path' the prober writes with (a logged-in JSON create whose answer "
+        "carries the new object's id, read back at path/id after the drill; absent: no writes)",
+    )
+    previous_release: str | None = Field(
+        default=None,
+        description="OPS-02: the release the rollback drill returns to (absent: not_applicable)",
+    )
+    watch_s: float = Field(
+        default=6.0,
+        gt=0,
+        description="OPS-02: how long the prober watches a deployed release for an SLO breach",
+    )
+    inflight_operation: str | None = Field(
+        default=None,
+        description="OPS-06: 'METHOD /path' that reads a JSON body before answering; the drill "
+        "holds requests to it in flight by withholding their bodies until after SIGTERM "
+        "(absent: not_applicable)",
+    )
+    inflight_url: str | None = Field(
+        default=None,
+        description="OPS-06: stack URL name of the app's own listener (a proxy in front buffers "
+        "request bodies, so in-flight requests must reach the app itself; absent: the app URL)",
+    )
+    inflight_requests: int = Field(
+        default=24, ge=1, description="OPS-06: requests held in flight when SIGTERM is sent"
+    )
+    unaffected_paths: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="OPS-04: stack service -> GET paths that must keep answering while it is "
+        "stopped (always added: liveness and target.static_paths)",
+    )
 
     # Data drills (migrations, backup and restore, SQLite to PostgreSQL): keys below this line.
     migrate: list[str] | None = Field(

@@ -1,0 +1,1 @@
+"""Resilience controls: drills under traffic (rollback, outages, shutdown) and data drills."""
