@@ -206,6 +206,7 @@ def render(results: Results, previous: Results | None = None, run_dir: Path | No
         "findings": [f.model_dump(mode="json") for f in results.findings],
         "changes": changes(results, previous),
         "efficacy": results.efficacy,
+        "roadmap": results.roadmap,
     }
     return _environment().get_template("report.html.j2").render(**context)
 
