@@ -1,0 +1,1 @@
+"""Controls for roadmap criteria nothing else verified: operational documents (DOC-01)."""
