@@ -52,6 +52,7 @@ class CiSettings(Strict):
     test_command: list[str] | None = Field(
         default=None, description="argv of the target's own tests, run in the app service"
     )
+    service: str = Field(default="app", description="the stack service whose environment runs it")
     budget_s: float = Field(default=300.0, gt=0, description="the roadmap's 5 minutes")
 
 
