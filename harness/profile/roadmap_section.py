@@ -70,6 +70,25 @@ class ManifestSettings(Strict):
     max_replicas: int = Field(default=50, ge=1, description="an HPA's highest sane maxReplicas")
 
 
+class ProfilingSettings(Strict):
+    """Profiling under load (PERF-05): one more app instance started under the profiler."""
+
+    command: list[str] | None = Field(
+        default=None,
+        description="argv that serves the app on '{port}' (run in the service's environment "
+        "under py-spy record); none: PERF-05 is not_applicable",
+    )
+    service: str = Field(default="app", description="the stack service whose environment runs it")
+    paths: list[str] = Field(
+        default_factory=list, description="read routes (GET, anonymous) to load (default: live)"
+    )
+    duration_s: float = Field(default=15.0, gt=0, description="seconds sampled under load")
+    rate_hz: int = Field(default=100, gt=0, description="samples per second")
+    max_function_share: float = Field(
+        default=0.5, gt=0, le=1, description="the most CPU samples one function may own"
+    )
+
+
 class RoadmapSettings(Strict):
     """The roadmap gap controls' inputs (OBS-08, DOC-01, CI-01, SC-07; docs/controls/roadmap.md)."""
 
@@ -91,3 +110,4 @@ class RoadmapSettings(Strict):
     )
     ci: CiSettings = Field(default_factory=CiSettings)
     manifests: ManifestSettings = Field(default_factory=ManifestSettings)
+    profiling: ProfilingSettings = Field(default_factory=ProfilingSettings)
