@@ -89,6 +89,25 @@ class ProfilingSettings(Strict):
     )
 
 
+class CapacitySettings(Strict):
+    """Capacity (PERF-06): a step load on one read route against the expected peak."""
+
+    expected_peak_rps: float | None = Field(
+        default=None,
+        gt=0,
+        description="the rate the target must serve within the SLO; none: "
+        "PERF-06 is not_applicable",
+    )
+    path: str | None = Field(
+        default=None, description="the read route (anonymous GET) to load (default: live path)"
+    )
+    steps_rps: list[float] = Field(
+        default_factory=list,
+        description="rates tried in order (default: 1/3, 2/3, 1 and 4/3 of the expected peak)",
+    )
+    step_s: float = Field(default=5.0, gt=0, description="seconds each step lasts")
+
+
 class RoadmapSettings(Strict):
     """The roadmap gap controls' inputs (OBS-08, DOC-01, CI-01, SC-07; docs/controls/roadmap.md)."""
 
@@ -111,3 +130,4 @@ class RoadmapSettings(Strict):
     ci: CiSettings = Field(default_factory=CiSettings)
     manifests: ManifestSettings = Field(default_factory=ManifestSettings)
     profiling: ProfilingSettings = Field(default_factory=ProfilingSettings)
+    capacity: CapacitySettings = Field(default_factory=CapacitySettings)
