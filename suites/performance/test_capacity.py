@@ -18,6 +18,9 @@ pytestmark = pytest.mark.stack
 SOURCE = source(65)
 
 
+# Exclusive (the stack's writer lock): its load must not share the stack with other tests'
+# traffic, the Locust run of PERF-02..04 above all, which would distort both measurements.
+@pytest.mark.disruptive
 @pytest.mark.control("PERF-06")
 def test_capacity_meets_expected_peak(target, evidence):
     settings = target.profile.roadmap.capacity

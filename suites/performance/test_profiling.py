@@ -32,6 +32,9 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# Exclusive (the stack's writer lock): its load must not share the stack with other tests'
+# traffic, the Locust run of PERF-02..04 above all, which would distort both measurements.
+@pytest.mark.disruptive
 @pytest.mark.control("PERF-05")
 def test_profile_under_load(target, stack, evidence, tmp_path):
     settings = target.profile.roadmap.profiling
