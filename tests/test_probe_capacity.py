@@ -43,3 +43,4 @@ def test_errors_count_against_the_step() -> None:
 def test_default_steps_straddle_the_peak() -> None:
     assert capacity.default_steps(9) == [3.0, 6.0, 9.0, 12.0]
     assert capacity.percentile([], 0.95) == float("inf")
+    assert capacity.step_seconds(3, 5) > 13 and capacity.step_seconds(12, 5) == 5

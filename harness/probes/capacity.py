@@ -4,7 +4,8 @@ Open model: each step schedules ``rate x seconds`` requests at fixed instants an
 latency counts from its scheduled instant, so a server that falls behind shows its queue in
 the latency instead of slowing the generator down (no coordinated omission). A step meets the
 SLO when its p95 is within ``slo.p95_ms`` and its error ratio (no answer, 5xx, 429) within
-``slo.error_rate``. Capacity is the highest step that meets it with every lower step meeting it.
+``slo.error_rate``; each step lasts long enough for 40 requests. Capacity is the highest step
+that meets it with every lower step meeting it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Step(BaseModel):
     errors: int
     p95_ms: float
     statuses: dict[str, int] = Field(default_factory=dict)
+    retried: bool = Field(default=False, description="missed once, measured again")
 
     def meets(self, p95_ms: float, error_rate: float) -> bool:
         return self.p95_ms <= p95_ms and self.errors <= error_rate * self.sent
@@ -72,6 +74,15 @@ def run_step(send: Send, rate_rps: float, seconds: float, workers: int = 16) -> 
         p95_ms=round(percentile(latencies, 0.95), 1),
         statuses=statuses,
     )
+
+
+# A p95 from fewer requests is little more than the slowest one.
+MIN_STEP_REQUESTS = 40
+
+
+def step_seconds(rate_rps: float, step_s: float) -> float:
+    """Long enough for MIN_STEP_REQUESTS at this rate, and at least ``step_s``."""
+    return max(step_s, MIN_STEP_REQUESTS / rate_rps)
 
 
 def default_steps(peak: float) -> list[float]:
