@@ -29,6 +29,7 @@ from harness.results import (
     SigningInfo,
     summarise,
 )
+from harness.roadmap import coverage as roadmap_coverage
 from harness.rundir import RunDir
 from harness.runfacts import RunFacts
 from harness.safety import skipped_controls
@@ -82,6 +83,7 @@ def fold(run: RunDir, records: list[TestRecord], facts: RunFacts) -> Results:
         findings=control_findings(controls, reported, run.path),
         figures=figures,
         summary=summarise(controls),
+        roadmap=roadmap_coverage({c.id: c.status.value for c in controls}),
     )
 
 

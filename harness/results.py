@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.findings import Finding
+from harness.roadmap import RoadmapCoverage
 from harness.verdicts import Verdict
 
 SCHEMA_VERSION = "1.1"
@@ -197,6 +198,11 @@ class Results(_Model):
     gate: GateResult | None = None
     efficacy: Efficacy | None = None
     summary: dict[str, int] = Field(default_factory=dict, description="control count by status")
+    roadmap: RoadmapCoverage | None = Field(
+        default=None,
+        description="every roadmap criterion and task with its controls' verdicts, rolled up "
+        "(optional: absent in runs made before it existed)",
+    )
     manifest: str | None = Field(
         default="manifest.json",
         description="file listing the SHA-256 of every run file, signed in manifest.sig",

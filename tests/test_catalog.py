@@ -33,7 +33,8 @@ def entry(id: str = "SEC-01", area: str = "hardening", severity: str = "high") -
 def test_catalog_loads_and_covers_the_seed() -> None:
     catalog = load_catalog()
     ids = catalog.ids()
-    assert len(ids) == len(set(ids)) == 65
+    # 65 from the seed, plus controls added for the roadmap's uncovered criteria.
+    assert len(ids) == len(set(ids)) >= 65
     if SEED.is_file():  # the shared seed sits beside the repository in the workspace
         seeded = set(re.findall(r"^\| ([A-Z0-9]+-\d\d) \|", SEED.read_text(), re.MULTILINE))
         assert seeded <= set(ids), seeded - set(ids)

@@ -17,6 +17,7 @@ from harness.profile.auth_sections import AuthSettings
 from harness.profile.base import Strict
 from harness.profile.load_settings import LoadSettings
 from harness.profile.resilience_section import ResilienceSettings
+from harness.profile.roadmap_section import RoadmapSettings
 from harness.profile.sections import (
     DastSettings,
     DataStoreSettings,
@@ -79,6 +80,7 @@ class Profile(Strict):
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     operations: OperationsSettings = Field(default_factory=OperationsSettings)
     supply_chain: SupplyChainSettings = Field(default_factory=SupplyChainSettings)
+    roadmap: RoadmapSettings = Field(default_factory=RoadmapSettings)
 
     @model_validator(mode="after")
     def _external_needs_url(self) -> Profile:

@@ -216,6 +216,7 @@ def render(
         "efficacy": results.efficacy,
         "auditor": auditor_context(results, _folder_hint(run_dir)),
         "trends": trend_context(trends),
+        "roadmap": results.roadmap,
     }
     return _environment().get_template("report.html.j2").render(**context)
 

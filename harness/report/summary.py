@@ -8,6 +8,7 @@ from pathlib import Path
 from harness.report.common import AREA_TITLES, BAD, STATUS_ORDER, by_area, changes, verdict
 from harness.report.common import effective_status as _status
 from harness.results import Results
+from harness.roadmap import ItemStatus, RoadmapCoverage
 
 # Enough to keep target text from becoming markup, links or table cells; parentheses and the
 # like are left alone because nothing opens a link once "[" is escaped.
@@ -85,6 +86,8 @@ def render(results: Results, previous: Results | None = None) -> str:
         for fault in results.efficacy.faults:
             if fault.collateral:
                 lines.append(f"- {md(fault.name)} also failed: {md(', '.join(fault.collateral))}")
+    if results.roadmap is not None:
+        lines += roadmap_lines(results.roadmap)
     if results.findings:
         lines.append(f"{len(results.findings)} finding(s); see results.sarif and report.html.")
     if results.run.signing_key is not None:
@@ -94,6 +97,26 @@ def render(results: Results, previous: Results | None = None) -> str:
             f"{md(results.run.signing_key.fingerprint)} (harness verify checks the run folder).",
         ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def roadmap_lines(roadmap: RoadmapCoverage) -> list[str]:
+    """The roadmap roll-up, then every item not met (the full list is in report.html)."""
+    s = roadmap.summary
+    lines = ["### Roadmap coverage", ""]
+    for group, label in (("criteria", "acceptance criteria"), ("tasks", "tasks")):
+        lines.append(
+            f"- {label}: {s.get(f'{group}_met', 0)} met, {s.get(f'{group}_not_met', 0)} not met, "
+            f"{s.get(f'{group}_not_evaluated', 0)} not evaluated, "
+            f"{s.get(f'{group}_uncovered', 0)} uncovered (of {s.get(group, 0)})"
+        )
+    lines.append("")
+    not_met = [item for item in roadmap.items if item.status == ItemStatus.NOT_MET]
+    if not_met:
+        lines += ["| item | roadmap | controls |", "|---|---|---|"]
+        for item in not_met:
+            lines.append(f"| {md(item.id)} | {md(item.text)} | {md(item.reason)} |")
+        lines.append("")
+    return lines
 
 
 def write(results: Results, path: Path, previous: Results | None = None) -> Path:

@@ -132,7 +132,7 @@ def test_metrics_count_error_responses(target, obs, evidence):
 
 
 @pytest.mark.disruptive
-@pytest.mark.control("OBS-01")
+@pytest.mark.control("OBS-01", "OBS-08")  # OBS-08: the error counter moves with 5xx
 def test_metrics_count_server_errors(target, stack, obs, login, evidence):
     """Requests answered 5xx move a 5xx series: a dependency is stopped (the one outside way to
     a 5xx that is safe on any target the harness started) while one API route is called."""

@@ -28,6 +28,7 @@ from harness.results import (
     save_results,
     summarise,
 )
+from harness.roadmap import coverage as roadmap_coverage
 from harness.verdicts import Verdict
 
 HERE = Path(__file__).resolve().parent
@@ -241,6 +242,7 @@ def main() -> None:
             summary=EfficacySummary(caught=2, total=3, false_alarms=0, pending=1),
         ),
         summary=summarise(controls),
+        roadmap=roadmap_coverage({c.id: c.status.value for c in controls}),
     )
     save_results(results, RUN / "results.json")
     # The previous nightly, for the change list: SEC-05 passed then, SEC-13 failed then.
