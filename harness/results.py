@@ -20,7 +20,7 @@ from harness.findings import Finding
 from harness.roadmap import RoadmapCoverage
 from harness.verdicts import Verdict
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 RESULTS_NAME = "results.json"
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "results-schema.json"
 

@@ -43,7 +43,15 @@ SUITES_ROOT = _suites_root()
 
 # Suites whose tests only read the stack may run on several xdist workers; the plugin's
 # stack lock serialises the disruptive ones against the rest.
-DEFAULT_SUITES = ("owasp", "api", "observability", "performance")
+DEFAULT_SUITES = (
+    "owasp",
+    "api",
+    "observability",
+    "performance",
+    "resilience",
+    "supply_chain",
+    "roadmap",
+)
 
 
 class HarnessError(Exception):

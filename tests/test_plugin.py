@@ -132,7 +132,7 @@ def test_verdicts_fold_per_control(run) -> None:
     assert "flaky today" in by_id["SEC-07"]["reason"]
     assert by_id["SEC-11"]["reason"] == "TLS terminates at the cloud load balancer"
     assert data["summary"]["pass"] == 2 and data["summary"]["total"] == len(data["controls"])
-    assert data["schema_version"] == "1.1"
+    assert data["schema_version"] == "1.2"
     assert data["run"]["profile"] == "reference"
 
 
