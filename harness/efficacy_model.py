@@ -53,6 +53,11 @@ class CleanOutcome(BaseModel):
     failed: list[str] = Field(description="false alarms: controls failing on the clean stack")
     statuses: dict[str, str]
     retried: list[str] = Field(default_factory=list)
+    passed_alone: list[str] = Field(
+        default_factory=list,
+        description="failed in the parallel clean run, passed when run again alone: not counted "
+        "as false alarms, listed so a control that is sensitive to load is seen",
+    )
     results: str
     duration_s: float
 

@@ -256,3 +256,14 @@ def test_independent_stacks_share_the_faults_and_each_ends_clean() -> None:
     assert sorted(ran) == sorted(names)
     assert first.applied[-1] == [] and second.applied[-1] == []
     assert "efficacy: 2 stacks side by side" in lines
+
+
+def test_a_clean_failure_that_passes_alone_is_not_a_false_alarm_but_is_listed() -> None:
+    # A timing control starved by the parallel clean run on a loaded machine.
+    def starved(fault: str | None, control: str, attempt: int) -> str | None:
+        return "fail" if fault is None and control == "SEC-01" and attempt == 1 else None
+
+    report, runner, _ = run(["no_csp"], script=starved)
+    assert runner.calls[1] == (None, ["SEC-01"])
+    assert report.clean.failed == [] and report.clean.passed_alone == ["SEC-01"]
+    assert by_name(report)["no_csp"]["status"] == "caught" and report.ok
