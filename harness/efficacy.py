@@ -83,9 +83,8 @@ def run_efficacy(
     retry = sorted(unmeasured + failing)
     clean_s = clean_run.duration_s
     if unmeasured:
-        echo(
-            f"efficacy: not_evaluated on the clean stack, running once more: {', '.join(unmeasured)}"
-        )
+        names = ", ".join(unmeasured)
+        echo(f"efficacy: not_evaluated on the clean stack, running once more: {names}")
     if failing:
         echo(f"efficacy: failed on the clean stack, running once more alone: {', '.join(failing)}")
     if retry:
