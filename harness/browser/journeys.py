@@ -3,6 +3,7 @@ E2E-02..05 judge (the sweep's and every journey's of the run)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from harness.browser import visits as shared
 from harness.browser.observe import PageVisit
-from harness.browser.session import Observer
+from harness.browser.session import Observer, WatchedContext
 from harness.browser.sweep import SweepResult, sweep
 from harness.guard_browser import BlockedRequest, guarded_browser
 from harness.probes.browser import session_credential
@@ -44,6 +45,87 @@ class SweepRun(BaseModel):
     refused: list[str] = Field(default_factory=list)
 
 
+class Anonymous:
+    label = "anonymous"
+
+    def __init__(self, observer: Observer) -> None:
+        self._watched = observer.context()
+
+    def context(self) -> WatchedContext | None:
+        return self._watched
+
+
+class LoggedIn:
+    """A context carrying a session of ``user``, logged in again through the adapter before
+    the target's idle or absolute timeout could end it (half of the shorter one)."""
+
+    def __init__(
+        self,
+        observer: Observer,
+        login: Callable[[str], Session],
+        auth_error: type[Exception],
+        user: str,
+        base_url: str,
+        renew_after_s: float | None,
+        notes: list[str],
+    ) -> None:
+        self.label = f"as {user}"
+        self._observer = observer
+        self._login = login
+        self._auth_error = auth_error
+        self._user = user
+        self._base_url = base_url
+        self._renew_after_s = renew_after_s
+        self._notes = notes
+        self._watched: WatchedContext | None = None
+        self._session: Session | None = None
+        self._since = 0.0
+        self.failed = False
+
+    def context(self) -> WatchedContext | None:
+        if self.failed:
+            return None
+        stale = self._renew_after_s is not None and (
+            time.monotonic() - self._since > self._renew_after_s
+        )
+        if self._session is None or stale:
+            session = self._fresh()
+            if session is None:
+                self.failed = True
+                return None
+            cookies, headers = session_credential(session, self._base_url)
+            for cookie in cookies:
+                self._observer.add_secret(str(cookie.get("value", "")))
+            if self._watched is None:
+                self._watched = self._observer.context(cookies, headers)
+            else:
+                self._watched.renew(cookies, headers)
+        return self._watched
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+    def _fresh(self) -> Session | None:
+        self.close()
+        self._session = None
+        for attempt in range(2):  # one retry: a first-login race is not these controls'
+            try:
+                self._session = self._login(self._user)
+                self._since = time.monotonic()
+                return self._session
+            except self._auth_error as exc:
+                if attempt:
+                    self._notes.append(f"login as {self._user} failed ({exc}): not swept")
+        return None
+
+
+def renew_after(idle_s: float | None, absolute_s: float | None) -> float | None:
+    """Half the shorter of the target's session timeouts (None: it promises neither)."""
+    known = [t for t in (idle_s, absolute_s) if t]
+    return min(known) / 2 if known else None
+
+
 def run_sweep(
     target: Target,
     login: Callable[[str], Session],
@@ -59,7 +141,6 @@ def run_sweep(
     if not pages:
         return SweepRun(result=result)
     base_url = target.base_url
-    session: Session | None = None
     with guarded_browser(target.guard) as browser:
         observer = Observer(
             browser,
@@ -68,26 +149,17 @@ def run_sweep(
             known_secrets=[u.password for u in users if u.password],
             session_cookie=profile.auth.session_cookie or None,
         )
-        contexts = [("anonymous", observer.context())]
+        roles: list[Anonymous | LoggedIn] = [Anonymous(observer)]
         if user is not None and profile.auth.flow != "none":
-            for attempt in range(2):  # one retry: a first-login race is not these controls'
-                try:
-                    session = login(user)
-                    break
-                except auth_error as exc:
-                    if attempt:
-                        result.notes.append(f"login as {user} failed ({exc}): anonymous only")
-        if session is not None:
-            cookies, headers = session_credential(session, base_url)
-            for cookie in cookies:
-                observer.add_secret(str(cookie.get("value", "")))
-            contexts.append((f"as {user}", observer.context(cookies, headers)))
-        result.roles = [role for role, _ in contexts]
+            timeouts = profile.session
+            renew = renew_after(timeouts.idle_timeout_s, timeouts.absolute_timeout_s)
+            roles.append(LoggedIn(observer, login, auth_error, user, base_url, renew, result.notes))
         try:
-            sweep(observer, base_url, pages, contexts, result)
+            sweep(base_url, pages, roles, result)
         finally:
-            if session is not None:
-                session.close()
+            for role in roles:
+                if isinstance(role, LoggedIn):
+                    role.close()
         return SweepRun(
             visits=observer.visits, result=result, blocked=browser.blocked, refused=observer.refused
         )

@@ -42,6 +42,14 @@ class WatchedContext:
     def new_page(self) -> Page:
         return self.context.new_page()
 
+    def renew(self, cookies: list[dict[str, Any]], headers: dict[str, str]) -> None:
+        """A fresh credential of the same user (the old session may be about to expire)."""
+        self.context.clear_cookies()
+        if cookies:
+            self.context.add_cookies(cookies)  # type: ignore[arg-type]
+        if headers:
+            self.context.set_extra_http_headers(headers)
+
     def observe(self, page: Page, source: str, *, audit: bool = True) -> PageVisit:
         return self._observer.observe(self, page, source, audit=audit)
 

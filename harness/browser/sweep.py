@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, Field
 
-from harness.browser.session import Observer, WatchedContext
+from harness.browser.session import WatchedContext
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -33,30 +33,45 @@ class SweepResult(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
+class Role(Protocol):
+    """Who the sweep is: a label and a context, kept logged in while the sweep runs."""
+
+    label: str
+
+    def context(self) -> WatchedContext | None:
+        """The context for the next page, its credential renewed if it may have expired
+        (None: this role could not start; the role says why in the sweep's notes)."""
+        ...
+
+
 def sweep(
-    observer: Observer,
     base_url: str,
     pages: Sequence[str],
-    contexts: Sequence[tuple[str, WatchedContext]],
+    roles: Sequence[Role],
     result: SweepResult,
 ) -> None:
-    """Open each of ``pages`` in each of ``contexts`` (role label, context)."""
-    for role, watched in contexts:
+    """Open each of ``pages`` as each of ``roles``."""
+    for role in roles:
+        watched = role.context()
+        if watched is None:
+            continue
+        result.roles.append(role.label)
         page = watched.new_page()
         try:
             for path in pages:
+                watched = role.context() or watched
                 url = base_url + (path if path.startswith("/") else "/" + path)
                 error = _load(page, url)
-                visit = watched.observe(page, f"page sweep, {role}: {path}")
+                visit = watched.observe(page, f"page sweep, {role.label}: {path}")
                 if error:
                     visit.error = error
-                    result.notes.append(f"{url} ({role}) did not load: {error}")
+                    result.notes.append(f"{url} ({role.label}) did not load: {error}")
                 try:
                     result.screenshots.append(
-                        Shot(title=f"{role}: {path} -> {page.url}", png=page.screenshot())
+                        Shot(title=f"{role.label}: {path} -> {page.url}", png=page.screenshot())
                     )
                 except Exception as exc:  # noqa: BLE001 - a screenshot is evidence, not a check
-                    result.notes.append(f"no screenshot of {url} ({role}): {exc}")
+                    result.notes.append(f"no screenshot of {url} ({role.label}): {exc}")
         finally:
             page.close()
 

@@ -53,10 +53,12 @@ def _report(
     evidence.figure("page visits judged", verdict.judged, "visits")
     if verdict.judged == 0:
         raise NotEvaluated(f"no visit could be judged for {what} ({gathered.coverage})")
-    assert not verdict.failed, (
-        f"{len(verdict.problems)} {what} on {verdict.judged} visit(s):\n"
-        + "\n".join(verdict.problems[:30])
-    )
+    if verdict.failed:
+        pytest.fail(
+            f"{len(verdict.problems)} {what} on {verdict.judged} visit(s):\n"
+            + "\n".join(verdict.problems[:30]),
+            pytrace=False,
+        )
 
 
 @pytest.mark.control("E2E-02")
