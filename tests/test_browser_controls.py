@@ -216,3 +216,29 @@ def test_console_judge_leaves_guard_refusals_to_e2e_03():
 def test_axe_runs_once_per_page_path():
     assert page_key("https://a.test/playlists/7?x=1") == page_key("https://a.test/playlists/9")
     assert page_key("https://a.test/playlists") != page_key("https://a.test/playlists/9")
+
+
+@no_chromium
+def test_safe_mode_holds_a_page_scripts_writes(browser, site):
+    observer = Observer(browser, E2ESettings(), SafetyPolicy(mode="safe"))
+    watched = observer.context()
+    page = watched.new_page()
+    page.goto(site + "/clean")
+    status = page.evaluate(
+        "() => fetch('/api/items', {method: 'POST'}).then(() => 'sent', () => 'refused')"
+    )
+    assert status == "refused" and observer.refused == [f"POST {site}/api/items"]
+    assert page.evaluate("() => fetch('/clean').then((r) => r.status)") == 200  # reads pass
+    watched.context.close()
+
+
+def test_controls_wait_for_journeys_of_other_processes(tmp_path: Path):
+    from harness.browser import visits
+
+    record = visits.JourneyRecord(
+        test="j.py::test_a", passed=True, visits=[PageVisit(url="https://a.test/", source="j")]
+    )
+    visits.write(tmp_path, record)
+    found, missing = visits.wait_for(tmp_path, ["j.py::test_a", "j.py::test_b"], 0.2, 0.05)
+    assert [r.test for r in found] == ["j.py::test_a"] and missing == ["j.py::test_b"]
+    assert found[0].visits[0].url == "https://a.test/"

@@ -2,7 +2,12 @@
 
 Import them into the ``conftest.py`` next to your journeys (docs/journeys.md)::
 
-    from harness.browser.fixtures import browser_observer, harness_browser, journey  # noqa: F401
+    from harness.browser.fixtures import (  # noqa: F401
+        browser_observer,
+        harness_browser,
+        journey,
+        logged_in_page,
+    )
 
 ``journey`` is the one a test asks for: ``journey.page`` (anonymous), ``journey.logged_in_page()``
 (through the profile's auth adapter), ``journey.step(name)``. Every context is egress-guarded
@@ -14,7 +19,7 @@ does not guard.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -28,7 +33,10 @@ from harness.plugin_state import state_of
 from harness.probes.browser import session_credential
 from harness.target import Target
 
-__all__ = ["browser_observer", "harness_browser", "journey"]
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+__all__ = ["browser_observer", "harness_browser", "journey", "logged_in_page"]
 
 
 @pytest.fixture
@@ -96,3 +104,10 @@ def journey(
             test=request.node.nodeid, passed=not (failed or made.failed), visits=made.visits
         )
         visits.write(state_of(request.config).ensure_out(), record)
+
+
+@pytest.fixture
+def logged_in_page(journey: Journey) -> Page:
+    """A page already logged in as ``e2e.user`` through the profile's auth adapter; its
+    journey (``journey``) records its steps and evidence."""
+    return journey.logged_in_page()

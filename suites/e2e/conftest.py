@@ -15,7 +15,12 @@ import pytest
 
 from harness.auth import AuthError
 from harness.auth import login as auth_login
-from harness.browser.fixtures import browser_observer, harness_browser, journey  # noqa: F401
+from harness.browser.fixtures import (  # noqa: F401
+    browser_observer,
+    harness_browser,
+    journey,
+    logged_in_page,
+)
 from harness.browser.journeys import JOURNEY_FIXTURE, SweepRun, journey_paths, run_sweep
 from harness.plugin_state import state_of
 from harness.profile import find_config
