@@ -186,7 +186,7 @@ def gather(request: pytest.FixtureRequest, run: SweepRun, out: Path, wait_s: flo
     journey_visits = [v for r in records for v in r.visits]
     coverage = (
         f"{len(run.visits)} page visit(s) of the sweep ({len(run.result.pages)} page(s), "
-        f"{' and '.join(run.result.roles) or 'no role'}) and {len(journey_visits)} of "
+        f"{' and '.join(run.result.roles) or 'no role'}) and {len(journey_visits)} from "
         f"{len(records)} journey(s)"
     )
     if missing:
