@@ -200,17 +200,22 @@ def test_storage_secrets_by_value_shape_and_name():
     }
 
 
-def test_console_judge_leaves_guard_refusals_to_e2e_03():
+def test_console_judge_leaves_guard_refusals_and_network_changes_out():
     visit = PageVisit(
         url="https://app.test/",
         source="t",
         console=[
             ConsoleEntry(type="error", text="Failed to load resource: net::ERR_BLOCKED_BY_CLIENT"),
+            ConsoleEntry(type="error", text="Failed to load resource: net::ERR_NETWORK_CHANGED"),
             ConsoleEntry(type="warning", text="deprecated"),
         ],
     )
     verdict = judge.console_and_csp([visit])
-    assert not verdict.failed and verdict.notes
+    assert not verdict.failed and len(verdict.notes) == 2
+    visit.console.append(ConsoleEntry(type="error", text="TypeError: x is undefined"))
+    assert judge.console_and_csp([visit]).problems == [
+        "https://app.test/ (t): console error: TypeError: x is undefined"
+    ]
 
 
 def test_axe_runs_once_per_page_path():

@@ -17,6 +17,9 @@ from harness.browser.observe import PageVisit
 # failed load. The request itself is E2E-03's finding, not a script error of the page.
 GUARD_ABORT = "ERR_BLOCKED_BY_CLIENT"
 MIXED_CONSOLE = "Mixed Content:"
+# Chromium aborts loads in flight when the machine's network interfaces change (a container
+# engine adding a bridge, a VPN): the machine's event, not an error of the page.
+NETWORK_CHANGED = "ERR_NETWORK_CHANGED"
 
 
 class Judgement(BaseModel):
@@ -47,6 +50,12 @@ def console_and_csp(visits: list[PageVisit]) -> Judgement:
                 continue
             if GUARD_ABORT in entry.text:
                 out.notes.append(f"{visit.url}: a load the egress guard refused (see E2E-03)")
+                continue
+            if NETWORK_CHANGED in entry.text:
+                out.notes.append(
+                    f"{visit.url}: a load aborted because the machine's network changed "
+                    f"({entry.text[:200]}); not judged as the page's error"
+                )
                 continue
             out.problems.append(f"{visit.url} ({visit.source}): console error: {entry.text}")
         for error in visit.page_errors:

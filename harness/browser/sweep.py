@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, Field
 
+from harness.browser.judge import NETWORK_CHANGED
 from harness.browser.session import WatchedContext
 
 if TYPE_CHECKING:
@@ -62,6 +63,12 @@ def sweep(
                 watched = role.context() or watched
                 url = base_url + (path if path.startswith("/") else "/" + path)
                 error = _load(page, url)
+                if NETWORK_CHANGED in error:
+                    # The machine's network changed under the browser: that window shows
+                    # nothing of the page, so it is dropped and the page loaded once more.
+                    watched.watch.take(page.url, "", "dropped")
+                    result.notes.append(f"{url} ({role.label}) reloaded: {error[:200]}")
+                    error = _load(page, url)
                 visit = watched.observe(page, f"page sweep, {role.label}: {path}")
                 if error:
                     visit.error = error
