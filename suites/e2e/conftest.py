@@ -1,7 +1,8 @@
 """The e2e suite: the profile's journeys (E2E-01) and the browser-side controls (E2E-02..05).
 
 Journeys are the target's own test files, listed in ``e2e.journeys``; this conftest adds them
-to the run so ``harness run --suite e2e`` and ``pytest suites/e2e`` run them with the suite,
+to the run when the whole suite is asked for, so ``harness run --suite e2e`` and
+``pytest suites/e2e`` run them with the suite (``pytest suites/e2e/test_browser_side.py`` does not),
 and puts them first so the browser-side controls, which judge every page a journey visited,
 find their records (on another xdist worker they wait for them, bounded by
 ``e2e.journey_wait_s``). ``browser_sweep`` opens every profile page once per process.
@@ -32,8 +33,12 @@ def pytest_collection(session: pytest.Session) -> None:
     profile = state_of(session.config).profile
     if profile is None:
         return
+    here = Path(__file__).resolve().parent
+    asked = [Path(a.split("::")[0]).resolve() for a in session.config.args]
+    if not any(here.is_relative_to(path) for path in asked):
+        return  # one file or test of the suite was asked for, not the suite
     base = find_config().resolve().parent
-    known = {str(Path(a).resolve()) for a in session.config.args}
+    known = {str(path) for path in asked}
     for path in journey_paths(profile.e2e.journeys, base):
         if str(path) not in known:
             session.config.args.append(str(path))

@@ -7,11 +7,14 @@ collected no E2E-01 test fail instead of passing on nothing.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from harness.browser.journeys import JOURNEY_FIXTURE
+from harness.browser.journeys import JOURNEY_FIXTURE, journey_paths
 from harness.plugin import item_controls
-from harness.verdicts import NotApplicable
+from harness.profile import find_config
+from harness.verdicts import NotApplicable, NotEvaluated
 
 pytestmark = pytest.mark.stack
 
@@ -23,6 +26,13 @@ def test_journeys_are_collected(request, target, evidence):
         raise NotApplicable(
             "the profile lists no journeys (e2e.journeys): write one for your app "
             "(docs/journeys.md)"
+        )
+    asked = {str(Path(a.split("::")[0]).resolve()) for a in request.config.args}
+    paths = journey_paths(listed, find_config().resolve().parent)
+    if not any(str(path) in asked for path in paths):
+        raise NotEvaluated(
+            "the journeys run with the whole suite (pytest suites/e2e, harness run --suite e2e); "
+            "this run asked for part of it"
         )
     collected = [
         item.nodeid
