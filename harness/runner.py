@@ -49,6 +49,7 @@ DEFAULT_SUITES = (
     "observability",
     "performance",
     "resilience",
+    "e2e",
     "supply_chain",
     "roadmap",
 )

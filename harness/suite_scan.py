@@ -19,7 +19,14 @@ from pydantic import BaseModel, Field
 HARNESS_DIR = Path(__file__).resolve().parent
 # The harness packages a test's checks come from: its probes (the API suite's in harness.api,
 # the resilience suite's drills in harness.drills) and the external tools' adapters.
-PACKAGES = ("harness.probes", "harness.api", "harness.drills", "harness.engines")
+PACKAGES = (
+    "harness.probes",
+    "harness.api",
+    "harness.drills",
+    "harness.browser",
+    "harness.supply_chain",
+    "harness.engines",
+)
 
 
 class SuitesNotFound(Exception):

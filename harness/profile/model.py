@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 from harness.profile.api_section import ApiSettings
 from harness.profile.auth_sections import AuthSettings
 from harness.profile.base import Strict
+from harness.profile.e2e_section import E2ESettings
 from harness.profile.load_settings import LoadSettings
 from harness.profile.resilience_section import ResilienceSettings
 from harness.profile.roadmap_section import RoadmapSettings
@@ -74,6 +75,7 @@ class Profile(Strict):
     dast: DastSettings = Field(default_factory=DastSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
+    e2e: E2ESettings = Field(default_factory=E2ESettings)
     not_applicable: dict[str, str] = Field(
         default_factory=dict, description="control id -> why it does not apply to this target"
     )
