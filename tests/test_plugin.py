@@ -104,7 +104,7 @@ def test_verdicts_fold_per_control(run) -> None:
         @pytest.mark.control("SEC-11")
         def test_tls(): assert False
 
-        @pytest.mark.control("OPS-01")
+        @pytest.mark.control("OPS-05")
         def test_planned(): pass
 
         def test_no_control(): pass
@@ -123,7 +123,7 @@ def test_verdicts_fold_per_control(run) -> None:
     assert got["SEC-08"] == "not_evaluated"  # same area, no test selected
     # Only the areas the run touched: hardening and operations, not auth or performance.
     assert data["run"]["areas"] == ["hardening", "operations"]
-    assert got["OPS-01"] == "planned" and got["OPS-05"] == "planned"
+    assert got["OPS-05"] == "planned"
     assert "AUTH-01" not in got
     by_id = {c["id"]: c for c in data["controls"]}
     assert "reflected origin" in by_id["SEC-02"]["reason"]
@@ -248,7 +248,7 @@ def test_strict_catalog_needs_a_test_per_control(run) -> None:
         "--harness-strict-catalog",
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "AUTH-01" in result.stderr.str() and "OPS-01" not in result.stderr.str()  # planned
+    assert "AUTH-01" in result.stderr.str() and "OPS-05" not in result.stderr.str()  # planned
 
 
 def test_plain_unit_tests_write_nothing(run, pytester: pytest.Pytester) -> None:
