@@ -19,6 +19,7 @@ Precedence (documented in docs/results-schema.md, "Verdicts"):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,11 +200,14 @@ def fold_run(
     strict: bool,
     evidence_hashes: dict[str, str],
     not_applicable: dict[str, str],
+    only: Sequence[str] | None = None,
 ) -> tuple[list[ControlResult], list[str]]:
     """Control results for the areas this run covers, in catalog order, and those areas.
 
     A partial run (``pytest suites/owasp``) reports only the areas it touched, so running one
-    suite never shows the others as failing or missing; the strict (full) run reports all.
+    suite never shows the others as failing or missing; the strict (full) run reports all. A
+    run of chosen controls (``--controls``) reports just those: the rest of their areas was
+    left out on purpose, not found wanting.
     """
     by_control: dict[str, list[TestRecord]] = {}
     for record in records:
@@ -213,10 +217,13 @@ def fold_run(
         areas = sorted({control.area.value for control in catalog})
     else:
         areas = sorted({catalog.get(cid).area.value for cid in by_control if cid in catalog})
+    if only is not None:
+        chosen = {cid for cid in only if cid in catalog}
+        areas = sorted({catalog.get(cid).area.value for cid in chosen})
     results = [
         control_result(control, by_control.get(control.id, []), evidence_hashes, not_applicable)
         for control in catalog
-        if control.area.value in areas
+        if control.area.value in areas and (only is None or control.id in chosen)
     ]
     return results, areas
 

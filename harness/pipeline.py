@@ -51,6 +51,7 @@ def fold(run: RunDir, records: list[TestRecord], facts: RunFacts) -> Results:
         strict=facts.strict,
         evidence_hashes=hashes,
         not_applicable=facts.not_applicable,
+        only=facts.only,
     )
     reported = [
         _with_evidence(Finding.model_validate(f), record, hashes)

@@ -35,6 +35,7 @@ from harness.secret_sources import SecretSource as SecretSource  # re-exported f
 from harness.secret_sources import clear_secret_sources, secret_sources
 from harness.secret_sources import mock_token_source as mock_token_source
 from harness.secret_sources import register_secret_source as register_secret_source
+from harness.select import chosen_controls
 from harness.stack.base import LifecycleUnsupported
 from harness.verdicts import NotApplicable
 
@@ -305,6 +306,7 @@ def _finish(state: PluginState, config: pytest.Config, *, strict: bool) -> None:
         root=config.rootpath,
         pytest_args=[state.redactor.text(a) for a in config.invocation_params.args],
         stack_state=_stack_state_option(config),
+        only=chosen_controls(config),
     )
     gate_lines: list[str] = []
     key = state.key or signing_key(None)

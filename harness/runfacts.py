@@ -25,6 +25,7 @@ class RunFacts:
     faults: list[str] = field(default_factory=list)
     not_applicable: dict[str, str] = field(default_factory=dict)
     safety: list[str] = field(default_factory=list)
+    only: list[str] | None = None  # the controls a ``--controls`` run chose
 
     @classmethod
     def gather(
@@ -37,6 +38,7 @@ class RunFacts:
         root: Path,
         pytest_args: list[str],
         stack_state: str | None = None,
+        only: list[str] | None = None,
     ) -> RunFacts:
         return cls(
             catalog=catalog,
@@ -50,6 +52,7 @@ class RunFacts:
             faults=faults(profile, stack_state),
             not_applicable=dict(profile.not_applicable) if profile else {},
             safety=safety_lines(profile),
+            only=only,
         )
 
 

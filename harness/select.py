@@ -24,11 +24,19 @@ def controls_of(item: pytest.Item) -> set[str]:
     return ids
 
 
+def chosen_controls(config: pytest.Config) -> list[str] | None:
+    """The ids ``--controls`` names; None when this plugin is not loaded or no id is given."""
+    text = config.getoption("--controls", default=None)
+    if not text:
+        return None
+    return [part.strip() for part in str(text).split(",") if part.strip()]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    wanted_text = config.getoption("--controls")
-    if not wanted_text:
+    chosen = chosen_controls(config)
+    if not chosen:
         return
-    wanted = {part.strip() for part in wanted_text.split(",") if part.strip()}
+    wanted = set(chosen)
     keep = [item for item in items if controls_of(item) & wanted]
     dropped = [item for item in items if not controls_of(item) & wanted]
     if dropped:

@@ -331,3 +331,46 @@ def test_the_guarded_session_renews_a_credential_the_target_stopped_accepting() 
     assert session.relogins == 1 and session.sent == 2
     session.close()
     server.shutdown()
+
+
+def test_the_guarded_session_bounds_the_whole_answer_in_time_and_size() -> None:
+    import time
+
+    from harness.api import transport
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            size = {"/drip": 40, "/big": transport.MAX_BODY_BYTES + 1, "/ok": 2}[self.path]
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            try:
+                if self.path == "/drip":  # a byte every 0.2 s: each read is quick, the whole slow
+                    for _ in range(size):
+                        self.wfile.write(b"x")
+                        self.wfile.flush()
+                        time.sleep(0.2)
+                else:
+                    self.wfile.write(b"y" * size)
+            except OSError:
+                pass  # the client hung up, as it should
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    session = GuardedSession(_target(server.server_address[1]))
+    url = _target(server.server_address[1]).url
+    started = time.monotonic()
+    with pytest.raises(transport.AnswerTooSlow):
+        session.get(url("/drip"), timeout=1.0)
+    assert time.monotonic() - started < 4.0  # the drip alone lasts 8 s
+    with pytest.raises(transport.AnswerTooLarge):
+        session.get(url("/big"), timeout=10.0)
+    streamed = session.get(url("/ok"), timeout=5.0, stream=True)  # as the fuzzer asks
+    assert streamed.content == b"yy" and session.get(url("/ok"), timeout=5.0).text == "yy"
+    session.close()
+    server.shutdown()

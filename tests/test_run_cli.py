@@ -1,8 +1,8 @@
 """`harness run` end to end, on the real reference stack (`harness efficacy`: test_efficacy_cli).
 
-The performance suite is the quickest real suite (one control, a few seconds), so these tests
-show the whole path — stack up, pytest, results.json, every report, the gate — without paying
-for the full suites.
+One control of the performance suite (PERF-01, a few seconds) is the quickest real run, so these
+tests show the whole path — stack up, pytest, results.json, every report, the gate — without
+paying for the full suites; ``--control`` is the user's way to the same.
 """
 
 from __future__ import annotations
@@ -44,7 +44,9 @@ def _harness(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[st
 @pytest.fixture(scope="module")
 def performance_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("run") / "report"
-    done = _harness("run", "--suite", "performance", "--out", str(out), "-n", "1")
+    done = _harness(
+        "run", "--suite", "performance", "--control", "perf-01", "--out", str(out), "-n", "1"
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return out, done.stdout
 
@@ -95,6 +97,21 @@ def test_report_of_a_real_run_renders_its_matrix(performance_run: tuple[Path, st
     (out / "screenshot.png").write_bytes(png)
     external = [url for url in requests if not url.startswith(("file:", "data:"))]
     assert not external, f"the report fetched {external}"
+
+
+def test_run_reports_only_the_controls_asked_for(performance_run: tuple[Path, str]) -> None:
+    out, _ = performance_run
+    results = json.loads((out / "results.json").read_text())
+    ran = {c["id"] for c in results["controls"] if c["status"] not in ("not run", "planned")}
+    assert ran == {"PERF-01"}, ran
+
+
+def test_run_refuses_an_unknown_control_in_one_line(tmp_path: Path) -> None:
+    done = _harness("run", "--control", "NOPE-99", "--out", str(tmp_path / "out"), timeout=60)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "NOPE-99" in lines[0], done.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_run_refuses_a_broken_profile_in_one_line(tmp_path: Path) -> None:

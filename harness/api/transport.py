@@ -8,6 +8,15 @@ waits the pacing delay the safe mode asks for. Checks that re-send a request (th
 probe) get the same session through the transport arguments, so they are held by the same
 guard; ``ignored_auth``, which drops the session it is given, is not run (see ``model.py``).
 
+Every answer is bounded in time and size in the adapter. ``requests`` applies its read timeout
+per socket read only, so an endpoint that drips a byte a second keeps a case alive for minutes
+(httpbin's ``/drip`` held one campaign for 396 s), and Schemathesis always streams the answer and
+then reads it whole, unbounded. So the adapter reads the body itself, under a deadline that shuts
+the socket down when the read timeout has passed since the request was sent
+(:class:`AnswerTooSlow`, a ``ReadTimeout``, which the campaign records as unanswered), and stops
+at ``MAX_BODY_BYTES`` (:class:`AnswerTooLarge`). Event streams never end by design: their
+bodies are left to the caller.
+
 The session carries one user's credential from the profile's auth adapter: the session cookie
 and token headers on every request, the CSRF header on state-changing ones. It sends from a
 loopback source address of its own (``harness.loopback``) so a per-client rate limit of the
@@ -16,12 +25,14 @@ target does not throttle the fuzzing into a stream of 429s.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from harness.auth import Session
@@ -30,6 +41,22 @@ from harness.target import Target
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 RENEW_MIN_S = 5.0
+MAX_BODY_BYTES = 8 * 1024 * 1024
+_CHUNK = 64 * 1024
+
+
+class AnswerTooSlow(requests.exceptions.ReadTimeout):
+    """The whole answer did not arrive within the read timeout."""
+
+
+class AnswerTooLarge(requests.exceptions.ContentDecodingError):
+    """The answer's body is larger than the campaign reads."""
+
+
+def _read_timeout(timeout: Any) -> float | None:
+    if isinstance(timeout, tuple):
+        timeout = timeout[1]
+    return float(timeout) if isinstance(timeout, int | float) else None
 
 
 class _SourceAdapter(HTTPAdapter):
@@ -43,6 +70,72 @@ class _SourceAdapter(HTTPAdapter):
         if self._source:
             kwargs["source_address"] = (self._source, 0)
         super().init_poolmanager(*args, **kwargs)
+
+    def send(  # type: ignore[override]
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        started = time.monotonic()
+        response = super().send(request, stream=True, timeout=timeout, **kwargs)
+        if response.headers.get("Content-Type", "").startswith("text/event-stream"):
+            return response
+        limit = _read_timeout(timeout)
+        remaining = None if limit is None else max(0.0, limit - (time.monotonic() - started))
+        self._read_bounded(response, request, remaining)
+        return response
+
+    @staticmethod
+    def _read_bounded(
+        response: requests.Response, request: requests.PreparedRequest, remaining: float | None
+    ) -> None:
+        """Read the body into ``response`` within ``remaining`` seconds and MAX_BODY_BYTES."""
+        expired = threading.Event()
+
+        def cut() -> None:
+            # Shutting the socket down wakes the blocked read at once (closing would not).
+            expired.set()
+            shutdown = getattr(response.raw, "shutdown", None)
+            if callable(shutdown):
+                shutdown()
+
+        timer = threading.Timer(remaining, cut) if remaining is not None else None
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
+        body = bytearray()
+        try:
+            for chunk in response.raw.stream(_CHUNK, decode_content=True):
+                body.extend(chunk)
+                if len(body) > MAX_BODY_BYTES:
+                    response.close()
+                    raise AnswerTooLarge(
+                        f"answer larger than {MAX_BODY_BYTES} bytes", request=request
+                    )
+        except (requests.RequestException, AnswerTooLarge):
+            raise
+        except Exception as exc:
+            if expired.is_set():
+                response.close()
+                raise AnswerTooSlow(
+                    "whole answer not received within the read timeout", request=request
+                ) from exc
+            if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+                raise requests.exceptions.ReadTimeout(exc, request=request) from exc
+            raise requests.exceptions.ConnectionError(exc, request=request) from exc
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if expired.is_set():
+            response.close()
+            raise AnswerTooSlow(
+                "whole answer not received within the read timeout", request=request
+            )
+        response._content = bytes(body)  # what ``response.content`` returns from now on
+        response._content_consumed = True
+        response.raw.release_conn()
 
 
 class GuardedSession(requests.Session):
