@@ -60,16 +60,18 @@ def run_efficacy(
     selection: Literal["all", "quick", "named"] = "all",
     known: dict[str, KnownFault] | None = None,
     lanes: Sequence[tuple[Stack, SuiteRunner]] = (),
+    controls: Sequence[str] | None = None,
     echo: Callable[[str], None] = print,
 ) -> EfficacyReport:
     """The matrix. ``known`` (a full matrix's faults) lets non-interfering faults share runs;
-    ``lanes`` are more stacks of the same profile (with their runners) that take faults too."""
+    ``lanes`` are more stacks of the same profile (with their runners) that take faults too;
+    ``controls`` limits the clean run (and so what a fault is measured with) to those."""
     started = time.time()
     mapping = catalog.fault_map()
     expected_of = {f.name: mapping.get(f.name, f.controls) for f in faults}
 
     echo("efficacy: clean run")
-    clean_run = runner(out=out / "clean", controls=None, workers=workers)
+    clean_run = runner(out=out / "clean", controls=controls, workers=workers)
     clean = dict(clean_run.statuses)
     reasons = dict(clean_run.reasons)
     needed = {c for controls in expected_of.values() for c in controls}
@@ -112,7 +114,9 @@ def run_efficacy(
     outcomes: dict[str, FaultOutcome] = {}
     ready: list[_Ready] = []
     for fault in order:
-        prepared = _prepare(stack, fault, expected_of[fault.name], clean, reasons, catalog)
+        prepared = _prepare(
+            stack, fault, expected_of[fault.name], clean, reasons, catalog, chosen=controls
+        )
         if isinstance(prepared, FaultOutcome):
             outcomes[fault.name] = prepared
             echo(f"efficacy: {_progress_line(prepared)}")
@@ -228,6 +232,7 @@ def _prepare(
     clean: dict[str, str],
     reasons: dict[str, str],
     catalog: Catalog,
+    chosen: Sequence[str] | None = None,
 ) -> _Ready | FaultOutcome:
     """The fault ready to run, or its outcome when there is nothing it can be measured with."""
     base = FaultOutcome(
@@ -249,7 +254,7 @@ def _prepare(
         if clean.get(c) in _BLOCKED_CLEAN
     ]
     aside = [
-        f"{c}: {_not_runnable(c, clean.get(c), reasons.get(c), catalog)}"
+        f"{c}: {_not_runnable(c, clean.get(c), reasons.get(c), catalog, chosen)}"
         for c in expected
         if c not in measurable and clean.get(c) not in _BLOCKED_CLEAN
     ]
@@ -369,8 +374,16 @@ def _clean_blocker(control: str, status: str, reason: str | None) -> str:
     return f"{control}: already {status} on the clean stack (a false alarm)"
 
 
-def _not_runnable(control: str, status: str | None, reason: str | None, catalog: Catalog) -> str:
+def _not_runnable(
+    control: str,
+    status: str | None,
+    reason: str | None,
+    catalog: Catalog,
+    chosen: Sequence[str] | None = None,
+) -> str:
     """Why a control cannot show a fault by construction (the fault is pending for it)."""
+    if chosen is not None and control not in chosen:
+        return "not among the controls chosen (--control)"
     if status is not None:
         return status + (f" on the clean stack ({reason})" if reason else " on the clean stack")
     if control not in catalog:

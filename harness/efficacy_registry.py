@@ -72,8 +72,10 @@ def select_faults(
     *,
     only: Sequence[str] = (),
     quick: bool = False,
+    controls: Sequence[str] = (),
 ) -> list[RegisteredFault]:
-    """The faults to run, in catalog order: the named ones, the quick matrix, or all."""
+    """The faults to run, in catalog order: the named ones, the quick matrix, or all; with
+    ``controls``, only the faults those controls map to (quick: each one's first fault)."""
     if only and quick:
         raise HarnessError("--fault and --quick exclude each other: name faults or ask for quick")
     by_name = {fault.name: fault for fault in registry}
@@ -83,11 +85,18 @@ def select_faults(
             f"unknown fault(s): {', '.join(unknown)} (the registry knows: "
             f"{', '.join(sorted(by_name)) or 'none'})"
         )
+    mapping = catalog.fault_map()
     if only:
         names = list(dict.fromkeys(only))
+    elif quick and controls:
+        firsts = [catalog.get(c).faults[:1] for c in controls if c in catalog]
+        names = [n for n in dict.fromkeys(n for first in firsts for n in first) if n in by_name]
     elif quick:
         names = [name for name in catalog.quick_faults() if name in by_name]
     else:
-        order = list(catalog.fault_map())
+        order = list(mapping)
         names = sorted(by_name, key=lambda n: order.index(n) if n in order else len(order))
+    if controls and not only:
+        chosen = set(controls)
+        names = [n for n in names if chosen & set(mapping.get(n, []))]
     return [by_name[name] for name in names]

@@ -153,6 +153,7 @@ def run(
     script: Script | None = None,
     stack: FakeStack | None = None,
     tmp: Path = Path("/nonexistent"),
+    controls: Sequence[str] | None = None,
 ) -> tuple[EfficacyReport, FakeRunner, FakeStack]:
     stack = stack or FakeStack()
     runner = FakeRunner(stack, script)
@@ -166,6 +167,7 @@ def run(
         out=tmp,
         workers=2,
         full=full,
+        controls=controls,
         echo=lines.append,
     )
     return report, runner, stack

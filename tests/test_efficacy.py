@@ -130,6 +130,20 @@ def test_planned_or_unselected_controls_make_a_fault_pending() -> None:
     assert by_name(report)["vulnerable_dependency"]["reason"] == "SC-02: planned on the clean stack"
 
 
+def test_chosen_controls_limit_the_clean_run_and_say_why_the_rest_is_pending() -> None:
+    stack = FakeStack()
+
+    def script(fault: str | None, control: str, attempt: int) -> str | None:
+        return "fail" if fault == "sqli" and control == "SEC-05" else "pass"
+
+    report, runner, _ = run(["sqli", "no_csp"], stack=stack, script=script, controls=["SEC-05"])
+    assert runner.calls[0] == (None, ["SEC-05"]), "the clean run runs only the chosen controls"
+    outcome = by_name(report)["sqli"]
+    assert outcome["status"] == "caught"
+    assert "SEC-14: not among the controls chosen (--control)" in outcome["reason"]
+    assert by_name(report)["no_csp"]["status"] == "pending"
+
+
 def test_a_fault_the_stack_cannot_start_with_is_inconclusive_and_the_run_goes_on() -> None:
     stack = FakeStack()
     stack.broken = {"crash"}

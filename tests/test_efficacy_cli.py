@@ -1,8 +1,9 @@
 """`harness efficacy` end to end on the real reference stack, and its refusals (no stack).
 
-The performance suite is the quickest real suite (one control, a few seconds), so the stack test
-shows the whole path (stack up, clean run, a fault, efficacy.json, the report's matrix) without
-paying for the full matrix, which the test command runs itself.
+One control of the performance suite (PERF-01, a few seconds, chosen with ``--control``) is the
+quickest real matrix, so the stack test shows the whole path (stack up, clean run, a fault,
+efficacy.json, the report's matrix) without paying for the full matrix, which the test command
+runs itself.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def test_efficacy_catches_a_fault_and_reports_the_matrix(tmp_path: Path) -> None
         "efficacy",
         "--suite",
         "performance",
+        "--control",
+        "PERF-01",
         "--fault",
         "no_gzip",
         "--fault",
@@ -61,9 +64,9 @@ def test_efficacy_catches_a_fault_and_reports_the_matrix(tmp_path: Path) -> None
         "collateral": [],
         "collateral_measured": False,
     }
-    # SEC-01's suite was not selected: the fault is pending, listed and counted apart.
+    # SEC-01 was not chosen: the fault is pending, listed and counted apart.
     assert by_name["no_csp"]["status"] == "pending"
-    assert by_name["no_csp"]["reason"] == "SEC-01: its suite was not selected"
+    assert by_name["no_csp"]["reason"] == "SEC-01: not among the controls chosen (--control)"
     assert document["summary"] == {
         "caught": 1,
         "total": 1,

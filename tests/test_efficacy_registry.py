@@ -88,6 +88,11 @@ def test_select_faults() -> None:
         "crash",
     ]
     assert [f.name for f in select_faults(catalog(), every, only=["sqli", "sqli"])] == ["sqli"]
+    # Chosen controls: the faults they map to (quick: each one's first), in catalog order.
+    chosen = select_faults(catalog(), every, controls=["SEC-01", "SEC-14"])
+    assert [f.name for f in chosen] == ["no_csp", "weak_hsts", "sqli"]
+    chosen = select_faults(catalog(), every, quick=True, controls=["SEC-01"])
+    assert [f.name for f in chosen] == ["no_csp"]
     with pytest.raises(HarnessError, match="unknown fault\\(s\\): nope"):
         select_faults(catalog(), every, only=["nope"])
     with pytest.raises(HarnessError, match="exclude each other"):

@@ -14,6 +14,7 @@ from harness.commands.run_cmds import (
     EXIT_GATE_FAILED,
     EXIT_HARNESS_ERROR,
     EXIT_PASS,
+    _check_controls,
     _check_suites,
     _err,
     _load,
@@ -53,6 +54,13 @@ from harness.stack.base import StackError
     help="independent stacks that take faults side by side (each needs its own cores)",
 )
 @click.option("--suite", "suites", multiple=True, help="suite folder under suites/ (repeatable)")
+@click.option(
+    "--control",
+    "controls",
+    multiple=True,
+    metavar="ID",
+    help="only these controls: their clean run and the faults they map to (repeatable)",
+)
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="output directory")
 @click.option("--workers", "-n", type=int, default=None, help="pytest-xdist workers")
 @click.option("--verbose", "-v", is_flag=True, help="show pytest's own output")
@@ -64,6 +72,7 @@ def efficacy(
     group_from: Path | None,
     stacks: int,
     suites: tuple[str, ...],
+    controls: tuple[str, ...],
     out: Path | None,
     workers: int | None,
     verbose: bool,
@@ -98,6 +107,7 @@ def efficacy(
         _err(str(exc))
         sys.exit(EXIT_HARNESS_ERROR)
     chosen = _check_suites(suites)
+    wanted = _check_controls(controls)
     selection: Literal["all", "quick", "named"] = "named" if faults else "quick" if quick else "all"
     out = (out or Path.cwd() / "reports" / f"efficacy-{_run_id()}").resolve()
     try:
@@ -105,7 +115,9 @@ def efficacy(
             stack, state = held.enter_context(_stack_up(profile))
             registry = load_registry(stack)
             check_drift(catalog, registry)
-            selected = select_faults(catalog, registry, only=faults, quick=quick)
+            selected = select_faults(
+                catalog, registry, only=faults, quick=quick, controls=wanted or ()
+            )
 
             def runner_for(state_path: Path | None) -> PytestRunner:
                 return PytestRunner(
@@ -113,7 +125,7 @@ def efficacy(
                     state_path=state_path,
                     suites=chosen,
                     echo=_progress if verbose else None,
-                    strict_catalog=not suites,
+                    strict_catalog=not suites and not wanted,
                 )
 
             runner = runner_for(state)
@@ -133,6 +145,7 @@ def efficacy(
                 selection=selection,
                 known=known,
                 lanes=lanes,
+                controls=wanted,
                 echo=_progress,
             )
     except (StackError, HarnessError) as exc:
