@@ -159,6 +159,43 @@ def test_a_failed_step_leaves_a_screenshot_and_a_trace(browser, site, tmp_path: 
     assert len(made.visits) == 2 and made.failed
 
 
+@no_chromium
+def test_a_step_failing_while_the_network_changed_is_not_evaluated(browser, site, tmp_path: Path):
+    from harness.verdicts import NotEvaluated
+
+    evidence = Evidence(
+        nodeid="tests/x.py::test_j",
+        controls=["E2E-01"],
+        out_dir=lambda: tmp_path,
+        redactor=Redactor(),
+        properties=[],
+    )
+    made = Journey(
+        _observer(browser),
+        site,
+        evidence,
+        login=lambda user: pytest.fail("no login in this test"),
+        credential=lambda session: ([], {}),
+        default_user=None,
+        timeout_ms=2000,
+    )
+    page = made.page
+    with made.step("open the clean page"):
+        page.goto(made.url("/clean"))
+    watched = made._contexts[0].watch  # what the console listener appends to
+    changed = ConsoleEntry(type="error", text="Failed to load resource: net::ERR_NETWORK_CHANGED")
+    with (
+        pytest.raises(NotEvaluated, match="network changed.*the button is gone"),
+        made.step("a step that fails while the network changes"),
+    ):
+        watched.log.append(changed)
+        raise AssertionError("the button is gone")
+    # Without a network change in the step, a failure stays the target's failure.
+    with pytest.raises(AssertionError), made.step("a step that fails"):
+        raise AssertionError("the button is gone")
+    made.finish(failed=True, trace_dir=tmp_path)
+
+
 def test_requests_judge_mixed_content_third_parties_and_navigations():
     def seen(url: str, page: str, top: bool = False) -> RequestSeen:
         return RequestSeen(

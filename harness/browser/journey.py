@@ -15,9 +15,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.browser.judge import NETWORK_CHANGED
 from harness.browser.observe import ConsoleEntry, PageVisit
 from harness.browser.session import Observer, WatchedContext
 from harness.evidence import Evidence
+from harness.verdicts import NotEvaluated
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -91,11 +93,28 @@ class Journey:
     # -- steps -----------------------------------------------------------------------------
     @contextmanager
     def step(self, name: str, page: Page | None = None) -> Iterator[None]:
-        """A named step; at its end (passed or failed) the page is shot and observed."""
+        """A named step; at its end (passed or failed) the page is shot and observed.
+
+        A step that fails while Chromium aborted a load because the machine's network changed
+        (a container engine adding a bridge beside the run) says nothing about the target: the
+        journey is not_evaluated with both reasons, and a rerun judges it.
+        """
         self.steps.append(name)
         number = len(self.steps)
+        seen = len(self.console)
         try:
             yield
+        except Exception as exc:
+            self.failed = True
+            self._record(number, name, page, failed=True)
+            changed = [e.text for e in self.console[seen:] if NETWORK_CHANGED in e.text]
+            if changed:
+                raise NotEvaluated(
+                    f"step {number} ({name}) failed while the machine's network changed "
+                    f"(Chromium aborted a load: {changed[0][:160]}); not judged: "
+                    f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+                ) from exc
+            raise
         except BaseException:
             self.failed = True
             self._record(number, name, page, failed=True)
