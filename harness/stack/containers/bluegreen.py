@@ -9,7 +9,8 @@ so :mod:`harness.stack.nginx_reload` watches its workers from the host.
 
 Only with nginx on the host's network (the default with a local engine): there its upstream is
 a published host port, which a new container can take. On the run's network nginx names the
-app by its network alias, which only one container holds; that case is refused with the reason.
+app by its network alias, which only one container holds; that case is LifecycleUnsupported
+(the control is not_applicable, with the reason).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 from typing import Any
 
 from harness.stack import nginx_reload
-from harness.stack.base import Instance, StackError
+from harness.stack.base import Instance, LifecycleUnsupported, StackError
 from harness.stack.containers import files
 from harness.stack.containers.ops import STOP_TIMEOUT_S, ContainerOps
 from harness.stack.definition import TemplateContext
@@ -51,7 +52,7 @@ class BlueGreenOps(ContainerOps):
 
     def _require_host_nginx(self) -> None:
         if not self._nginx_on_host:
-            raise StackError(
+            raise LifecycleUnsupported(
                 "blue-green needs nginx on the host's network (HARNESS_NGINX_NETWORK=host): on "
                 "the run's network its upstream is the app's alias, which one container holds"
             )
