@@ -162,3 +162,20 @@ def test_resend_retries_an_idempotent_read_once_on_a_closed_connection() -> None
     with pytest.raises(httpx.RemoteProtocolError):
         resend("POST", "/", {})  # never re-sent: not idempotent
     assert attempts == ["POST"]
+
+
+def test_settle_waits_for_a_target_that_is_still_starting() -> None:
+    started = time.monotonic()
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503 if time.monotonic() - started < 0.4 else 200)
+
+    client = httpx.Client(transport=httpx.MockTransport(handle), base_url="http://t")
+    prober = Prober(
+        lambda m, p, kw: client.request(m, p, **kw), [ProbeCall(path="/")], interval_s=0.01
+    )
+    drill = Drill("settle", prober)
+    with prober:
+        check = drill.settle("before", 0.15, 0, within_s=5)
+    assert check.held and len(drill.report.steady) >= 2
+    assert not drill.report.steady[0].held and "attempt" in drill.report.steady[-1].label

@@ -33,6 +33,8 @@ pytestmark = pytest.mark.stack
 PROBER_SOURCE = source(150)
 READY_SOURCE = source(151)
 STEADY_S = 1.5
+# How long a drill waits for the steady state before it when the app has just (re)started.
+SETTLE_S = 30.0
 # How long a dependency stays stopped: readiness checks time out in 1-2 s on most targets.
 OUTAGE_S = 5.0
 
@@ -224,7 +226,13 @@ def test_blue_green_switch_fails_no_request(target, stack, resilience, attach_dr
         result = None
         problems: list[str] = []
         with prober:
-            _steady_or_stop(drill, budget)
+            # The app may have just been restarted (a fault switched on): wait for it to settle.
+            before = drill.settle("before", STEADY_S, budget, within_s=SETTLE_S)
+            if not before.held:
+                raise NotEvaluated(
+                    f"the steady state did not hold before the drill within {SETTLE_S:.0f} s: "
+                    f"{before.detail}"
+                )
             try:
                 result = traffic_bluegreen.run(
                     drill,
