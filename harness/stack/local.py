@@ -230,7 +230,8 @@ class LocalStack(ManagedStack):
             listen=self.state.listen,
         )
         conf = folder / "nginx.conf"
-        conf.write_text(config, encoding="utf-8")
+        # In one step: a running master re-reads this file on a blue-green switch's reload.
+        nginx_reload.write_config(conf, config)
         return nginx_argv(conf, folder)
 
     def _wait_ready(self, name: str, service: ServiceDef, began: float) -> None:
