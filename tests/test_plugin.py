@@ -56,11 +56,27 @@ def run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
     return run
 
 
+@pytest.fixture
+def planned_control(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A catalog with one control still planned: every control of the real one is built, so
+    the plugin's handling of a planned control is shown on a patched copy."""
+    from harness.catalog import CATALOG_PATH, parse_catalog
+
+    control = "OPS-05"
+    text = CATALOG_PATH.read_text(encoding="utf-8")
+    marker = f'id = "{control}"\n'
+    assert marker in text
+    catalog = parse_catalog(text.replace(marker, marker + "planned = true\n"), "patched")
+    assert catalog.get(control).planned
+    monkeypatch.setattr("harness.plugin_state.load_catalog", lambda: catalog)
+    return control
+
+
 def status(data: dict[str, Any]) -> dict[str, str]:
     return {c["id"]: c["status"] for c in data["controls"]}
 
 
-def test_verdicts_fold_per_control(run) -> None:
+def test_verdicts_fold_per_control(run, planned_control) -> None:
     result, data = run(
         """
         import pytest
@@ -237,7 +253,7 @@ def test_unknown_control_is_a_usage_error(run) -> None:
     assert data == {}
 
 
-def test_strict_catalog_needs_a_test_per_control(run) -> None:
+def test_strict_catalog_needs_a_test_per_control(run, planned_control) -> None:
     result, _ = run(
         """
         import pytest
@@ -248,7 +264,7 @@ def test_strict_catalog_needs_a_test_per_control(run) -> None:
         "--harness-strict-catalog",
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "AUTH-01" in result.stderr.str() and "OPS-05" not in result.stderr.str()  # planned
+    assert "AUTH-01" in result.stderr.str() and planned_control not in result.stderr.str()
 
 
 def test_plain_unit_tests_write_nothing(run, pytester: pytest.Pytester) -> None:

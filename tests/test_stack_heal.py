@@ -97,7 +97,7 @@ class FakeEngineStack(ContainersStack):
 
     one_offs: list[list[str]]
 
-    def _create(self, service: str) -> Any:
+    def _create(self, service: str, *, green: Any = None, host_port: int | None = None) -> Any:
         return self.client.containers.make(self._container_name(service))
 
     def _wait_ready(self, service: str, began: float) -> None:
@@ -106,7 +106,7 @@ class FakeEngineStack(ContainersStack):
     def _registry(self) -> dict[str, FaultInfo]:
         return REGISTRY
 
-    def _nginx_bytes(self, service: str) -> bytes:
+    def _nginx_bytes(self, service: str, context: Any = None) -> bytes:
         return b""
 
     def _one_off(self, service: str, argv: list[str]) -> subprocess.CompletedProcess[str]:

@@ -30,6 +30,11 @@ class ProbeCall(BaseModel):
     release_field: str | None = Field(
         default=None, description="the JSON field of the answer that names the release"
     )
+    instance_field: str | None = Field(
+        default=None,
+        description="the JSON field of the answer that names the instance that answered "
+        "(blue or green in a blue-green drill)",
+    )
 
 
 class Sample(BaseModel):
@@ -40,6 +45,7 @@ class Sample(BaseModel):
     status: int = Field(description="HTTP status; 0 when the target did not answer")
     latency_ms: float
     release: str | None = None
+    instance: str | None = None
     error: str | None = None
     created: str | None = Field(default=None, description="path of the object a write made")
 
@@ -163,9 +169,11 @@ class Prober:
             )
         latency = (time.perf_counter() - began) * 1000
         data = _json(response)
-        release = None
+        release = instance = None
         if call.release_field and isinstance(data, dict) and call.release_field in data:
             release = str(data[call.release_field])
+        if call.instance_field and isinstance(data, dict) and call.instance_field in data:
+            instance = str(data[call.instance_field])
         created = None
         if call.kind == "write" and 200 <= response.status_code < 300 and isinstance(data, dict):
             ident = data.get("id")
@@ -179,6 +187,7 @@ class Prober:
             status=response.status_code,
             latency_ms=latency,
             release=release,
+            instance=instance,
             created=created,
         )
 

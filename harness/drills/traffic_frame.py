@@ -101,3 +101,25 @@ class Drill:
         check = Steady(label=label, held=held, figures=result, detail=detail)
         self.report.steady.append(check)
         return check
+
+    def settle(
+        self, label: str, seconds: float, budget: int, *, within_s: float, min_requests: int = 3
+    ) -> Steady:
+        """:meth:`steady` again until it holds or ``within_s`` has passed; returns the last.
+
+        For a drill that starts right after the stack restarted the app (a fault switched on,
+        a heal): a target still settling is not yet in the steady state the drill starts from,
+        and judging it then says nothing about the drill. Every attempt stays in the report.
+        """
+        deadline = time.monotonic() + within_s
+        attempt = 1
+        while True:
+            check = self.steady(
+                label if attempt == 1 else f"{label} (attempt {attempt})",
+                seconds,
+                budget,
+                min_requests=min_requests,
+            )
+            if check.held or time.monotonic() >= deadline:
+                return check
+            attempt += 1

@@ -56,6 +56,23 @@ class ResilienceSettings(Strict):
         gt=0,
         description="OPS-02: how long the prober watches a deployed release for an SLO breach",
     )
+    instance_field: str | None = Field(
+        default=None,
+        description="OPS-05: the field of release_path's JSON answer naming the instance that "
+        "answered (the stack tells each instance its name, blue or green; absent: the drill "
+        "cannot show green took over and is not_evaluated)",
+    )
+    proxy_service: str | None = Field(
+        default=None,
+        description="OPS-05: the stack service (an nginx) whose upstream the blue-green drill "
+        "switches from the app's running instance to a second one (absent: not_applicable)",
+    )
+    drain_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="OPS-05: how long the old instance keeps running after the switch before "
+        "it gets SIGTERM (the proxy's old workers finish what they hold)",
+    )
     inflight_operation: str | None = Field(
         default=None,
         description="OPS-06: 'METHOD /path' that reads a JSON body before answering; the drill "

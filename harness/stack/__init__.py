@@ -13,6 +13,7 @@ from pathlib import Path
 
 from harness.profile import Profile, find_config
 from harness.stack.base import (
+    BlueGreen,
     Executes,
     HasState,
     Heals,
@@ -32,6 +33,7 @@ from harness.stack.managed import Progress
 from harness.stack.state import read_state
 
 __all__ = [
+    "BlueGreen",
     "Executes",
     "HasState",
     "Heals",

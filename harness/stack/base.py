@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import subprocess
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -104,6 +104,36 @@ class Swaps(Protocol):
     """Run a service at another release (upgrade and downgrade drills)."""
 
     def swap(self, service: str, release: str) -> None: ...
+
+
+Instance = Literal["blue", "green"]
+
+
+@runtime_checkable
+class BlueGreen(Protocol):
+    """Run a second instance of a service beside the running one and move a proxy between them
+    (the blue-green deploy drill). "blue" is the service's own instance (its usual address,
+    what ``url`` names), "green" the second one on an address of its own; each is told which
+    it is (the definition's ``{instance}`` template name), so its answers can say so."""
+
+    def start_green(self, service: str, release: str) -> str:
+        """Start green at ``release`` beside blue; returns its own URL once its readiness check
+        passes (readiness only: whether it can serve is what the drill finds out)."""
+        ...
+
+    def switch(self, proxy: str, service: str, to: Instance) -> float:
+        """Point ``proxy``'s upstream for ``service`` at blue or green with a graceful reload
+        (the old workers finish what they hold); returns the seconds until new workers run."""
+        ...
+
+    def stop_instance(self, service: str, which: Instance) -> None:
+        """Stop one instance with the service's stop signal; returns once it has exited."""
+        ...
+
+    def restore_blue(self, proxy: str, service: str) -> list[str]:
+        """Blue running at the stack's release, ``proxy`` pointing at it, green gone; returns
+        what it did (nothing when that was already so). The drill's rollback."""
+        ...
 
 
 @runtime_checkable

@@ -18,18 +18,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from harness.stack import faults as fault_registry
-from harness.stack import supervisor
+from harness.stack import nginx_reload, supervisor
 from harness.stack.base import (
+    Instance,
     ServiceState,
     ServiceStatus,
     StackError,
 )
 from harness.stack.definition import ServiceDef, StackDefinition, TemplateContext
-from harness.stack.managed import ManagedStack, Progress, release_key
+from harness.stack.managed import ManagedStack, Progress, free_ports, release_key
 from harness.stack.paths import new_run_dir, service_user
 from harness.stack.postgres import database_identity
 from harness.stack.reaper import reap_orphans
-from harness.stack.state import ServiceRecord, StackState, write_state
+from harness.stack.state import ProcessRecord, ServiceRecord, StackState, write_state
 
 __all__ = ["LocalStack", "Progress"]
 LOG_TAIL_LINES = 30
@@ -229,7 +230,8 @@ class LocalStack(ManagedStack):
             listen=self.state.listen,
         )
         conf = folder / "nginx.conf"
-        conf.write_text(config, encoding="utf-8")
+        # In one step: a running master re-reads this file on a blue-green switch's reload.
+        nginx_reload.write_config(conf, config)
         return nginx_argv(conf, folder)
 
     def _wait_ready(self, name: str, service: ServiceDef, began: float) -> None:
@@ -251,6 +253,8 @@ class LocalStack(ManagedStack):
         if not self.state.run_dir or not self.run_dir.exists():
             return
         with self._operation():
+            for name in self.definition.services:  # a blue-green drill's second instance
+                self._stop_green(name)
             for level in reversed(self.definition.levels()):
                 with ThreadPoolExecutor(max_workers=max(1, len(level))) as pool:
                     list(pool.map(self._stop_one, level))
@@ -361,6 +365,113 @@ class LocalStack(ManagedStack):
                         f"(exit {done.returncode}): {(done.stderr or done.stdout).strip()[-2000:]}"
                     )
             self._start_one(service)
+
+    # -- blue-green (harness.stack.base.BlueGreen) ------------------------------------------------
+    # Green is a second process of the service on a port of its own, recorded in the state's
+    # ``extra`` (``green.<service>``: its process, ``green.<service>.port``), so another process
+    # attached to the stack can stop it; which instance a proxy points at is
+    # ``upstream.<proxy>``. Blue stays the service's own record and port.
+
+    def _green_context(self, service: str, port: int, release: str) -> TemplateContext:
+        context = self._context(service)
+        context["port"] = port
+        context["ports"] = {**self.state.ports, service: port}
+        context["release"] = release
+        context["instance"] = "green"
+        return context
+
+    def _green_process(self, service: str) -> ProcessRecord | None:
+        raw = self.state.extra.get(f"green.{service}")
+        return ProcessRecord.model_validate_json(raw) if raw else None
+
+    def start_green(self, service: str, release: str) -> str:
+        with self._operation():
+            definition = self._service(service)
+            if not self.definition.uses_release(service) or not definition.url:
+                raise StackError(f"service {service!r} has no release or URL to run twice")
+            self._stop_green(service)  # a leftover of an interrupted drill
+            port = free_ports(1)[0]
+            context = self._green_context(service, port, release)
+            argv = [context.render(p, f"services.{service}.argv") for p in definition.argv]
+            url = context.render(definition.url, f"services.{service}.url")
+            output = self._service_dir(service) / "green-output.log"
+            began = time.monotonic()
+            process = self._supervisor.spawn(
+                argv,
+                env=self._env(service, context),
+                log_path=output,
+                cwd=self._service_dir(service),  # blue's folder: the same files (keyring...)
+                user=service_user() if definition.unprivileged else None,
+            )
+            with self._update() as state:
+                state.extra[f"green.{service}"] = process.model_dump_json()
+                state.extra[f"green.{service}.port"] = str(port)
+            self._poll_ready(
+                service,
+                definition.health,
+                began,
+                exited=lambda: None if supervisor.is_alive(process) else "green exited",
+                tail=lambda: f"({output})\n{_tail(output)}",
+                cancel=self._cancel,
+                url=url,
+            )
+            self.progress(f"harness: ready: {service} (green) {time.monotonic() - began:5.2f} s")
+            return url
+
+    def switch(self, proxy: str, service: str, to: Instance) -> float:
+        return self._switch(proxy, service, to, drain=False)
+
+    def _switch(self, proxy: str, service: str, to: Instance, *, drain: bool) -> float:
+        """``drain``: return only once the old workers are gone (nothing in flight to the
+        instance switched away from), for a caller that stops it at once."""
+        with self._operation():
+            definition = self._service(proxy)
+            record = self.state.services[proxy].process
+            if definition.kind != "nginx" or not supervisor.is_alive(record) or record is None:
+                raise StackError(f"{proxy!r} is not a running nginx service to switch")
+            context = self._context(proxy)
+            if to == "green":
+                port = self.state.extra.get(f"green.{service}.port")
+                if not port or not supervisor.is_alive(self._green_process(service)):
+                    raise StackError(f"no green instance of {service!r} is running")
+                context["ports"] = {**self.state.ports, service: int(port)}
+            self._prepare_nginx(proxy, definition, context)  # rewrites nginx.conf
+            seconds = nginx_reload.reload_master(record.pid, drain=drain)
+            with self._update() as state:
+                state.extra[f"upstream.{proxy}"] = to
+            return seconds
+
+    def stop_instance(self, service: str, which: Instance) -> None:
+        with self._operation():
+            if which == "blue":
+                self._stop_one(self._checked(service))
+            else:
+                self._stop_green(service)
+
+    def _stop_green(self, service: str) -> None:
+        process = self._green_process(service)
+        if process is not None:
+            definition = self._service(service)
+            supervisor.stop(process, sig=definition.signal, timeout=definition.stop_timeout_s)
+            self._supervisor.forget(process.pid)
+        if f"green.{service}" in self.state.extra:
+            with self._update() as state:
+                state.extra.pop(f"green.{service}", None)
+                state.extra.pop(f"green.{service}.port", None)
+
+    def restore_blue(self, proxy: str, service: str) -> list[str]:
+        done: list[str] = []
+        with self._operation():
+            if not self._is_running(service):
+                self._start_one(service)
+                done.append(f"started {service} (blue)")
+            if self.state.extra.get(f"upstream.{proxy}", "blue") != "blue":
+                self._switch(proxy, service, "blue", drain=True)
+                done.append(f"{proxy} back to blue")
+            if self._green_process(service) is not None:
+                self._stop_green(service)
+                done.append(f"stopped {service} (green)")
+        return done
 
     def status(self) -> dict[str, ServiceStatus]:
         state = self._refresh()

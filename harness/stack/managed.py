@@ -196,6 +196,9 @@ class ManagedStack(StateBacked):
             pg_bin=pg_bin,
             env_path=os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
             extra=state.extra,
+            # Which instance of the service this is: "green" only for the second instance a
+            # blue-green drill starts beside it (harness.stack.bluegreen).
+            instance="blue",
         )
 
     def _allocate_addresses(self) -> dict[str, str]:
@@ -231,10 +234,12 @@ class ManagedStack(StateBacked):
         exited: Callable[[], str | None],
         tail: Callable[[], str],
         cancel: threading.Event | None = None,
+        url: str | None = None,
     ) -> None:
         """Probe until ``check`` passes; ServiceNotReady with the log's tail when the service
-        exits (``exited()`` says how) or the time is up."""
-        url = self._health_url(name, check)
+        exits (``exited()`` says how) or the time is up. ``url``: where to probe instead of the
+        service's own address (a blue-green drill's second instance)."""
+        url = url or self._health_url(name, check)
         deadline = began + check.timeout_s
         last = "no attempt yet"
         while True:

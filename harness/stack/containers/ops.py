@@ -18,7 +18,7 @@ from harness.stack import images as image_tools
 from harness.stack.base import StackError
 from harness.stack.containers import files
 from harness.stack.containers.runs import LABEL_PROFILE, LABEL_RUN, LABEL_RUN_DIR, LABEL_SERVICE
-from harness.stack.definition import ContainerDef
+from harness.stack.definition import ContainerDef, TemplateContext
 from harness.stack.managed import ManagedStack
 
 STOP_TIMEOUT_S = 10
@@ -88,22 +88,23 @@ class ContainerOps(ManagedStack):
         return bool(container.status == "running")
 
     # -- what goes into a container --------------------------------------------------------------
-    def _env(self, service: str) -> dict[str, str]:
-        context = self._context(service)
+    def _env(self, service: str, context: TemplateContext | None = None) -> dict[str, str]:
+        context = context or self._context(service)
         env = context.render_all(self._spec(service).env, f"services.{service}.container.env")
         if self._service(service).profile_env:
             env.update(self.state.profile_env)
         return env
 
-    def _command(self, service: str) -> list[str]:
-        context = self._context(service)
+    def _command(self, service: str, context: TemplateContext | None = None) -> list[str]:
+        context = context or self._context(service)
         where = f"services.{service}.container.command"
         return [context.render(part, where) for part in self._spec(service).command]
 
-    def _nginx_bytes(self, service: str) -> bytes:
-        """The tar of ``service``'s (an nginx) config and TLS material."""
+    def _nginx_bytes(self, service: str, context: TemplateContext | None = None) -> bytes:
+        """The tar of ``service``'s (an nginx) config and TLS material (``context``: other
+        upstream ports, for a blue-green switch)."""
         definition = self._service(service)
-        context = self._context(service)
+        context = context or self._context(service)
         if self._nginx_on_host:  # on the host: the app's published port, as the local stack
             upstream = context.render(definition.options["upstream"], "options.upstream")
         else:  # on the network: the app by its alias, as the container options say
@@ -122,17 +123,20 @@ class ContainerOps(ManagedStack):
         return files.nginx_files(config, self.run_dir / "tls")
 
     # -- create, run once, remove ----------------------------------------------------------------
-    def _create(self, service: str) -> Any:
-        """Create and start the container of ``service`` (it must not exist)."""
+    def _create(
+        self, service: str, *, green: TemplateContext | None = None, host_port: int | None = None
+    ) -> Any:
+        """Create and start the container of ``service`` (it must not exist). ``green``: the
+        context of a blue-green drill's second instance, published on ``host_port``."""
         from docker.types import EndpointConfig
 
         state = self.state
         spec = self._spec(service)
         is_nginx = self._service(service).kind == "nginx"
         container = files.container_class()(state.extra[f"image.{spec.image}"])
-        container.with_name(self._container_name(service))
-        container.with_envs(**self._env(service))
-        command = self._command(service)
+        container.with_name(self._container_name(service) + ("-green" if green else ""))
+        container.with_envs(**self._env(service, green))
+        command = self._command(service, green)
         if command:
             container.with_command(command)
         host_nginx = is_nginx and self._nginx_on_host
@@ -141,7 +145,7 @@ class ContainerOps(ManagedStack):
                 port = state.ports[f"{service}.{port_name}"]
                 container.ports[f"{port}/tcp"] = ("127.0.0.1", port)  # same number inside
         elif not is_nginx and spec.port is not None:
-            container.ports[f"{spec.port}/tcp"] = ("127.0.0.1", state.ports[service])
+            container.ports[f"{spec.port}/tcp"] = ("127.0.0.1", host_port or state.ports[service])
         container.with_tmpfs_mount("/tmp", "size=64m")  # noqa: S108 - in the container
         if spec.volume:
             container.with_volume_mapping(self._volume_name(service), spec.volume, "rw")
@@ -160,7 +164,8 @@ class ContainerOps(ManagedStack):
             kwargs["network_mode"] = "host"
         else:
             network = state.extra["network"]
-            endpoint: dict[str, Any] = {"aliases": [service]}
+            # Green gets no alias: the service's name keeps meaning blue on the network.
+            endpoint: dict[str, Any] = {"aliases": [] if green else [service]}
             if is_nginx:
                 endpoint["ipv4_address"] = state.extra["nginx_ip"]
             version = self.client.api.api_version

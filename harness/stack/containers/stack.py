@@ -22,8 +22,9 @@ from typing import Any
 from harness.stack import images as image_tools
 from harness.stack.base import ServiceState, ServiceStatus, StackError
 from harness.stack.containers import files
+from harness.stack.containers.bluegreen import BlueGreenOps
 from harness.stack.containers.network import create_network, nginx_network
-from harness.stack.containers.ops import STOP_TIMEOUT_S, ContainerOps
+from harness.stack.containers.ops import STOP_TIMEOUT_S
 from harness.stack.containers.runs import reap_orphans, remove_run
 from harness.stack.definition import StackDefinition
 from harness.stack.managed import Progress, release_key
@@ -33,7 +34,7 @@ PROVIDER = "containers"
 LOG_TAIL_LINES = 30
 
 
-class ContainersStack(ContainerOps):
+class ContainersStack(BlueGreenOps):
     """A :class:`~harness.stack.base.Stack` of containers on a Docker-API engine."""
 
     provider = PROVIDER

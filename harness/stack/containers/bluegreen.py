@@ -1,0 +1,164 @@
+"""Blue-green for the containers provider (:class:`~harness.stack.base.BlueGreen`).
+
+Green is a second container of the service (``<container>-green``) from the same image, on the
+same data volume (the files both instances share, such as a keyring), told it is green through
+the definition's ``{instance}`` name, and published on a host port of its own. The switch copies
+a new nginx.conf into the proxy's volume and sends its master SIGHUP; the master is the
+container's first process (the entrypoint ``exec``s nginx), whose host pid the engine reports,
+so :mod:`harness.stack.nginx_reload` watches its workers from the host.
+
+Only with nginx on the host's network (the default with a local engine): there its upstream is
+a published host port, which a new container can take. On the run's network nginx names the
+app by its network alias, which only one container holds; that case is LifecycleUnsupported
+(the control is not_applicable, with the reason).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any
+
+from harness.stack import nginx_reload
+from harness.stack.base import Instance, LifecycleUnsupported, StackError
+from harness.stack.containers import files
+from harness.stack.containers.ops import STOP_TIMEOUT_S, ContainerOps
+from harness.stack.definition import TemplateContext
+from harness.stack.managed import free_ports
+
+
+class BlueGreenOps(ContainerOps):
+    """The containers provider's blue-green operations (state in ``extra``: ``green.<service>.
+    port`` while green runs, ``upstream.<proxy>`` the instance the proxy points at)."""
+
+    def _green_name(self, service: str) -> str:
+        return self._container_name(service) + "-green"
+
+    def _green_container(self, service: str) -> Any | None:
+        import docker.errors
+
+        try:
+            return self.client.containers.get(self._green_name(service))
+        except docker.errors.NotFound:
+            return None
+
+    def _green_context(self, service: str, port: int, release: str) -> TemplateContext:
+        context = self._context(service)
+        context["port"] = port
+        context["ports"] = {**self.state.ports, service: port}
+        context["release"] = release
+        context["instance"] = "green"
+        return context
+
+    def _require_host_nginx(self) -> None:
+        if not self._nginx_on_host:
+            raise LifecycleUnsupported(
+                "blue-green needs nginx on the host's network (HARNESS_NGINX_NETWORK=host): on "
+                "the run's network its upstream is the app's alias, which one container holds"
+            )
+
+    def start_green(self, service: str, release: str) -> str:
+        with self._operation():
+            self._require_host_nginx()
+            definition = self._service(service)
+            if not self.definition.uses_release(service) or not definition.url:
+                raise StackError(f"service {service!r} has no release or URL to run twice")
+            self._remove_green(service)  # a leftover of an interrupted drill
+            port = free_ports(1)[0]
+            context = self._green_context(service, port, release)
+            url = context.render(definition.url, f"services.{service}.url")
+            began = time.monotonic()
+            container = self._create(service, green=context, host_port=port)
+            with self._update() as state:
+                state.extra[f"green.{service}.port"] = str(port)
+            check = definition.health.model_copy()
+            check.timeout_s = max(check.timeout_s, self._spec(service).ready_timeout_s)
+            check.interval_s = max(check.interval_s, 0.1)
+
+            def exited() -> str | None:
+                container.reload()
+                if container.status not in ("exited", "dead"):
+                    return None
+                code = container.attrs.get("State", {}).get("ExitCode")
+                return f"container {container.name}, exit code {code}"
+
+            def tail() -> str:
+                with contextlib.suppress(Exception):
+                    raw = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
+                    return "\n".join(raw.splitlines()[-30:]) or "(log is empty)"
+                return "(no log)"
+
+            self._poll_ready(service, check, began, exited=exited, tail=tail, url=url)
+            self.progress(f"harness: ready: {service} (green) {time.monotonic() - began:5.2f} s")
+            return url
+
+    def switch(self, proxy: str, service: str, to: Instance) -> float:
+        return self._switch(proxy, service, to, drain=False)
+
+    def _switch(self, proxy: str, service: str, to: Instance, *, drain: bool) -> float:
+        """``drain``: return only once the old workers are gone (nothing in flight to the
+        instance switched away from), for a caller that stops it at once."""
+        with self._operation():
+            self._require_host_nginx()
+            if self._service(proxy).kind != "nginx":
+                raise StackError(f"{proxy!r} is not an nginx service to switch")
+            container = self._container(proxy)
+            if container is None:
+                raise StackError(f"{proxy!r} has no container")
+            container.reload()
+            pid = int(container.attrs.get("State", {}).get("Pid") or 0)
+            if container.status != "running" or not pid:
+                raise StackError(f"{proxy!r} is not running")
+            context = self._context(proxy)
+            if to == "green":
+                port = self.state.extra.get(f"green.{service}.port")
+                if not port or self._green_container(service) is None:
+                    raise StackError(f"no green instance of {service!r} is running")
+                context["ports"] = {**self.state.ports, service: int(port)}
+            if not container.put_archive(files.NGINX_DIR, self._nginx_bytes(proxy, context)):
+                raise StackError(f"could not copy the new config into {proxy!r}")
+            seconds = nginx_reload.reload(
+                lambda: container.kill(signal="SIGHUP"),
+                lambda: nginx_reload.children(pid),
+                drain=drain,
+            )
+            with self._update() as state:
+                state.extra[f"upstream.{proxy}"] = to
+            return seconds
+
+    def stop_instance(self, service: str, which: Instance) -> None:
+        with self._operation():
+            if which == "blue":
+                self.stop(service)
+            else:
+                self._remove_green(service)
+
+    def _remove_green(self, service: str) -> None:
+        container = self._green_container(service)
+        if container is not None:
+            with contextlib.suppress(Exception):
+                container.stop(timeout=STOP_TIMEOUT_S)  # the service's stop signal first
+            with contextlib.suppress(Exception):
+                raw = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
+                if raw:
+                    with self._archive(service).open("a", encoding="utf-8") as handle:
+                        handle.write("[green]\n" + (raw if raw.endswith("\n") else raw + "\n"))
+            with contextlib.suppress(Exception):
+                container.remove(force=True)
+        if f"green.{service}.port" in self.state.extra:
+            with self._update() as state:
+                state.extra.pop(f"green.{service}.port", None)
+
+    def restore_blue(self, proxy: str, service: str) -> list[str]:
+        done: list[str] = []
+        with self._operation():
+            if not self._is_running(service):
+                self._start_one(service)
+                done.append(f"started {service} (blue)")
+            if self.state.extra.get(f"upstream.{proxy}", "blue") != "blue":
+                self._switch(proxy, service, "blue", drain=True)
+                done.append(f"{proxy} back to blue")
+            if self._green_container(service) is not None:
+                self._remove_green(service)
+                done.append(f"stopped {service} (green)")
+        return done
