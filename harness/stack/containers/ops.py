@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from harness.stack.definition import ContainerDef, TemplateContext
 from harness.stack.managed import ManagedStack
 
 STOP_TIMEOUT_S = 10
+START_ATTEMPTS = 3
+START_RETRY_PAUSE_S = 2.0
 
 
 class ContainerOps(ManagedStack):
@@ -177,11 +180,29 @@ class ContainerOps(ManagedStack):
             container.with_copy_into_container(self._nginx_bytes(service), files.NGINX_DIR)
         if spec.volume:
             self._ensure_volume(service)
-        try:
-            container.start()
-        except Exception as exc:  # noqa: BLE001 - the engine's own message says it best
-            raise StackError(f"could not start the {service} container: {exc}") from None
+        name = self._container_name(service) + ("-green" if green else "")
+        for attempt in range(START_ATTEMPTS):
+            try:
+                container.start()
+                break
+            except Exception as exc:  # noqa: BLE001 - the engine's own message says it best
+                # The engine's runtime fails now and then on a busy machine ("write child:
+                # broken pipe" from runc): the created container is removed and started once
+                # more before the stack gives up.
+                self._remove_quietly(name)
+                if attempt + 1 == START_ATTEMPTS:
+                    raise StackError(
+                        f"could not start the {service} container "
+                        f"({START_ATTEMPTS} attempts): {exc}"
+                    ) from None
+                time.sleep(START_RETRY_PAUSE_S)
         return container.get_wrapped_container()
+
+    def _remove_quietly(self, name: str) -> None:
+        import docker.errors
+
+        with contextlib.suppress(docker.errors.DockerException):
+            self.client.containers.get(name).remove(force=True)
 
     def _ensure_volume(self, service: str) -> None:
         import docker.errors
