@@ -83,6 +83,7 @@ def _run(
     deploy: list[str] | None,
     rollback: list[str] | None,
     allowed: bool = True,
+    previous: bool = True,
 ) -> tuple[dict[str, Any], dict[str, float], str]:
     lines = [
         "[profiles.ext]",
@@ -97,7 +98,7 @@ def _run(
         "[profiles.ext.scope]",
         'allow_writes = ["POST /items"]',
         "[profiles.ext.resilience]",
-        'previous_release = "1"',
+        *(['previous_release = "1"'] if previous else []),
         'release_path = "/version"',
         'write_operation = "POST /items"',
         "watch_s = 2.0",
@@ -185,19 +186,35 @@ def test_external_rollback_drill_fails_when_the_rollback_command_fails(
 
 
 @pytest.mark.parametrize(
-    ("allowed", "commands", "named"),
+    ("allowed", "commands", "previous", "named"),
     [
-        (False, True, ["resilience.traffic_drills_on_external = true"]),
-        (True, False, ["resilience.deploy", "resilience.rollback"]),
+        (False, True, True, ["resilience.traffic_drills_on_external = true"]),
+        (True, False, True, ["resilience.deploy", "resilience.rollback"]),
+        (
+            False,
+            False,
+            False,
+            [
+                "resilience.traffic_drills_on_external = true",
+                "resilience.deploy",
+                "resilience.rollback",
+                "resilience.previous_release",
+            ],
+        ),
     ],
 )
 def test_external_rollback_drill_without_permission_or_commands_is_not_applicable(
-    tmp_path: Path, release_target, allowed: bool, commands: bool, named: list[str]
+    tmp_path: Path, release_target, allowed: bool, commands: bool, previous: bool, named: list[str]
 ) -> None:
     app = release_target()
     argv = _set(app) if commands else None
-    control, _, log = _run(tmp_path, app, deploy=argv, rollback=argv, allowed=allowed)
+    control, _, log = _run(
+        tmp_path, app, deploy=argv, rollback=argv, allowed=allowed, previous=previous
+    )
     assert control["status"] == "not_applicable", log
+    text = json.dumps(control)
     for key in named:
-        assert key in json.dumps(control), log
+        assert key in text, log
+    if allowed and previous:  # exactly what is missing: nothing else is named
+        assert "traffic_drills_on_external" not in text and "previous_release" not in text, log
     assert app.release_file.read_text() == "2", "nothing ran on the target"

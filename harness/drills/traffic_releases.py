@@ -74,7 +74,8 @@ class CommandReleases:
 
 def external_commands(profile: Profile) -> tuple[list[str], list[str]]:
     """The deploy and rollback argv of a target the harness did not start, or not_applicable
-    naming every key the profile lacks for it (the permission and each command)."""
+    naming every key the profile lacks for it (the permission, each command, the release to
+    roll back to)."""
     settings = profile.resilience
     deploy, rollback = settings.deploy, settings.rollback
     missing: list[str] = []
@@ -88,6 +89,8 @@ def external_commands(profile: Profile) -> tuple[list[str], list[str]]:
         for key, argv in (("deploy", deploy), ("rollback", rollback))
         if not argv
     )
+    if not settings.previous_release:
+        missing.append("resilience.previous_release (the release to roll back to)")
     if missing or not deploy or not rollback:
         raise NotApplicable(
             "the harness did not start this target, and the rollback drill runs on it only "
