@@ -104,6 +104,23 @@ def test_prober_records_every_answer_and_reads_writes_back():
     assert [e.label for e in prober.events] == ["down"]
 
 
+def test_prober_paces_a_call_with_a_minimum_interval():
+    target = FlakyTarget()
+    calls = [
+        ProbeCall(path="/version"),
+        ProbeCall(kind="write", method="POST", path="/items", min_interval_s=0.2),
+    ]
+    with _client(target) as client:
+        prober = Prober(lambda m, p, kw: client.request(m, p, **kw), calls, interval_s=0.005)
+        with prober:
+            time.sleep(0.7)
+    writes = [s.t for s in prober.samples if s.kind == "write"]
+    reads = [s for s in prober.samples if s.kind == "read"]
+    assert 3 <= len(writes) <= 5, writes
+    assert all(b - a >= 0.2 for a, b in zip(writes, writes[1:], strict=False)), writes
+    assert len(reads) > 3 * len(writes), "the reads keep their own pace"
+
+
 def test_prober_records_an_unanswered_request_as_status_zero():
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)

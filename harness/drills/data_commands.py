@@ -2,7 +2,9 @@
 (``stack.exec``), or on this machine for an external target whose profile allows it.
 
 Commands are argv lists from the profile (``[resilience]``); ``{path}`` is replaced by the
-backup file. An external target's commands reach only its database, through the process guard.
+backup file, ``{release}`` by the release a deploy or rollback goes to. An external target's
+commands reach only what the drill names (its database, or the target), through the process
+guard.
 """
 
 from __future__ import annotations
@@ -75,15 +77,26 @@ class ServiceRunner:
         )
 
 
-class GuardedRunner:
-    """Runs commands on this machine for an external target, reaching only its database."""
+def endpoint(url: str, default_port: int) -> tuple[str, int]:
+    """The (host, port) a command may reach for ``url``."""
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or default_port
 
-    def __init__(self, guard: ProcessGuard, database_url: str, cwd: Path) -> None:
+
+class GuardedRunner:
+    """Runs commands on this machine for an external target, reaching only the endpoints
+    given (its database for the data drills, the target itself for a deploy), each checked
+    by the scope guard; the process guard contains everything else."""
+
+    def __init__(self, guard: ProcessGuard, reach: list[tuple[str, int]], cwd: Path) -> None:
         self.guard = guard
-        parts = urlsplit(database_url)
-        self.reach = [(parts.hostname or "127.0.0.1", parts.port or 5432)]
+        self.reach = reach
         self.cwd = cwd
         self.where = "on this machine"
+
+    @classmethod
+    def for_database(cls, guard: ProcessGuard, database_url: str, cwd: Path) -> GuardedRunner:
+        return cls(guard, [endpoint(database_url, 5432)], cwd)
 
     def run(self, argv: list[str]) -> CommandResult:
         run = self.guard.run(argv, reach=self.reach, deadline_s=COMMAND_DEADLINE_S, cwd=self.cwd)

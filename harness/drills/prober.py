@@ -35,6 +35,12 @@ class ProbeCall(BaseModel):
         description="the JSON field of the answer that names the instance that answered "
         "(blue or green in a blue-green drill)",
     )
+    min_interval_s: float = Field(
+        default=0.0,
+        ge=0,
+        description="send this call at most once per this many seconds (its turn is skipped "
+        "until then): a costly call, or one behind a tight rate limit, paced below it",
+    )
 
 
 class Sample(BaseModel):
@@ -139,12 +145,24 @@ class Prober:
 
     def _run(self) -> None:
         n = 0
+        skipped = 0
+        last: dict[int, float] = {}
         while not self._stop.is_set():
-            call = self._calls[n % len(self._calls)]
-            sample = self.call(call, n)
+            index = n % len(self._calls)
+            call = self._calls[index]
+            n += 1
+            sent = last.get(index)
+            if call.min_interval_s and sent is not None and self.now() - sent < call.min_interval_s:
+                skipped += 1
+                if skipped >= len(self._calls):  # every call is paced: wait, do not spin
+                    skipped = 0
+                    self._stop.wait(self._interval)
+                continue
+            skipped = 0
+            last[index] = self.now()
+            sample = self.call(call, n - 1)
             with self._lock:
                 self._samples.append(sample)
-            n += 1
             self._stop.wait(self._interval)
 
     def call(self, call: ProbeCall, n: int) -> Sample:

@@ -2,8 +2,8 @@
 
 Thresholds are the target's own (its RTO, RPO and error budget), never the harness's guess;
 the commands are argv lists run in the app service (``stack.exec``) on stacks the harness
-starts, or on the machine for ``external`` targets, where a drill without its command is
-not_applicable with the reason.
+starts, or on the machine for ``external`` targets, where a drill without its command (or
+without the profile's permission, ``*_drills_on_external``) is not_applicable with the reason.
 """
 
 from __future__ import annotations
@@ -86,6 +86,22 @@ class ResilienceSettings(Strict):
     )
     inflight_requests: int = Field(
         default=24, ge=1, description="OPS-06: requests held in flight when SIGTERM is sent"
+    )
+    deploy: list[str] | None = Field(
+        default=None,
+        description="OPS-02 on an external target: argv that deploys the release {release} "
+        "(placeholder: the profile's release, and its release again after the drill)",
+    )
+    rollback: list[str] | None = Field(
+        default=None,
+        description="OPS-02 on an external target: argv that rolls back to the release "
+        "{release} (placeholder: resilience.previous_release)",
+    )
+    traffic_drills_on_external: bool = Field(
+        default=False,
+        description="allow the rollback drill (it deploys and rolls back releases under "
+        "traffic) on a target the harness did not start; also needs the deploy and rollback "
+        "commands and previous_release",
     )
     unaffected_paths: dict[str, list[str]] = Field(
         default_factory=dict,

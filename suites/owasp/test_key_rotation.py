@@ -1,32 +1,36 @@
-"""SEC-15: rotating the encryption key keeps stored provider tokens usable.
+"""SEC-15: rotating the encryption key under traffic keeps stored provider tokens usable.
 
 Needs a rotation command from the profile (``operations.rotate_keys``, an argv run in the app
-service through ``stack.exec``); without it the control does not apply. Disruptive: the key
-ring changes under every other test.
+service through ``stack.exec``); without it the control does not apply. The prober
+(harness.drills.prober) runs over the rotation as it does over the resilience drills: reads
+(liveness, ``resilience.release_path``, ``auth.me_path``) and, logged in, the operation that
+can only be served by decrypting the stored provider token. Judged: no more failed requests
+than ``resilience.error_budget`` from the rotation's start to the end of the steady state after
+it, the tokens stored before the rotation still usable after it, and a fresh login's too.
+Disruptive: the key ring changes under every other test.
 """
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from harness.auth import login as do_login
+from harness.drills import drill_evidence
+from harness.drills.prober import ProbeCall, Prober, figures, window
+from harness.drills.traffic_frame import Drill
 from harness.loopback import source
 from harness.probes.bounded import as_response, fetch
-from harness.verdicts import NotApplicable
+from harness.verdicts import NotApplicable, NotEvaluated
 
 pytestmark = pytest.mark.stack
 
 SOURCE = source(91)
-
-
-def rotate_command(profile) -> list[str] | None:
-    operations = getattr(profile, "operations", None)
-    command = getattr(operations, "rotate_keys", None)
-    if command is None and isinstance(operations, dict):
-        command = operations.get("rotate_keys")
-    return list(command) if command else None
+# The steady state before the rotation and after it: long enough for a few provider calls.
+STEADY_S = 1.5
+# The provider operation calls the provider and sits on the auth routes, whose per-address rate
+# limits are tight (a few requests a second at most): paced well below them, a 429 does not
+# stand in for what the rotation did.
+PROVIDER_INTERVAL_S = 1.0
 
 
 def _provider_operation(target):
@@ -39,10 +43,10 @@ def _provider_operation(target):
 
 @pytest.mark.disruptive
 @pytest.mark.control("SEC-15")
-def test_key_rotation_keeps_tokens_readable(target, stack, evidence):
+def test_key_rotation_keeps_tokens_readable(target, stack, evidence, tmp_path):
     profile = target.profile
-    command = rotate_command(profile)
-    if command is None:
+    command = profile.operations.rotate_keys
+    if not command:
         raise NotApplicable("the profile names no key rotation command (operations.rotate_keys)")
     if profile.auth.flow != "oauth-pkce":
         raise NotApplicable("no provider tokens are stored (auth.flow is not oauth-pkce)")
@@ -53,6 +57,8 @@ def test_key_rotation_keeps_tokens_readable(target, stack, evidence):
             "provider token (a POST with 'refresh' in its path)"
         )
     method, path = operation
+    settings = profile.resilience
+    budget = settings.error_budget
     session = do_login(target, local_address=SOURCE)
     try:
         before = fetch(
@@ -63,30 +69,36 @@ def test_key_rotation_keeps_tokens_readable(target, stack, evidence):
             f"{method} {path} fails before any rotation (HTTP {before.status}): the check "
             "cannot tell what rotation breaks"
         )
-        # Keep the session from idling out while the rotation runs.
-        done = threading.Event()
-
-        def keep_alive() -> None:
-            while not done.wait(1.5):
-                if profile.auth.me_path:
-                    fetch(session.client, "GET", profile.auth.me_path, total_s=3)
-
-        pinger = threading.Thread(target=keep_alive, daemon=True)
-        pinger.start()
-        try:
-            result = stack.exec(profile.target.app_service, command)
-        finally:
-            done.set()
-            pinger.join(timeout=5)
-        evidence.text(
-            "rotation command",
-            f"$ {' '.join(command)}\nexit {result.returncode}\n"
-            f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}",
+        calls = [ProbeCall(path=profile.target.live_path)]
+        if settings.release_path:
+            calls.append(
+                ProbeCall(path=settings.release_path, release_field=settings.release_field)
+            )
+        if profile.auth.me_path:
+            calls.append(ProbeCall(path=profile.auth.me_path))
+        calls.append(
+            ProbeCall(kind="write", method=method, path=path, min_interval_s=PROVIDER_INTERVAL_S)
         )
-        assert result.returncode == 0, (
-            f"rotation command {command} failed with exit {result.returncode}: "
-            f"{result.stderr[-300:]}"
+        # The prober's requests also keep the session from idling out over the rotation.
+        prober = Prober(
+            lambda m, p, kw: session.request(m, p, **kw),
+            calls,
+            interval_s=settings.prober_interval_s,
         )
+        drill = Drill("key rotation", prober)
+        with prober:
+            steady = drill.steady("before", STEADY_S, budget)
+            if not steady.held:
+                raise NotEvaluated(
+                    f"the steady state did not hold before the rotation: {steady.detail}"
+                )
+            began = prober.now()
+            with drill.step("rotate keys"):
+                result = stack.exec(profile.target.app_service, list(command))
+            rotation_s = prober.now() - began
+            settled = drill.steady("after the rotation", STEADY_S, budget)
+        over = figures(window(prober.samples, began))
+        provider = figures([s for s in window(prober.samples, began) if s.path == path])
         after = fetch(session.client, method, path, total_s=10, headers=session.headers_for_write())
         evidence.http(
             as_response(after),
@@ -95,6 +107,11 @@ def test_key_rotation_keeps_tokens_readable(target, stack, evidence):
         )
     finally:
         session.close()
+    evidence.text(
+        "rotation command",
+        f"$ {' '.join(command)}\nexit {result.returncode}\n"
+        f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}",
+    )
     # New writes: a new login stores tokens under the new primary key, and they work too.
     fresh = do_login(target, local_address=SOURCE)
     try:
@@ -102,10 +119,55 @@ def test_key_rotation_keeps_tokens_readable(target, stack, evidence):
         evidence.http(as_response(new), title="provider operation for a login after rotation")
     finally:
         fresh.close()
-    assert 200 <= after.status < 300, (
-        f"after key rotation {method} {path} with the tokens stored before it answers HTTP "
-        f"{after.status}: stored tokens are no longer readable ({after.body[:200]!r})"
+    drill.report.figures = {
+        "prober requests over the rotation": over.requests,
+        "failed prober requests over the rotation": over.failed,
+        "provider operations over the rotation": provider.requests,
+        "failed provider operations over the rotation": provider.failed,
+        "longest gap over the rotation": over.longest_gap_s,
+        "rotation time": round(rotation_s, 3),
+    }
+    drill_evidence.attach(
+        evidence,
+        drill,
+        tmp_path,
+        units={
+            "prober requests over the rotation": "requests",
+            "failed prober requests over the rotation": "requests",
+            "provider operations over the rotation": "requests",
+            "failed provider operations over the rotation": "requests",
+        },
     )
-    assert 200 <= new.status < 300, (
-        f"after key rotation a fresh login's {method} {path} answers HTTP {new.status}"
+    assert result.returncode == 0, (
+        f"rotation command {command} failed with exit {result.returncode}: {result.stderr[-300:]}"
     )
+    problems: list[str] = []
+    # A 429 is the target's rate limit, not the rotation: it is not counted as a failure, and
+    # a request it refused proves nothing either way (not_evaluated below, if nothing failed).
+    limited = over.failed_by_status.get("429", 0)
+    if over.failed - limited > budget:
+        by_status = ", ".join(f"{k}: {v}" for k, v in over.failed_by_status.items())
+        problems.append(
+            f"{over.failed - limited} of {over.requests} prober requests failed during and "
+            f"after the rotation (error budget {budget}; {by_status}; {provider.failed} of "
+            f"{provider.requests} were {method} {path})"
+        )
+    if not 200 <= after.status < 300 and after.status != 429:
+        problems.append(
+            f"after key rotation {method} {path} with the tokens stored before it answers HTTP "
+            f"{after.status}: stored tokens are no longer readable ({after.body[:200]!r})"
+        )
+    if not 200 <= new.status < 300 and new.status != 429:
+        problems.append(
+            f"after key rotation a fresh login's {method} {path} answers HTTP {new.status}"
+        )
+    assert not problems, "; ".join(problems)
+    assert settled.held or settled.figures.failed_by_status.get("429") == settled.figures.failed, (
+        f"the steady state did not hold after the rotation: {settled.detail}"
+    )
+    refused = limited + (after.status == 429) + (new.status == 429)
+    if refused:
+        raise NotEvaluated(
+            f"the target rate-limited {refused} request(s) over the rotation (HTTP 429): whether "
+            "the stored tokens stayed readable for them is unknown"
+        )

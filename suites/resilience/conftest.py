@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.drills import timeline
-from harness.drills.prober import Sample, figures
+from harness.drills import drill_evidence
+from harness.drills.prober import Sample
 from harness.drills.traffic_frame import Drill
+from harness.evidence import Evidence
 from harness.profile.resilience_section import ResilienceSettings
 from harness.target import Target
 
@@ -27,22 +28,8 @@ def resilience(target: Target) -> ResilienceSettings:
 
 
 @pytest.fixture
-def attach_drill(evidence, tmp_path: Path) -> AttachDrill:
+def attach_drill(evidence: Evidence, tmp_path: Path) -> AttachDrill:
     def attach(drill: Drill, extra: Sequence[Sample] = (), units: dict[str, str] | None = None):
-        samples = sorted([*drill.prober.samples, *extra], key=lambda s: s.t)
-        name = drill.report.name
-        path = tmp_path / (name.replace(" ", "-").replace("/", "-") + "-timeline.svg")
-        path.write_text(timeline.render(name, samples, drill.prober.events), encoding="utf-8")
-        evidence.file(path, f"{name}: timeline")
-        overall = figures(samples)
-        evidence.json(
-            f"{name}: steps, steady state and figures",
-            {**drill.report.model_dump(), "prober": overall.model_dump()},
-        )
-        evidence.json(f"{name}: every request", [s.model_dump() for s in samples])
-        for key, value in drill.report.figures.items():
-            evidence.figure(f"{name}: {key}", value, (units or {}).get(key, "s"))
-        evidence.figure(f"{name}: failed requests", overall.failed, "requests")
-        evidence.figure(f"{name}: longest gap", overall.longest_gap_s, "s")
+        drill_evidence.attach(evidence, drill, tmp_path, extra, units)
 
     return attach

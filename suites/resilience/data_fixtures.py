@@ -38,7 +38,7 @@ def _in_scope(target: Target, database_url: str) -> None:
 
 def _runner(target: Target, stack: Stack, database_url: str, work: Path) -> CommandRunner:
     if target.profile.provider == "external":
-        return GuardedRunner(ProcessGuard(target.guard), database_url, work)
+        return GuardedRunner.for_database(ProcessGuard(target.guard), database_url, work)
     if not isinstance(stack, Executes):
         raise NotApplicable("the stack provider cannot run commands in its services")
     return ServiceRunner(stack, target.profile.target.app_service)

@@ -4,8 +4,10 @@ OPS-06 graceful shutdown.
 Each drill runs the prober (harness.drills.prober) over its whole length: the steady state is
 checked before (a target that is not healthy before cannot be judged: not_evaluated), then the
 method, then the rollbacks that always run, then the steady state again. Thresholds come from
-the profile's ``[resilience]`` table; every drill needs lifecycle operations, so a target the
-harness did not start is not_applicable.
+the profile's ``[resilience]`` table. Every drill needs lifecycle operations: on a target the
+harness did not start, OPS-02 runs through the profile's deploy and rollback commands when the
+profile allows it (harness.drills.traffic_releases); the others stop, start or duplicate
+services, which only a stack the harness runs can do, and are not_applicable there.
 """
 
 from __future__ import annotations
@@ -20,12 +22,20 @@ from harness.drills import (
     traffic_rollback,
     traffic_shutdown,
 )
+from harness.drills.data_commands import GuardedRunner, endpoint
 from harness.drills.prober import ProbeCall, Prober, Sample, read_back
 from harness.drills.traffic_frame import Drill
+from harness.drills.traffic_releases import (
+    CommandReleases,
+    ReleaseStepFailed,
+    StackReleases,
+    external_commands,
+)
+from harness.guard_process import ProcessGuard
 from harness.loopback import source
 from harness.probes import health
 from harness.probes.outage import dependencies
-from harness.stack.base import BlueGreen, LifecycleUnsupported, StackError
+from harness.stack.base import BlueGreen, LifecycleUnsupported, StackError, Swaps
 from harness.verdicts import NotApplicable, NotEvaluated
 
 pytestmark = pytest.mark.stack
@@ -45,6 +55,21 @@ def _managed(target) -> None:
             "the harness did not start this target: the drill stops, starts and redeploys "
             "services, which only a stack the harness runs allows"
         )
+
+
+def _releases(target, stack, work) -> StackReleases | CommandReleases:
+    """How OPS-02 changes releases here: the stack's swap, or the profile's commands on a
+    target the harness did not start (reaching only the target, through the process guard)."""
+    if target.profile.manages_stack:
+        if not isinstance(stack, Swaps):
+            raise NotApplicable(f"the {target.profile.provider} provider cannot swap releases")
+        return StackReleases(stack, target.profile.target.app_service)
+    deploy, rollback = external_commands(target.profile)
+    default_port = 443 if target.base_url.startswith("https") else 80
+    runner = GuardedRunner(
+        ProcessGuard(target.guard), [endpoint(target.base_url, default_port)], work
+    )
+    return CommandReleases(deploy, rollback, runner)
 
 
 def _anonymous_prober(target, client, paths: list[str]) -> Prober:
@@ -295,9 +320,9 @@ def test_blue_green_switch_fails_no_request(target, stack, resilience, attach_dr
 @pytest.mark.disruptive
 @pytest.mark.control("OPS-02")
 def test_rollback_drill_meets_rto_without_lost_writes(
-    target, stack, resilience, login, attach_drill, evidence
+    target, stack, resilience, login, attach_drill, evidence, tmp_path
 ):
-    _managed(target)
+    releases = _releases(target, stack, tmp_path)
     previous, current = resilience.previous_release, target.profile.release
     if not previous:
         raise NotApplicable(
@@ -305,12 +330,19 @@ def test_rollback_drill_meets_rto_without_lost_writes(
         )
     if previous == current:
         raise NotApplicable(f"resilience.previous_release is the running release ({current})")
-    service = target.profile.target.app_service
     budget = resilience.error_budget
     user = _Relogin(login)
     send = user.send
     document, _ = target.openapi_or_empty()
     mix = traffic_mix.build(target.profile, document, logged_in=True)
+    if mix.write is not None:
+        # The safe mode (a target the harness did not start) sends no write the profile does
+        # not allow (scope.allow_writes): the prober then only reads, and says so.
+        refused = target.safety.refusal(mix.write.method, target.url(mix.write.path))
+        if refused is not None:
+            mix.calls = [call for call in mix.calls if call.kind != "write"]
+            mix.notes.append(f"the prober does not write: {refused}")
+            mix.write = None
     prober = Prober(send, mix.calls, interval_s=resilience.prober_interval_s, body=mix.body())
     drill = Drill("rollback", prober)
     drill.report.notes.extend(mix.notes)
@@ -322,9 +354,9 @@ def test_rollback_drill_meets_rto_without_lost_writes(
         try:
             try:
                 with drill.step(f"prepare: release {previous}"):
-                    drill.rollback(f"release {current} again", lambda: stack.swap(service, current))
-                    stack.swap(service, previous)
-            except StackError as exc:
+                    drill.rollback(f"release {current} again", lambda: releases.deploy(current))
+                    releases.roll_back(previous)
+            except (StackError, ReleaseStepFailed) as exc:
                 evidence.text(f"release {previous} could not be prepared", str(exc))
                 problems.append(f"the target could not go back to release {previous}: {_last(exc)}")
             before = drill.steady("before", STEADY_S, budget) if not problems else None
@@ -334,8 +366,8 @@ def test_rollback_drill_meets_rto_without_lost_writes(
                 try:
                     result = traffic_rollback.run(
                         drill,
-                        deploy=lambda: stack.swap(service, current),
-                        roll_back=lambda: stack.swap(service, previous),
+                        deploy=lambda: releases.deploy(current),
+                        roll_back=lambda: releases.roll_back(previous),
                         deployed=current,
                         previous=previous,
                         budget=budget,
@@ -343,7 +375,7 @@ def test_rollback_drill_meets_rto_without_lost_writes(
                         rto_s=resilience.rto_s,
                     )
                     problems.extend(result.problems)
-                except StackError as exc:
+                except (StackError, ReleaseStepFailed) as exc:
                     evidence.text("a release swap failed", str(exc))
                     problems.append(f"a release swap failed on the target's side: {_last(exc)}")
                 after = drill.steady(f"after the rollback (release {previous})", STEADY_S, budget)
@@ -354,6 +386,8 @@ def test_rollback_drill_meets_rto_without_lost_writes(
         problems.extend(f"rollback failed: {f}" for f in rollback_failures)
         final = drill.steady(f"release {current} again", STEADY_S, budget)
     back = read_back(send, prober.samples)
+    if releases.transcripts:
+        evidence.text("deploy and rollback commands", "\n\n".join(releases.transcripts))
     if result is not None:
         drill.report.figures = {
             "recovery time (RTO)": result.recovery_s if result.recovery_s is not None else -1,
