@@ -10,6 +10,7 @@ find their records (on another xdist worker they wait for them, bounded by
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from harness.browser.fixtures import (  # noqa: F401
 from harness.browser.journeys import JOURNEY_FIXTURE, SweepRun, journey_paths, run_sweep
 from harness.plugin_state import state_of
 from harness.profile import find_config
+from harness.pytest_stack import holding
 from harness.target import Target
 
 
@@ -58,4 +60,10 @@ def _is_journey(item: pytest.Function) -> bool:
 @pytest.fixture(scope="session")
 def browser_sweep(target: Target) -> SweepRun:
     """Every profile page, anonymously and as ``e2e.user``; the browser is closed after."""
-    return run_sweep(target, lambda user: auth_login(target, user), AuthError)
+    # Under the stack's shared lock: a session fixture is set up before the per-test lock, and a
+    # disruptive test on another worker restarting the app mid-sweep showed up as 502s (E2E-02)
+    # and as error pages without a title (E2E-05) in a loaded clean run.
+    with contextlib.ExitStack() as held:
+        if target.stack is not None:
+            held.enter_context(holding(target.stack))
+        return run_sweep(target, lambda user: auth_login(target, user), AuthError)
