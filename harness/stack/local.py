@@ -9,10 +9,8 @@ file; any process may :meth:`LocalStack.attach` to it.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import subprocess
-import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -20,63 +18,25 @@ from pathlib import Path
 from harness.stack import faults as fault_registry
 from harness.stack import nginx_reload, supervisor
 from harness.stack.base import (
-    Instance,
     ServiceState,
     ServiceStatus,
     StackError,
 )
-from harness.stack.definition import ServiceDef, StackDefinition, TemplateContext
-from harness.stack.managed import ManagedStack, Progress, free_ports, release_key
+from harness.stack.definition import TemplateContext
+from harness.stack.local_ops import LocalOps, log_tail
+from harness.stack.managed import Progress, free_ports, release_key
 from harness.stack.paths import new_run_dir, service_user
 from harness.stack.postgres import database_identity
 from harness.stack.reaper import reap_orphans
-from harness.stack.state import ProcessRecord, ServiceRecord, StackState, write_state
+from harness.stack.state import ProcessRecord, ServiceRecord, write_state
 
 __all__ = ["LocalStack", "Progress"]
-LOG_TAIL_LINES = 30
 
 
-def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return "(no log)"
-    return "\n".join(text.splitlines()[-lines:]) or "(log is empty)"
-
-
-class LocalStack(ManagedStack):
+class LocalStack(LocalOps):
     """A :class:`~harness.stack.base.Stack` of local processes."""
 
     provider = "local"
-
-    def __init__(
-        self, state: StackState, definition: StackDefinition, *, progress: Progress | None = None
-    ) -> None:
-        super().__init__(state, definition, progress=progress)
-        self._supervisor = supervisor.Supervisor()
-        # Set when a start-up is abandoned (a failure elsewhere, Ctrl-C): waiting threads stop.
-        self._cancel = threading.Event()
-
-    @classmethod
-    def _check_definition(cls, definition: StackDefinition) -> None:
-        from harness.stack.nginx import DEFAULT_TEMPLATE
-        from harness.stack.requires import check_available
-
-        nginx = any(service.kind == "nginx" for service in definition.services.values())
-        check_available(definition, [DEFAULT_TEMPLATE] if nginx else [])
-
-    # -- paths and environments -----------------------------------------------------------------
-    def _service_dir(self, name: str) -> Path:
-        return self.run_dir / name
-
-    def _env(self, name: str, context: TemplateContext | None = None) -> dict[str, str]:
-        service = self._service(name)
-        context = context or self._context(name)
-        env = {k: os.environ[k] for k in service.inherit_env if k in os.environ}
-        env.update(context.render_all(service.env, f"services.{name}.env"))
-        if service.profile_env:
-            env.update(self.state.profile_env)
-        return env
 
     def _allocate(self, run_dir: Path) -> None:
         """Ports, URLs and the service records, before anything starts."""
@@ -160,101 +120,13 @@ class LocalStack(ManagedStack):
         if errors:
             raise errors[0]
 
-    def _start_one(self, name: str) -> None:
-        service = self._service(name)
-        with self._update() as state:
-            record = state.services[name]
-            if supervisor.is_alive(record.process):
-                return
-            record.desired = "running"
-        context = self._context(name)
-        folder = self._service_dir(name)
-        argv = [context.render(part, f"services.{name}.argv") for part in service.argv]
-        if service.kind == "postgres":
-            from harness.stack.postgres import prepare_data_dir
-
-            prepare_data_dir(folder, *database_identity(service.options))
-        elif service.kind == "nginx":
-            argv = self._prepare_nginx(name, service, context)
-        if not argv:
-            raise StackError(f"services.{name}: no argv to start it with")
-        env = self._env(name, context)
-        began = time.monotonic()
-        try:
-            process = self._supervisor.spawn(
-                argv,
-                env=env,
-                log_path=Path(self.state.services[name].output),
-                cwd=folder,
-                user=service_user() if service.unprivileged else None,
-            )
-        except OSError as exc:  # a missing binary, a bad path: say which service and how
-            # Name the path that failed (the log file or working folder, not only the binary).
-            where = exc.filename or argv[0]
-            raise StackError(
-                f"service {name!r} could not start {argv[0]!r}: {where}: {exc.strerror or exc} "
-                "(`harness doctor` lists what to install)"
-            ) from None
-        with self._update() as state:
-            record = state.services[name]
-            record.process = process
-            record.started_at = time.time()
-            record.faults = self._faults_of(name)
-        self._wait_ready(name, service, began)
-        elapsed = time.monotonic() - began
-        with self._update() as state:
-            state.services[name].ready_s = round(elapsed, 3)
-        url = self.state.services[name].url or ""
-        self.progress(f"harness: ready: {name:<13} {elapsed:5.2f} s  {url}")
-
-    def _prepare_nginx(self, name: str, service: ServiceDef, context: TemplateContext) -> list[str]:
-        from harness.stack.certs import make_tls_material
-        from harness.stack.nginx import nginx_argv, render_nginx_config
-
-        folder = self._service_dir(name)
-        tls_dir = self.run_dir / "tls"
-        with self._mutex:
-            if not (tls_dir / "ca.pem").exists():
-                material = make_tls_material(tls_dir, extra_ips=[self.state.listen])
-                with self._update() as state:
-                    state.ca_bundle = str(material.ca_cert)
-        options = context.render_all(service.options, f"services.{name}.options")
-        config = render_nginx_config(
-            http_port=self.state.ports[f"{name}.http"],
-            https_port=self.state.ports[f"{name}.https"],
-            upstream=options["upstream"],
-            cert=tls_dir / "server.pem",
-            key=tls_dir / "server.key",
-            runtime_dir=folder,
-            tls_legacy=self._legacy_tls(name),
-            listen=self.state.listen,
-        )
-        conf = folder / "nginx.conf"
-        # In one step: a running master re-reads this file on a blue-green switch's reload.
-        nginx_reload.write_config(conf, config)
-        return nginx_argv(conf, folder)
-
-    def _wait_ready(self, name: str, service: ServiceDef, began: float) -> None:
-        record = self.state.services[name]
-
-        def exited() -> str | None:
-            if supervisor.is_alive(record.process):
-                return None
-            code = self._supervisor.exit_code(record.process.pid) if record.process else None
-            return f"exit code {code}"
-
-        def tail() -> str:
-            return f"({record.output})\n{_tail(Path(record.output))}"
-
-        self._poll_ready(name, service.health, began, exited=exited, tail=tail, cancel=self._cancel)
-
     def down(self) -> None:
         """Stop every service (dependents first) and remove the run dir. Idempotent."""
         if not self.state.run_dir or not self.run_dir.exists():
             return
         with self._operation():
             for name in self.definition.services:  # a blue-green drill's second instance
-                self._stop_green(name)
+                self._remove_green(name)
             for level in reversed(self.definition.levels()):
                 with ThreadPoolExecutor(max_workers=max(1, len(level))) as pool:
                     list(pool.map(self._stop_one, level))
@@ -270,33 +142,6 @@ class LocalStack(ManagedStack):
 
                 with contextlib.suppress(StackError, OSError):
                     make_spare(*database_identity(service.options))
-
-    def _stop_one(self, name: str) -> None:
-        service = self._service(name)
-        with self._update() as state:
-            record = state.services[name]
-            record.desired = "stopped"
-            process = record.process
-        if process is not None:
-            supervisor.stop(process, sig=service.signal, timeout=service.stop_timeout_s)
-            self._supervisor.forget(process.pid)
-        with self._update() as state:
-            state.services[name].process = None
-
-    # -- logs and lifecycle ----------------------------------------------------------------------
-    def _log_path(self, service: str) -> Path:
-        self._service(service)
-        return Path(self._refresh().services[service].log)
-
-    def logs(self, service: str, since: int = 0) -> list[str]:
-        try:
-            text = self._log_path(service).read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return []
-        return text.splitlines()[since:]
-
-    def _is_running(self, name: str) -> bool:
-        return supervisor.is_alive(self.state.services[name].process)
 
     def exec(self, service: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
         """Run ``argv`` with ``service``'s environment (python -> the stack's interpreter)."""
@@ -366,30 +211,23 @@ class LocalStack(ManagedStack):
                     )
             self._start_one(service)
 
-    # -- blue-green (harness.stack.base.BlueGreen) ------------------------------------------------
-    # Green is a second process of the service on a port of its own, recorded in the state's
-    # ``extra`` (``green.<service>``: its process, ``green.<service>.port``), so another process
-    # attached to the stack can stop it; which instance a proxy points at is
-    # ``upstream.<proxy>``. Blue stays the service's own record and port.
-
-    def _green_context(self, service: str, port: int, release: str) -> TemplateContext:
-        context = self._context(service)
-        context["port"] = port
-        context["ports"] = {**self.state.ports, service: port}
-        context["release"] = release
-        context["instance"] = "green"
-        return context
+    # -- blue-green hooks (harness.stack.bluegreen_steps) -------------------------------------
+    # Green is a second process of the service on a port of its own; its process record is kept
+    # in the state (``green.<service>``) so another process attached to the stack can stop it.
 
     def _green_process(self, service: str) -> ProcessRecord | None:
         raw = self.state.extra.get(f"green.{service}")
         return ProcessRecord.model_validate_json(raw) if raw else None
+
+    def _green_running(self, service: str) -> bool:
+        return supervisor.is_alive(self._green_process(service))
 
     def start_green(self, service: str, release: str) -> str:
         with self._operation():
             definition = self._service(service)
             if not self.definition.uses_release(service) or not definition.url:
                 raise StackError(f"service {service!r} has no release or URL to run twice")
-            self._stop_green(service)  # a leftover of an interrupted drill
+            self._remove_green(service)  # a leftover of an interrupted drill
             port = free_ports(1)[0]
             context = self._green_context(service, port, release)
             argv = [context.render(p, f"services.{service}.argv") for p in definition.argv]
@@ -403,75 +241,33 @@ class LocalStack(ManagedStack):
                 cwd=self._service_dir(service),  # blue's folder: the same files (keyring...)
                 user=service_user() if definition.unprivileged else None,
             )
-            with self._update() as state:
-                state.extra[f"green.{service}"] = process.model_dump_json()
-                state.extra[f"green.{service}.port"] = str(port)
+            self._record_green(service, port, process.model_dump_json())
             self._poll_ready(
                 service,
                 definition.health,
                 began,
                 exited=lambda: None if supervisor.is_alive(process) else "green exited",
-                tail=lambda: f"({output})\n{_tail(output)}",
+                tail=lambda: f"({output})\n{log_tail(output)}",
                 cancel=self._cancel,
                 url=url,
             )
             self.progress(f"harness: ready: {service} (green) {time.monotonic() - began:5.2f} s")
             return url
 
-    def switch(self, proxy: str, service: str, to: Instance) -> float:
-        return self._switch(proxy, service, to, drain=False)
+    def _reload_proxy(self, proxy: str, context: TemplateContext, *, drain: bool) -> float:
+        record = self.state.services[proxy].process
+        if record is None or not supervisor.is_alive(record):
+            raise StackError(f"{proxy!r} is not a running nginx service to switch")
+        self._prepare_nginx(proxy, self._service(proxy), context)  # rewrites nginx.conf
+        return nginx_reload.reload_master(record.pid, drain=drain)
 
-    def _switch(self, proxy: str, service: str, to: Instance, *, drain: bool) -> float:
-        """``drain``: return only once the old workers are gone (nothing in flight to the
-        instance switched away from), for a caller that stops it at once."""
-        with self._operation():
-            definition = self._service(proxy)
-            record = self.state.services[proxy].process
-            if definition.kind != "nginx" or not supervisor.is_alive(record) or record is None:
-                raise StackError(f"{proxy!r} is not a running nginx service to switch")
-            context = self._context(proxy)
-            if to == "green":
-                port = self.state.extra.get(f"green.{service}.port")
-                if not port or not supervisor.is_alive(self._green_process(service)):
-                    raise StackError(f"no green instance of {service!r} is running")
-                context["ports"] = {**self.state.ports, service: int(port)}
-            self._prepare_nginx(proxy, definition, context)  # rewrites nginx.conf
-            seconds = nginx_reload.reload_master(record.pid, drain=drain)
-            with self._update() as state:
-                state.extra[f"upstream.{proxy}"] = to
-            return seconds
-
-    def stop_instance(self, service: str, which: Instance) -> None:
-        with self._operation():
-            if which == "blue":
-                self._stop_one(self._checked(service))
-            else:
-                self._stop_green(service)
-
-    def _stop_green(self, service: str) -> None:
+    def _remove_green(self, service: str) -> None:
         process = self._green_process(service)
         if process is not None:
             definition = self._service(service)
             supervisor.stop(process, sig=definition.signal, timeout=definition.stop_timeout_s)
             self._supervisor.forget(process.pid)
-        if f"green.{service}" in self.state.extra:
-            with self._update() as state:
-                state.extra.pop(f"green.{service}", None)
-                state.extra.pop(f"green.{service}.port", None)
-
-    def restore_blue(self, proxy: str, service: str) -> list[str]:
-        done: list[str] = []
-        with self._operation():
-            if not self._is_running(service):
-                self._start_one(service)
-                done.append(f"started {service} (blue)")
-            if self.state.extra.get(f"upstream.{proxy}", "blue") != "blue":
-                self._switch(proxy, service, "blue", drain=True)
-                done.append(f"{proxy} back to blue")
-            if self._green_process(service) is not None:
-                self._stop_green(service)
-                done.append(f"stopped {service} (green)")
-        return done
+        self._forget_green(service)
 
     def status(self) -> dict[str, ServiceStatus]:
         state = self._refresh()

@@ -20,16 +20,16 @@ import time
 from typing import Any
 
 from harness.stack import nginx_reload
-from harness.stack.base import Instance, LifecycleUnsupported, StackError
+from harness.stack.base import LifecycleUnsupported, StackError
+from harness.stack.bluegreen_steps import BlueGreenSteps
 from harness.stack.containers import files
 from harness.stack.containers.ops import STOP_TIMEOUT_S, ContainerOps
 from harness.stack.definition import TemplateContext
 from harness.stack.managed import free_ports
 
 
-class BlueGreenOps(ContainerOps):
-    """The containers provider's blue-green operations (state in ``extra``: ``green.<service>.
-    port`` while green runs, ``upstream.<proxy>`` the instance the proxy points at)."""
+class BlueGreenOps(ContainerOps, BlueGreenSteps):
+    """The containers provider's blue-green hooks; the steps are in BlueGreenSteps."""
 
     def _green_name(self, service: str) -> str:
         return self._container_name(service) + "-green"
@@ -42,13 +42,8 @@ class BlueGreenOps(ContainerOps):
         except docker.errors.NotFound:
             return None
 
-    def _green_context(self, service: str, port: int, release: str) -> TemplateContext:
-        context = self._context(service)
-        context["port"] = port
-        context["ports"] = {**self.state.ports, service: port}
-        context["release"] = release
-        context["instance"] = "green"
-        return context
+    def _green_running(self, service: str) -> bool:
+        return self._green_container(service) is not None
 
     def _require_host_nginx(self) -> None:
         if not self._nginx_on_host:
@@ -69,8 +64,7 @@ class BlueGreenOps(ContainerOps):
             url = context.render(definition.url, f"services.{service}.url")
             began = time.monotonic()
             container = self._create(service, green=context, host_port=port)
-            with self._update() as state:
-                state.extra[f"green.{service}.port"] = str(port)
+            self._record_green(service, port)
             check = definition.health.model_copy()
             check.timeout_s = max(check.timeout_s, self._spec(service).ready_timeout_s)
             check.interval_s = max(check.interval_s, 0.1)
@@ -92,46 +86,22 @@ class BlueGreenOps(ContainerOps):
             self.progress(f"harness: ready: {service} (green) {time.monotonic() - began:5.2f} s")
             return url
 
-    def switch(self, proxy: str, service: str, to: Instance) -> float:
-        return self._switch(proxy, service, to, drain=False)
-
-    def _switch(self, proxy: str, service: str, to: Instance, *, drain: bool) -> float:
-        """``drain``: return only once the old workers are gone (nothing in flight to the
-        instance switched away from), for a caller that stops it at once."""
-        with self._operation():
-            self._require_host_nginx()
-            if self._service(proxy).kind != "nginx":
-                raise StackError(f"{proxy!r} is not an nginx service to switch")
-            container = self._container(proxy)
-            if container is None:
-                raise StackError(f"{proxy!r} has no container")
-            container.reload()
-            pid = int(container.attrs.get("State", {}).get("Pid") or 0)
-            if container.status != "running" or not pid:
-                raise StackError(f"{proxy!r} is not running")
-            context = self._context(proxy)
-            if to == "green":
-                port = self.state.extra.get(f"green.{service}.port")
-                if not port or self._green_container(service) is None:
-                    raise StackError(f"no green instance of {service!r} is running")
-                context["ports"] = {**self.state.ports, service: int(port)}
-            if not container.put_archive(files.NGINX_DIR, self._nginx_bytes(proxy, context)):
-                raise StackError(f"could not copy the new config into {proxy!r}")
-            seconds = nginx_reload.reload(
-                lambda: container.kill(signal="SIGHUP"),
-                lambda: nginx_reload.children(pid),
-                drain=drain,
-            )
-            with self._update() as state:
-                state.extra[f"upstream.{proxy}"] = to
-            return seconds
-
-    def stop_instance(self, service: str, which: Instance) -> None:
-        with self._operation():
-            if which == "blue":
-                self.stop(service)
-            else:
-                self._remove_green(service)
+    def _reload_proxy(self, proxy: str, context: TemplateContext, *, drain: bool) -> float:
+        self._require_host_nginx()
+        container = self._container(proxy)
+        if container is None:
+            raise StackError(f"{proxy!r} has no container")
+        container.reload()
+        pid = int(container.attrs.get("State", {}).get("Pid") or 0)
+        if container.status != "running" or not pid:
+            raise StackError(f"{proxy!r} is not running")
+        if not container.put_archive(files.NGINX_DIR, self._nginx_bytes(proxy, context)):
+            raise StackError(f"could not copy the new config into {proxy!r}")
+        return nginx_reload.reload(
+            lambda: container.kill(signal="SIGHUP"),
+            lambda: nginx_reload.children(pid),
+            drain=drain,
+        )
 
     def _remove_green(self, service: str) -> None:
         container = self._green_container(service)
@@ -145,20 +115,4 @@ class BlueGreenOps(ContainerOps):
                         handle.write("[green]\n" + (raw if raw.endswith("\n") else raw + "\n"))
             with contextlib.suppress(Exception):
                 container.remove(force=True)
-        if f"green.{service}.port" in self.state.extra:
-            with self._update() as state:
-                state.extra.pop(f"green.{service}.port", None)
-
-    def restore_blue(self, proxy: str, service: str) -> list[str]:
-        done: list[str] = []
-        with self._operation():
-            if not self._is_running(service):
-                self._start_one(service)
-                done.append(f"started {service} (blue)")
-            if self.state.extra.get(f"upstream.{proxy}", "blue") != "blue":
-                self._switch(proxy, service, "blue", drain=True)
-                done.append(f"{proxy} back to blue")
-            if self._green_container(service) is not None:
-                self._remove_green(service)
-                done.append(f"stopped {service} (green)")
-        return done
+        self._forget_green(service)
