@@ -27,6 +27,13 @@ START_ATTEMPTS = 3
 START_RETRY_PAUSE_S = 2.0
 
 
+def engine_fault(exc: BaseException) -> bool:
+    """The engine failed on its side (a 5xx): worth one more start, unlike a request it refused."""
+    import docker.errors
+
+    return isinstance(exc, docker.errors.APIError) and exc.is_server_error()
+
+
 class ContainerOps(ManagedStack):
     """Engine access for one run (``state.extra`` holds its run id, network and images)."""
 
@@ -186,14 +193,14 @@ class ContainerOps(ManagedStack):
                 container.start()
                 break
             except Exception as exc:  # noqa: BLE001 - the engine's own message says it best
-                # The engine's runtime fails now and then on a busy machine ("write child:
-                # broken pipe" from runc): the created container is removed and started once
-                # more before the stack gives up.
                 self._remove_quietly(name)
-                if attempt + 1 == START_ATTEMPTS:
+                # The engine's runtime fails now and then on a busy machine ("write child:
+                # broken pipe" from runc, a 500): that start is tried again. Anything else (a
+                # bad mount, a port taken, a missing image) is the setup's and fails at once.
+                if not engine_fault(exc) or attempt + 1 == START_ATTEMPTS:
+                    tries = f"{attempt + 1} attempts" if attempt else "1 attempt"
                     raise StackError(
-                        f"could not start the {service} container "
-                        f"({START_ATTEMPTS} attempts): {exc}"
+                        f"could not start the {service} container ({tries}): {exc}"
                     ) from None
                 time.sleep(START_RETRY_PAUSE_S)
         return container.get_wrapped_container()
