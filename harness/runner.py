@@ -72,14 +72,40 @@ def available_suites() -> list[str]:
     return sorted(p.name for p in SUITES_ROOT.iterdir() if p.is_dir() and any(p.glob("test_*.py")))
 
 
-def suite_paths(names: Sequence[str]) -> list[str]:
+def suite_paths(names: Sequence[str], controls: Sequence[str] | None = None) -> list[str]:
+    """The folders of the named suites; with ``controls``, only their files that hold those
+    controls' tests. Collecting every suite costs a fault run of the efficacy matrix as much as
+    its one test; a control whose tests the source scan cannot place keeps the whole folders."""
     known = available_suites()
     paths = []
     for name in names:
         if name not in known:
             raise HarnessError(f"no suite named {name!r} (known: {', '.join(known) or 'none'})")
         paths.append(str(SUITES_ROOT / name))
+    if controls:
+        files = _files_of(controls, paths)
+        if files:
+            return files
     return paths
+
+
+def _files_of(controls: Sequence[str], folders: Sequence[str]) -> list[str] | None:
+    from harness.suite_scan import SuitesNotFound, scan_suites
+
+    try:
+        coverage = scan_suites(SUITES_ROOT)
+    except SuitesNotFound:
+        return None
+    files: list[str] = []
+    for control in controls:
+        tests = coverage[control].tests if control in coverage else []
+        if not tests:
+            return None  # placed some other way (a conftest's mark): collect everything
+        for nodeid in tests:
+            path = str(SUITES_ROOT.parent / nodeid.split("::", 1)[0])
+            if path not in files and any(path.startswith(folder + "/") for folder in folders):
+                files.append(path)
+    return sorted(files) or None
 
 
 def default_workers() -> int:
@@ -105,7 +131,7 @@ def run_pytest(
         sys.executable,
         "-m",
         "pytest",
-        *suite_paths(suites),
+        *suite_paths(suites, controls),
         "-p",
         "harness.select",
         "--profile",

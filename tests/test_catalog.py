@@ -167,3 +167,25 @@ def test_suite_scan_reads_marks_on_functions_classes_and_modules(tmp_path: Path)
     assert found["ME-01"].probes == [] and found["ME-01"].engines == ["harness.engines.wapiti"]
     with pytest.raises(SuitesNotFound, match="no control suites at"):
         scan_suites(tmp_path / "nowhere")
+
+
+def test_a_control_run_collects_only_the_files_of_its_tests() -> None:
+    """The efficacy matrix's fault runs name a few controls: pytest gets their files, not every
+    suite folder, since collecting all suites costs as much as the test itself."""
+    from harness.runner import SUITES_ROOT, suite_paths
+
+    everything = suite_paths(["owasp", "resilience"])
+    assert everything == [str(SUITES_ROOT / "owasp"), str(SUITES_ROOT / "resilience")]
+    coverage = scan_suites(SUITES_ROOT)
+    files = {
+        str(SUITES_ROOT.parent / nodeid.split("::")[0])
+        for control in ("SEC-01", "OPS-05")
+        for nodeid in coverage[control].tests
+    }
+    narrowed = suite_paths(["owasp", "resilience"], ["SEC-01", "OPS-05"])
+    assert set(narrowed) == files and all(path.endswith(".py") for path in narrowed)
+    # A control of a suite not chosen adds nothing; an unknown one keeps every folder.
+    assert suite_paths(["owasp"], ["SEC-01", "OPS-05"]) == sorted(
+        f for f in files if "/owasp/" in f
+    )
+    assert suite_paths(["owasp"], ["SEC-01", "NO-SUCH-1"]) == [str(SUITES_ROOT / "owasp")]
