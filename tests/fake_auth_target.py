@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 import httpx
 from flask import Flask, jsonify, make_response, redirect, request
+from openapi_docs import json_body  # tests/ is on sys.path
 
 from harness.profile import Profile
 from harness.target import Target
@@ -241,34 +242,11 @@ OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "paths": {
         "/api/v1/auth/login": {
-            "post": {
-                "requestBody": {
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {"username": {"type": "string"}},
-                            }
-                        }
-                    }
-                }
-            }
+            "post": {"requestBody": json_body({"username": {"type": "string"}})}
         },
         "/api/items": {
             "get": {"security": [{"cookie": []}]},
-            "post": {
-                "requestBody": {
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["name"],
-                                "properties": {"name": {"type": "string"}},
-                            }
-                        }
-                    }
-                }
-            },
+            "post": {"requestBody": json_body({"name": {"type": "string"}}, required=["name"])},
         },
         "/api/items/{item_id}": {
             "parameters": [

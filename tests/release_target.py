@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from openapi_docs import json_body  # this script's folder is on sys.path
+
 TOKEN = "t0ken"
 OPENAPI = {
     "openapi": "3.0.3",
@@ -25,17 +27,7 @@ OPENAPI = {
     "paths": {
         "/items": {
             "post": {
-                "requestBody": {
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {"name": {"type": "string"}},
-                                "required": ["name"],
-                            }
-                        }
-                    }
-                },
+                "requestBody": json_body({"name": {"type": "string"}}, required=["name"]),
                 "responses": {"201": {"description": "created"}},
             }
         }

@@ -8,6 +8,7 @@ import time
 import uuid
 
 import httpx
+from openapi_docs import json_body  # tests/ is on sys.path
 
 from harness.api.enumeration import Sampling, sample
 from harness.api.enumeration_endpoints import (
@@ -96,16 +97,7 @@ def test_reset_operation_found_and_judged() -> None:
         "paths": {
             "/password-reset": {
                 "post": {
-                    "requestBody": {
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "properties": {"email": {"type": "string"}},
-                                }
-                            }
-                        }
-                    },
+                    "requestBody": json_body({"email": {"type": "string"}}),
                     "responses": {"202": {"description": "ok"}},
                 }
             }

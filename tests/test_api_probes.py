@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from loopback_server import serving  # tests/ is on sys.path
+from openapi_docs import json_body
 
 from harness.api import bearer, lifecycle, limits
 from harness.api.run import run_campaign
@@ -42,7 +44,8 @@ DOCUMENT: dict[str, Any] = {
 }
 
 
-def _server(faulty: bool) -> tuple[ThreadingHTTPServer, list[str]]:
+@contextmanager
+def _server(faulty: bool) -> Iterator[tuple[ThreadingHTTPServer, list[str]]]:
     seen: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -77,9 +80,8 @@ def _server(faulty: bool) -> tuple[ThreadingHTTPServer, list[str]]:
             seen.append(f"POST {self.path}")
             self._answer(201, b"{}")
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, seen
+    with serving(Handler) as server:
+        yield server, seen
 
 
 def _target(port: int, safety: str = "intrusive") -> Target:
@@ -96,9 +98,8 @@ def _target(port: int, safety: str = "intrusive") -> Target:
 
 @pytest.fixture(params=[False, True], ids=["clean", "faulty"])
 def tiny(request: pytest.FixtureRequest) -> Iterator[tuple[bool, Target, list[str]]]:
-    server, seen = _server(request.param)
-    yield request.param, _target(server.server_address[1]), seen
-    server.shutdown()
+    with _server(request.param) as (server, seen):
+        yield request.param, _target(server.server_address[1]), seen
 
 
 def test_the_campaign_finds_the_edge_value_crash_and_the_undocumented_status(tiny) -> None:
@@ -118,10 +119,9 @@ def test_the_campaign_finds_the_edge_value_crash_and_the_undocumented_status(tin
 
 
 def test_safe_mode_fuzzes_reads_only_and_says_what_it_held_back() -> None:
-    server, seen = _server(False)
-    target = _target(server.server_address[1], safety="safe")
-    campaign = run_campaign(target, DOCUMENT, [GuardedSession(target)], ApiSettings(examples=3))
-    server.shutdown()
+    with _server(False) as (server, seen):
+        target = _target(server.server_address[1], safety="safe")
+        campaign = run_campaign(target, DOCUMENT, [GuardedSession(target)], ApiSettings(examples=3))
     assert "POST /items" in campaign.skipped and "needs safety" in campaign.skipped["POST /items"]
     assert not [s for s in seen if s.startswith("POST")]
     assert "checked 2 of 3 operations" in campaign.coverage()
@@ -198,16 +198,7 @@ LIMIT_DOC: dict[str, Any] = {
                 "responses": {"200": {"description": "ok"}},
             },
             "post": {
-                "requestBody": {
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {"title": {"type": "string"}},
-                            }
-                        }
-                    }
-                },
+                "requestBody": json_body({"title": {"type": "string"}}),
                 "responses": {"201": {"description": "ok"}},
             },
         }
@@ -289,15 +280,14 @@ def test_the_guarded_session_refuses_out_of_scope_hosts_and_safe_mode_writes() -
     from harness.safety import NeedsIntrusive
     from harness.scope import OutOfScope
 
-    server, seen = _server(False)
-    target = _target(server.server_address[1], safety="safe")
-    session = GuardedSession(target)
-    with pytest.raises(OutOfScope):
-        session.get("http://192.0.2.10/version")
-    with pytest.raises(NeedsIntrusive):
-        session.post(target.url("/items"))
-    assert session.get(target.url("/version")).status_code == 200
-    server.shutdown()
+    with _server(False) as (server, seen):
+        target = _target(server.server_address[1], safety="safe")
+        session = GuardedSession(target)
+        with pytest.raises(OutOfScope):
+            session.get("http://192.0.2.10/version")
+        with pytest.raises(NeedsIntrusive):
+            session.post(target.url("/items"))
+        assert session.get(target.url("/version")).status_code == 200
     assert seen == ["GET /version"] and session.sent == 1
 
 
@@ -314,23 +304,20 @@ def test_the_guarded_session_renews_a_credential_the_target_stopped_accepting() 
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    target = _target(server.server_address[1])
-
     def credential(token: str) -> Session:
         headers = {"Authorization": f"Bearer {token}"}
         return Session(
             target=target, client=target.client(), flow="bearer", credential_headers=headers
         )
 
-    session = GuardedSession(
-        target, credential=credential("old"), relogin=lambda: credential("new")
-    )
-    assert session.get(target.url("/me"), headers=dict(session.headers)).status_code == 200
-    assert session.relogins == 1 and session.sent == 2
-    session.close()
-    server.shutdown()
+    with serving(Handler) as server:
+        target = _target(server.server_address[1])
+        session = GuardedSession(
+            target, credential=credential("old"), relogin=lambda: credential("new")
+        )
+        assert session.get(target.url("/me"), headers=dict(session.headers)).status_code == 200
+        assert session.relogins == 1 and session.sent == 2
+        session.close()
 
 
 def test_the_guarded_session_bounds_the_whole_answer_in_time_and_size() -> None:
@@ -360,17 +347,15 @@ def test_the_guarded_session_bounds_the_whole_answer_in_time_and_size() -> None:
             except OSError:
                 pass  # the client hung up, as it should
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    session = GuardedSession(_target(server.server_address[1]))
-    url = _target(server.server_address[1]).url
-    started = time.monotonic()
-    with pytest.raises(transport.AnswerTooSlow):
-        session.get(url("/drip"), timeout=1.0)
-    assert time.monotonic() - started < 4.0  # the drip alone lasts 8 s
-    with pytest.raises(transport.AnswerTooLarge):
-        session.get(url("/big"), timeout=10.0)
-    streamed = session.get(url("/ok"), timeout=5.0, stream=True)  # as the fuzzer asks
-    assert streamed.content == b"yy" and session.get(url("/ok"), timeout=5.0).text == "yy"
-    session.close()
-    server.shutdown()
+    with serving(Handler) as server:
+        session = GuardedSession(_target(server.server_address[1]))
+        url = _target(server.server_address[1]).url
+        started = time.monotonic()
+        with pytest.raises(transport.AnswerTooSlow):
+            session.get(url("/drip"), timeout=1.0)
+        assert time.monotonic() - started < 4.0  # the drip alone lasts 8 s
+        with pytest.raises(transport.AnswerTooLarge):
+            session.get(url("/big"), timeout=10.0)
+        streamed = session.get(url("/ok"), timeout=5.0, stream=True)  # as the fuzzer asks
+        assert streamed.content == b"yy" and session.get(url("/ok"), timeout=5.0).text == "yy"
+        session.close()

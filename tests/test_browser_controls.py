@@ -4,12 +4,12 @@ one of the faults the controls exist for."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from loopback_server import base_url, serving  # tests/ is on sys.path
 
 from harness.browser import judge
 from harness.browser.journey import Journey
@@ -70,11 +70,8 @@ class _Site(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(_Site) as server:
+        yield base_url(server)
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +93,29 @@ def _visit(browser: GuardedBrowser, url: str) -> PageVisit:
     visit = watched.observe(page, "test")
     watched.context.close()
     return visit
+
+
+def _journey(
+    browser: GuardedBrowser, site: str, out: Path, properties: list[tuple[str, object]]
+) -> Journey:
+    """A journey on the test site with no login: the tests below drive its steps by hand, and
+    ``properties`` collects what its evidence attaches."""
+    evidence = Evidence(
+        nodeid="tests/x.py::test_j",
+        controls=["E2E-01"],
+        out_dir=lambda: out,
+        redactor=Redactor(),
+        properties=properties,
+    )
+    return Journey(
+        _observer(browser),
+        site,
+        evidence,
+        login=lambda user: pytest.fail("no login in this test"),
+        credential=lambda session: ([], {}),
+        default_user=None,
+        timeout_ms=2000,
+    )
 
 
 @no_chromium
@@ -129,22 +149,7 @@ def test_each_fault_fails_its_control(browser, site):
 @no_chromium
 def test_a_failed_step_leaves_a_screenshot_and_a_trace(browser, site, tmp_path: Path):
     properties: list[tuple[str, object]] = []
-    evidence = Evidence(
-        nodeid="tests/x.py::test_j",
-        controls=["E2E-01"],
-        out_dir=lambda: tmp_path,
-        redactor=Redactor(),
-        properties=properties,
-    )
-    made = Journey(
-        _observer(browser),
-        site,
-        evidence,
-        login=lambda user: pytest.fail("no login in this test"),
-        credential=lambda session: ([], {}),
-        default_user=None,
-        timeout_ms=2000,
-    )
+    made = _journey(browser, site, tmp_path, properties)
     page = made.page
     with made.step("open the clean page"):
         page.goto(made.url("/clean"))
@@ -163,22 +168,7 @@ def test_a_failed_step_leaves_a_screenshot_and_a_trace(browser, site, tmp_path: 
 def test_a_step_failing_while_the_network_changed_is_not_evaluated(browser, site, tmp_path: Path):
     from harness.verdicts import NotEvaluated
 
-    evidence = Evidence(
-        nodeid="tests/x.py::test_j",
-        controls=["E2E-01"],
-        out_dir=lambda: tmp_path,
-        redactor=Redactor(),
-        properties=[],
-    )
-    made = Journey(
-        _observer(browser),
-        site,
-        evidence,
-        login=lambda user: pytest.fail("no login in this test"),
-        credential=lambda session: ([], {}),
-        default_user=None,
-        timeout_ms=2000,
-    )
+    made = _journey(browser, site, tmp_path, [])
     page = made.page
     with made.step("open the clean page"):
         page.goto(made.url("/clean"))

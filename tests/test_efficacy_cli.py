@@ -9,30 +9,12 @@ runs itself.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from click.testing import CliRunner
+from harness_cli import run_harness as _harness  # tests/ is on sys.path
 
 from harness.commands.efficacy_cmds import efficacy
-
-REPO = Path(__file__).resolve().parent.parent
-HARNESS = [sys.executable, "-m", "harness"]
-
-
-def _harness(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "HARNESS_STACK"))}
-    return subprocess.run(
-        [*HARNESS, *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def test_efficacy_catches_a_fault_and_reports_the_matrix(tmp_path: Path) -> None:

@@ -7,31 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from inner_pytest import BASE_ARGS, EXTERNAL_PROFILE, use_profile  # tests/ is on sys.path
 
 from harness.seal import verify
 
 pytest_plugins = ["pytester"]
-
-NOT_NEEDED = [
-    "harness_stack",
-    "cacheprovider",
-    "schemathesis",
-    "locust",
-    "hypothesispytest",
-    "anyio",
-    "subtests",
-    # pytest-playwright opens a soft-assertion scope per test; nested in this
-    # run's own it refuses to start.
-    "playwright",
-]
-BASE_ARGS = [arg for name in NOT_NEEDED for arg in ("-p", f"no:{name}")] + ["-q", "-p", "no:xdist"]
-
-PROFILE = """
-[profiles.reference]
-provider = "external"
-[profiles.reference.target]
-base_url = "http://127.0.0.1:9"
-"""
 
 CONTROLS = """
 import httpx
@@ -68,16 +48,12 @@ def test_pass(): pass
 
 @pytest.fixture
 def run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
-    config = pytester.path / "harness.toml"
-    config.write_text(PROFILE)
-    monkeypatch.setenv("HARNESS_CONFIG", str(config))
-    monkeypatch.delenv("HARNESS_OUT", raising=False)
+    use_profile(pytester, monkeypatch, EXTERNAL_PROFILE)
     monkeypatch.delenv("HARNESS_SIGNING_KEY", raising=False)
-    monkeypatch.delenv("BRIDGE_FAULTS", raising=False)
 
     def run(source: str, *args: str) -> tuple[pytest.RunResult, Path, dict[str, Any]]:
         pytester.makepyfile(test_controls=source)
-        result = pytester.runpytest_inprocess(*BASE_ARGS, *args)
+        result = pytester.runpytest_inprocess(*BASE_ARGS, "-p", "no:xdist", *args)
         latest = pytester.path / "reports" / "latest"
         folder = latest.resolve() if latest.exists() else pytester.path / "out"
         path = folder / "results.json"

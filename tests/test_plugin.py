@@ -7,44 +7,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from inner_pytest import BASE_ARGS, EXTERNAL_PROFILE, use_profile  # tests/ is on sys.path
 
 pytest_plugins = ["pytester"]
 
-# The stack plugin is not under test here (the inner runs must not start a stack), and the
-# heavy third-party plugins only slow down the xdist workers' start.
-NOT_NEEDED = [
-    "harness_stack",
-    "cacheprovider",
-    "schemathesis",
-    "locust",
-    "hypothesispytest",
-    "anyio",
-    "subtests",
-    # pytest-playwright opens a soft-assertion scope per test; nested in this
-    # run's own it refuses to start.
-    "playwright",
-]
-BASE_ARGS = [arg for name in NOT_NEEDED for arg in ("-p", f"no:{name}")] + ["-q"]
-
-PROFILE = """
-[profiles.reference]
-provider = "external"
-[profiles.reference.target]
-base_url = "http://127.0.0.1:9"
-[profiles.reference.auth]
+PROFILE = (
+    EXTERNAL_PROFILE
+    + """[profiles.reference.auth]
 users = [{ name = "alice", password = "alice-secret-pw" }]
 [profiles.reference.not_applicable]
 "SEC-11" = "TLS terminates at the cloud load balancer"
 """
+)
 
 
 @pytest.fixture
 def run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
-    config = pytester.path / "harness.toml"
-    config.write_text(PROFILE)
-    monkeypatch.setenv("HARNESS_CONFIG", str(config))
-    monkeypatch.delenv("HARNESS_OUT", raising=False)
-    monkeypatch.delenv("BRIDGE_FAULTS", raising=False)
+    use_profile(pytester, monkeypatch, PROFILE)
 
     def run(source: str, *args: str, out: str = "out") -> tuple[pytest.RunResult, dict[str, Any]]:
         pytester.makepyfile(test_controls=source)

@@ -1,48 +1,31 @@
 """The HTML report in a real browser: a hostile target cannot script it, and it works.
 
-Chromium comes from Debian (/usr/bin/chromium); Playwright's own browser download is never used.
+Chromium comes from Debian (/usr/bin/chromium, see report_chromium.py).
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
+from inner_pytest import BASE_ARGS  # tests/ is on sys.path
+from loopback_server import base_url, serving
+from report_chromium import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 
 from harness.report import render_all
 from harness.results import load_results
 
 pytest_plugins = ["pytester"]
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 DATA = Path(__file__).parent / "data"
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
 
-NOT_NEEDED = [
-    "harness_stack",
-    "cacheprovider",
-    "schemathesis",
-    "locust",
-    "hypothesispytest",
-    "playwright",
-]
-BASE_ARGS = [arg for name in NOT_NEEDED for arg in ("-p", f"no:{name}")] + ["-q"]
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+pytestmark = needs_chromium
 
 
 class Hostile(BaseHTTPRequestHandler):
@@ -65,19 +48,15 @@ class Hostile(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def hostile_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(Hostile) as server:
+        yield base_url(server)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 

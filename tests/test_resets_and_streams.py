@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 from flaky_target import flaky_target  # tests/ is on sys.path (rootdir-less test dir)
+from openapi_docs import json_body
 
 from harness.probes import correlation
 from harness.probes import gzip as gz
@@ -77,22 +78,7 @@ def test_surface_and_5xx_provoker_keep_resets_apart(client: httpx.Client) -> Non
     surface.add("page", fetch(client, "GET", "/boom", total_s=5))
     assert [s.cls for s in surface.samples] == ["404"] and len(surface.unanswered) == 1
     document = {
-        "paths": {
-            "/items": {
-                "post": {
-                    "requestBody": {
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "properties": {"name": {"type": "string"}},
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        "paths": {"/items": {"post": {"requestBody": json_body({"name": {"type": "string"}})}}}
     }
     unanswered: list = []
     found = provoke_5xx(
@@ -156,18 +142,7 @@ def test_validation_names_a_reset_and_only_records_a_timeout() -> None:
     document = {
         "paths": {
             "/items": {
-                "post": {
-                    "requestBody": {
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "properties": {"name": {"type": "string", "maxLength": 8}},
-                                }
-                            }
-                        }
-                    }
-                }
+                "post": {"requestBody": json_body({"name": {"type": "string", "maxLength": 8}})}
             }
         }
     }

@@ -9,36 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
-HARNESS = [sys.executable, "-m", "harness"]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
-
-def _harness(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "HARNESS_STACK"))}
-    return subprocess.run(
-        [*HARNESS, *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+from harness_cli import run_harness as _harness  # tests/ is on sys.path
+from report_chromium import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +50,7 @@ def test_run_writes_every_report_and_passes_the_gate(performance_run: tuple[Path
     assert results["run"]["signing_key"]["fingerprint"] in checked.stdout
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+@needs_chromium
 def test_report_of_a_real_run_renders_its_matrix(performance_run: tuple[Path, str]) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -118,14 +93,8 @@ def test_run_refuses_a_broken_profile_in_one_line(tmp_path: Path) -> None:
     config = tmp_path / "harness.toml"
     config.write_text('[profiles.reference]\nprovider = "kubernetes"\n')
     env_config = {"HARNESS_CONFIG": str(config)}
-    done = subprocess.run(
-        [*HARNESS, "run", "--out", str(tmp_path / "out")],
-        cwd=REPO,
-        env={**os.environ, **env_config},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    done = _harness(
+        "run", "--out", str(tmp_path / "out"), env={**os.environ, **env_config}, timeout=60
     )
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
@@ -148,14 +117,14 @@ def test_run_refuses_an_external_target_it_cannot_use(
         f'[profiles.staging]\nprovider = "external"\n[profiles.staging.target]\n'
         f'base_url = "{base_url}"\n'
     )
-    done = subprocess.run(
-        [*HARNESS, "run", "--profile", "staging", "--out", str(tmp_path / "out")],
-        cwd=REPO,
+    done = _harness(
+        "run",
+        "--profile",
+        "staging",
+        "--out",
+        str(tmp_path / "out"),
         env={**os.environ, "HARNESS_CONFIG": str(config)},
-        capture_output=True,
-        text=True,
         timeout=60,
-        check=False,
     )
     assert done.returncode == 2, done.stdout + done.stderr
     lines = done.stderr.strip().splitlines()

@@ -11,18 +11,17 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from harness_cli import HARNESS, REPO, run_harness  # tests/ is on sys.path
 
 from harness.stack.state import StackState, read_state
 from harness.stack.supervisor import proc_start_time, processes_mentioning
 
-HARNESS = [sys.executable, "-m", "harness"]
 UP_TIMEOUT_S = 90
 
 
@@ -38,13 +37,18 @@ def isolated_env() -> Iterator[dict[str, str]]:
         yield env
     finally:
         # Whatever a failed test left behind: stop it by its recorded groups.
-        subprocess.run([*HARNESS, "down"], env=env, capture_output=True, timeout=60, check=False)
+        run_harness("down", env=env, timeout=60)
         shutil.rmtree(root, ignore_errors=True)
 
 
 def _start_foreground(env: dict[str, str]) -> tuple[subprocess.Popen[str], Path]:
     process = subprocess.Popen(
-        [*HARNESS, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        [*HARNESS, "up"],
+        cwd=REPO,  # where run_harness runs the other commands of the test
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     assert process.stdout is not None
     deadline = time.monotonic() + UP_TIMEOUT_S
@@ -79,14 +83,7 @@ def test_sigkilled_owner_leaves_no_orphans_after_harness_down(
     time.sleep(0.5)
     assert _live_pids(state), "the services died with their owner: nothing to prove"
 
-    down = subprocess.run(
-        [*HARNESS, "down"],
-        env=isolated_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    down = run_harness("down", env=isolated_env, timeout=60)
     assert down.returncode == 0, down.stderr
     assert "reaped" in down.stderr or "is down" in down.stderr
     assert _live_pids(state) == []
@@ -101,41 +98,20 @@ def test_next_start_up_reaps_a_crashed_stack(isolated_env: dict[str, str]) -> No
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
 
-    up = subprocess.run(
-        [*HARNESS, "up", "--detach"],
-        env=isolated_env,
-        capture_output=True,
-        text=True,
-        timeout=UP_TIMEOUT_S,
-        check=False,
-    )
+    up = run_harness("up", "--detach", env=isolated_env, timeout=UP_TIMEOUT_S)
     assert up.returncode == 0, up.stderr
     assert _live_pids(crashed) == []
     assert processes_mentioning(crashed.run_dir) == []
     assert not Path(crashed.run_dir).exists()
 
-    status = subprocess.run(
-        [*HARNESS, "status", "--json"],
-        env=isolated_env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    status = run_harness("status", "--json", env=isolated_env, timeout=30)
     document = json.loads(status.stdout)
     assert document["profile"] == "reference"
     assert {s["state"] for s in document["services"].values()} == {"running"}
     assert document["services"]["app"]["url"].startswith("https://127.0.0.1:")
 
     detached = read_state(document["state_file"])
-    down = subprocess.run(
-        [*HARNESS, "down"],
-        env=isolated_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    down = run_harness("down", env=isolated_env, timeout=60)
     assert down.returncode == 0, down.stderr
     assert _live_pids(detached) == []
     assert not Path(detached.run_dir).exists()
