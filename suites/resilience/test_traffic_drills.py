@@ -1,5 +1,5 @@
-"""Drills under traffic: OPS-02 rollback, OPS-04 dependency outages, OPS-05 blue-green deploy,
-OPS-06 graceful shutdown.
+"""Drills under traffic: OPS-02 rollback, OPS-04 dependency outages, OPS-06 graceful shutdown
+(OPS-05, the blue-green deploy, is in test_bluegreen_drill.py).
 
 Each drill runs the prober (harness.drills.prober) over its whole length: the steady state is
 checked before (a target that is not healthy before cannot be judged: not_evaluated), then the
@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from harness.drills import (
-    traffic_bluegreen,
     traffic_mix,
     traffic_outage,
     traffic_rollback,
@@ -32,29 +31,20 @@ from harness.drills.traffic_releases import (
     external_commands,
 )
 from harness.guard_process import ProcessGuard
-from harness.loopback import source
 from harness.probes import health
 from harness.probes.outage import dependencies
-from harness.stack.base import BlueGreen, LifecycleUnsupported, StackError, Swaps
+from harness.stack.base import StackError, Swaps
 from harness.verdicts import NotApplicable, NotEvaluated
+from suites.resilience.drill_common import (
+    OUTAGE_S,
+    PROBER_SOURCE,
+    READY_SOURCE,
+    STEADY_S,
+    last_line,
+    managed_only,
+)
 
 pytestmark = pytest.mark.stack
-
-PROBER_SOURCE = source(150)
-READY_SOURCE = source(151)
-STEADY_S = 1.5
-# How long a drill waits for the steady state before it when the app has just (re)started.
-SETTLE_S = 30.0
-# How long a dependency stays stopped: readiness checks time out in 1-2 s on most targets.
-OUTAGE_S = 5.0
-
-
-def _managed(target) -> None:
-    if not target.profile.manages_stack:
-        raise NotApplicable(
-            "the harness did not start this target: the drill stops, starts and redeploys "
-            "services, which only a stack the harness runs allows"
-        )
 
 
 def _releases(target, stack, work) -> StackReleases | CommandReleases:
@@ -82,13 +72,6 @@ def _anonymous_prober(target, client, paths: list[str]) -> Prober:
         calls,
         interval_s=settings.prober_interval_s,
     )
-
-
-def _last(exc: Exception) -> str:
-    """A failed command's message ends with its output; its last line says why."""
-    lines = str(exc).strip().splitlines()
-    head = lines[0] if lines else type(exc).__name__
-    return head if len(lines) < 2 else f"{head.split(':')[0]} ... {lines[-1].strip()}"
 
 
 class _Relogin:
@@ -122,7 +105,7 @@ def _steady_or_stop(drill: Drill, budget: int) -> None:
 @pytest.mark.disruptive
 @pytest.mark.control("OPS-06")
 def test_inflight_requests_finish_on_sigterm(target, stack, resilience, attach_drill):
-    _managed(target)
+    managed_only(target)
     operation = resilience.inflight_operation
     if not operation:
         raise NotApplicable(
@@ -206,118 +189,6 @@ def test_inflight_requests_finish_on_sigterm(target, stack, resilience, attach_d
 
 
 @pytest.mark.disruptive
-@pytest.mark.control("OPS-05")
-def test_blue_green_switch_fails_no_request(target, stack, resilience, attach_drill, evidence):
-    _managed(target)
-    if not resilience.proxy_service:
-        raise NotApplicable(
-            "the profile names no proxy to switch between the app's instances "
-            "(resilience.proxy_service)"
-        )
-    if not isinstance(stack, BlueGreen):
-        raise NotApplicable(f"the {target.profile.provider} provider cannot run two instances")
-    service, proxy = target.profile.target.app_service, resilience.proxy_service
-    release = target.profile.release
-    budget = resilience.error_budget
-    reads_instance = bool(resilience.release_path and resilience.instance_field)
-    operation = resilience.inflight_operation
-    blue_url = stack.url(resilience.inflight_url) if resilience.inflight_url else None
-    with target.client(local_address=PROBER_SOURCE) as client:
-        send = traffic_bluegreen.Resend(lambda m, p, kw: client.request(m, p, **kw))
-        calls = [ProbeCall(path=p) for p in [target.profile.target.live_path]]
-        if resilience.release_path:
-            calls.append(
-                ProbeCall(
-                    path=resilience.release_path,
-                    release_field=resilience.release_field,
-                    instance_field=resilience.instance_field,
-                )
-            )
-        prober = Prober(send, calls, interval_s=resilience.prober_interval_s)
-        drill = Drill("blue-green deploy", prober)
-        hold = None
-        if operation and blue_url:
-            # Requests held on blue's own listener over its SIGTERM (a proxy buffers bodies).
-            def hold(sigterm):
-                return traffic_shutdown.drill(
-                    target.guard,
-                    blue_url,
-                    operation,
-                    sigterm=sigterm,
-                    count=resilience.inflight_requests,
-                    verify=target.verify,
-                )
-
-        result = None
-        problems: list[str] = []
-        with prober:
-            # The app may have just been restarted (a fault switched on): wait for it to settle.
-            before = drill.settle("before", STEADY_S, budget, within_s=SETTLE_S)
-            if not before.held:
-                raise NotEvaluated(
-                    f"the steady state did not hold before the drill within {SETTLE_S:.0f} s: "
-                    f"{before.detail}"
-                )
-            try:
-                result = traffic_bluegreen.run(
-                    drill,
-                    stack,
-                    service=service,
-                    proxy=proxy,
-                    release=release,
-                    budget=budget,
-                    drain_s=resilience.drain_s,
-                    reads_instance=reads_instance,
-                    hold=hold,
-                )
-                problems.extend(result.problems)
-            except LifecycleUnsupported:
-                raise  # this provider set-up cannot run two instances: not_applicable
-            except StackError as exc:
-                evidence.text("a blue-green step failed", str(exc))
-                problems.append(f"a blue-green step failed on the target's side: {_last(exc)}")
-            finally:
-                failed_rollbacks = drill.run_rollbacks()
-            after = drill.steady("after (blue again)", STEADY_S, budget)
-    problems.extend(f"rollback failed: {f}" for f in failed_rollbacks)
-    if result is not None:
-        held = result.held
-        drill.report.figures = {
-            "prober requests over the switch": result.requests,
-            "failed prober requests over the switch": result.failed,
-            "longest gap over the switch": result.longest_gap_s,
-            "green start to ready": result.green_ready_s or 0.0,
-            "reload time": result.reload_s if result.reload_s is not None else -1,
-            "green first answer after the switch": (
-                result.green_first_answer_s if result.green_first_answer_s is not None else -1
-            ),
-            "blue stop time": result.stop_s or 0.0,
-            "requests held on blue at SIGTERM": len(held.in_flight) if held else 0,
-            "held requests dropped": len(held.dropped) if held else 0,
-            "reads re-sent after a closed keep-alive connection": send.resent,
-        }
-        drill.report.notes.append(f"instances seen: {' -> '.join(result.instances_seen)}")
-        drill.report.notes.append(result.model_dump_json(exclude={"held"}))
-        if held is not None:
-            drill.report.notes.append(held.model_dump_json())
-    requests = {
-        "prober requests over the switch": "requests",
-        "failed prober requests over the switch": "requests",
-        "requests held on blue at SIGTERM": "requests",
-        "held requests dropped": "requests",
-        "reads re-sent after a closed keep-alive connection": "requests",
-    }
-    attach_drill(drill, units=requests)
-    if not problems and result is not None and not reads_instance:
-        raise NotEvaluated(
-            "no failed request, but the prober cannot tell which instance answered "
-            "(resilience.release_path and resilience.instance_field): green taking over is unproven"
-        )
-    assert not problems, "; ".join(problems)
-    assert after.held, f"the steady state did not hold with blue back: {after.detail}"
-
-
-@pytest.mark.disruptive
 @pytest.mark.control("OPS-02")
 def test_rollback_drill_meets_rto_without_lost_writes(
     target, stack, resilience, login, attach_drill, evidence, tmp_path
@@ -358,7 +229,9 @@ def test_rollback_drill_meets_rto_without_lost_writes(
                     releases.roll_back(previous)
             except (StackError, ReleaseStepFailed) as exc:
                 evidence.text(f"release {previous} could not be prepared", str(exc))
-                problems.append(f"the target could not go back to release {previous}: {_last(exc)}")
+                problems.append(
+                    f"the target could not go back to release {previous}: {last_line(exc)}"
+                )
             before = drill.steady("before", STEADY_S, budget) if not problems else None
             if before is not None and not before.held:
                 not_evaluated = f"the steady state did not hold before the drill: {before.detail}"
@@ -377,7 +250,7 @@ def test_rollback_drill_meets_rto_without_lost_writes(
                     problems.extend(result.problems)
                 except (StackError, ReleaseStepFailed) as exc:
                     evidence.text("a release swap failed", str(exc))
-                    problems.append(f"a release swap failed on the target's side: {_last(exc)}")
+                    problems.append(f"a release swap failed on the target's side: {last_line(exc)}")
                 after = drill.steady(f"after the rollback (release {previous})", STEADY_S, budget)
                 if not after.held:
                     problems.append(f"no steady state after the rollback: {after.detail}")
@@ -420,7 +293,7 @@ def test_rollback_drill_meets_rto_without_lost_writes(
 @pytest.mark.disruptive
 @pytest.mark.control("OPS-04")
 def test_dependency_outages_degrade_gracefully(target, stack, resilience, attach_drill):
-    _managed(target)
+    managed_only(target)
     profile = target.profile
     stores = profile.datastores
     services = dependencies(
