@@ -6,19 +6,33 @@ stack state's ``extra``: ``green.<service>.port`` while green runs (a provider m
 under ``green.<service>``), ``upstream.<proxy>`` the instance the proxy points at. Keeping it in
 the state file lets another process attached to the stack roll a drill back.
 
-A provider supplies three hooks: whether green runs, how to remove it, and how to make a proxy
-load a rendered config (its upstream already pointing where the switch goes).
+A provider supplies four hooks: how to launch green (and wait for its readiness check), whether
+it runs, how to remove it, and how to make a proxy load a rendered config (its upstream already
+pointing where the switch goes). ``_check_blue_green`` may refuse the whole capability for a
+set-up that cannot run two instances (LifecycleUnsupported: the control is not_applicable).
 """
 
 from __future__ import annotations
 
+import time
+
 from harness.stack.base import Instance, StackError
 from harness.stack.definition import TemplateContext
-from harness.stack.managed import ManagedStack
+from harness.stack.managed import ManagedStack, free_ports
 
 
 class BlueGreenSteps(ManagedStack):
     # -- provider hooks ----------------------------------------------------------------------------
+    def _check_blue_green(self) -> None:
+        """Raise LifecycleUnsupported where this set-up cannot run a second instance."""
+
+    def _launch_green(
+        self, service: str, port: int, context: TemplateContext, url: str, began: float
+    ) -> None:
+        """Start green from ``context``, record it (``_record_green``) and wait for its
+        readiness check at ``url`` (timed from ``began``)."""
+        raise NotImplementedError
+
     def _green_running(self, service: str) -> bool:
         raise NotImplementedError
 
@@ -55,6 +69,21 @@ class BlueGreenSteps(ManagedStack):
                 for key in keys:
                     state.extra.pop(key, None)
 
+    def start_green(self, service: str, release: str) -> str:
+        with self._operation():
+            self._check_blue_green()
+            definition = self._service(service)
+            if not self.definition.uses_release(service) or not definition.url:
+                raise StackError(f"service {service!r} has no release or URL to run twice")
+            self._remove_green(service)  # a leftover of an interrupted drill
+            port = free_ports(1)[0]
+            context = self._green_context(service, port, release)
+            url = context.render(definition.url, f"services.{service}.url")
+            began = time.monotonic()
+            self._launch_green(service, port, context, url, began)
+            self.progress(f"harness: ready: {service} (green) {time.monotonic() - began:5.2f} s")
+            return url
+
     def switch(self, proxy: str, service: str, to: Instance) -> float:
         return self._switch(proxy, service, to, drain=False)
 
@@ -62,6 +91,7 @@ class BlueGreenSteps(ManagedStack):
         """``drain``: return only once the old workers are gone (nothing in flight to the
         instance switched away from), for a caller that stops it at once."""
         with self._operation():
+            self._check_blue_green()
             if self._service(proxy).kind != "nginx":
                 raise StackError(f"{proxy!r} is not an nginx service to switch")
             context = self._context(proxy)

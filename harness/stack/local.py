@@ -24,7 +24,7 @@ from harness.stack.base import (
 )
 from harness.stack.definition import TemplateContext
 from harness.stack.local_ops import LocalOps, log_tail
-from harness.stack.managed import Progress, free_ports, release_key
+from harness.stack.managed import Progress, release_key
 from harness.stack.paths import new_run_dir, service_user
 from harness.stack.postgres import database_identity
 from harness.stack.reaper import reap_orphans
@@ -222,37 +222,29 @@ class LocalStack(LocalOps):
     def _green_running(self, service: str) -> bool:
         return supervisor.is_alive(self._green_process(service))
 
-    def start_green(self, service: str, release: str) -> str:
-        with self._operation():
-            definition = self._service(service)
-            if not self.definition.uses_release(service) or not definition.url:
-                raise StackError(f"service {service!r} has no release or URL to run twice")
-            self._remove_green(service)  # a leftover of an interrupted drill
-            port = free_ports(1)[0]
-            context = self._green_context(service, port, release)
-            argv = [context.render(p, f"services.{service}.argv") for p in definition.argv]
-            url = context.render(definition.url, f"services.{service}.url")
-            output = self._service_dir(service) / "green-output.log"
-            began = time.monotonic()
-            process = self._supervisor.spawn(
-                argv,
-                env=self._env(service, context),
-                log_path=output,
-                cwd=self._service_dir(service),  # blue's folder: the same files (keyring...)
-                user=service_user() if definition.unprivileged else None,
-            )
-            self._record_green(service, port, process.model_dump_json())
-            self._poll_ready(
-                service,
-                definition.health,
-                began,
-                exited=lambda: None if supervisor.is_alive(process) else "green exited",
-                tail=lambda: f"({output})\n{log_tail(output)}",
-                cancel=self._cancel,
-                url=url,
-            )
-            self.progress(f"harness: ready: {service} (green) {time.monotonic() - began:5.2f} s")
-            return url
+    def _launch_green(
+        self, service: str, port: int, context: TemplateContext, url: str, began: float
+    ) -> None:
+        definition = self._service(service)
+        argv = [context.render(p, f"services.{service}.argv") for p in definition.argv]
+        output = self._service_dir(service) / "green-output.log"
+        process = self._supervisor.spawn(
+            argv,
+            env=self._env(service, context),
+            log_path=output,
+            cwd=self._service_dir(service),  # blue's folder: the same files (keyring...)
+            user=service_user() if definition.unprivileged else None,
+        )
+        self._record_green(service, port, process.model_dump_json())
+        self._poll_ready(
+            service,
+            definition.health,
+            began,
+            exited=lambda: None if supervisor.is_alive(process) else "green exited",
+            tail=lambda: f"({output})\n{log_tail(output)}",
+            cancel=self._cancel,
+            url=url,
+        )
 
     def _reload_proxy(self, proxy: str, context: TemplateContext, *, drain: bool) -> float:
         record = self.state.services[proxy].process

@@ -16,7 +16,6 @@ app by its network alias, which only one container holds; that case is Lifecycle
 from __future__ import annotations
 
 import contextlib
-import time
 from typing import Any
 
 from harness.stack import nginx_reload
@@ -25,7 +24,6 @@ from harness.stack.bluegreen_steps import BlueGreenSteps
 from harness.stack.containers import files
 from harness.stack.containers.ops import STOP_TIMEOUT_S, ContainerOps
 from harness.stack.definition import TemplateContext
-from harness.stack.managed import free_ports
 
 
 class BlueGreenOps(ContainerOps, BlueGreenSteps):
@@ -45,49 +43,38 @@ class BlueGreenOps(ContainerOps, BlueGreenSteps):
     def _green_running(self, service: str) -> bool:
         return self._green_container(service) is not None
 
-    def _require_host_nginx(self) -> None:
+    def _check_blue_green(self) -> None:
         if not self._nginx_on_host:
             raise LifecycleUnsupported(
                 "blue-green needs nginx on the host's network (HARNESS_NGINX_NETWORK=host): on "
                 "the run's network its upstream is the app's alias, which one container holds"
             )
 
-    def start_green(self, service: str, release: str) -> str:
-        with self._operation():
-            self._require_host_nginx()
-            definition = self._service(service)
-            if not self.definition.uses_release(service) or not definition.url:
-                raise StackError(f"service {service!r} has no release or URL to run twice")
-            self._remove_green(service)  # a leftover of an interrupted drill
-            port = free_ports(1)[0]
-            context = self._green_context(service, port, release)
-            url = context.render(definition.url, f"services.{service}.url")
-            began = time.monotonic()
-            container = self._create(service, green=context, host_port=port)
-            self._record_green(service, port)
-            check = definition.health.model_copy()
-            check.timeout_s = max(check.timeout_s, self._spec(service).ready_timeout_s)
-            check.interval_s = max(check.interval_s, 0.1)
+    def _launch_green(
+        self, service: str, port: int, context: TemplateContext, url: str, began: float
+    ) -> None:
+        container = self._create(service, green=context, host_port=port)
+        self._record_green(service, port)
+        check = self._service(service).health.model_copy()
+        check.timeout_s = max(check.timeout_s, self._spec(service).ready_timeout_s)
+        check.interval_s = max(check.interval_s, 0.1)
 
-            def exited() -> str | None:
-                container.reload()
-                if container.status not in ("exited", "dead"):
-                    return None
-                code = container.attrs.get("State", {}).get("ExitCode")
-                return f"container {container.name}, exit code {code}"
+        def exited() -> str | None:
+            container.reload()
+            if container.status not in ("exited", "dead"):
+                return None
+            code = container.attrs.get("State", {}).get("ExitCode")
+            return f"container {container.name}, exit code {code}"
 
-            def tail() -> str:
-                with contextlib.suppress(Exception):
-                    raw = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
-                    return "\n".join(raw.splitlines()[-30:]) or "(log is empty)"
-                return "(no log)"
+        def tail() -> str:
+            with contextlib.suppress(Exception):
+                raw = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
+                return "\n".join(raw.splitlines()[-30:]) or "(log is empty)"
+            return "(no log)"
 
-            self._poll_ready(service, check, began, exited=exited, tail=tail, url=url)
-            self.progress(f"harness: ready: {service} (green) {time.monotonic() - began:5.2f} s")
-            return url
+        self._poll_ready(service, check, began, exited=exited, tail=tail, url=url)
 
     def _reload_proxy(self, proxy: str, context: TemplateContext, *, drain: bool) -> float:
-        self._require_host_nginx()
         container = self._container(proxy)
         if container is None:
             raise StackError(f"{proxy!r} has no container")
