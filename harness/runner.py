@@ -55,6 +55,12 @@ DEFAULT_SUITES = (
 )
 
 
+# Pytest plugins the harness's suites never use (they drive Hypothesis, Schemathesis and the
+# browser through the harness's own code): each pytest child would import them for nothing,
+# about two seconds per start, which the efficacy matrix pays once per fault.
+UNUSED_PLUGINS = ("hypothesispytest", "schemathesis", "playwright", "anyio", "locust")
+
+
 class HarnessError(Exception):
     """The harness itself could not do its job (exit code 2)."""
 
@@ -148,6 +154,8 @@ def run_pytest(
         "-o",
         "console_output_style=count",
     ]
+    for plugin in UNUSED_PLUGINS:
+        argv += ["-p", f"no:{plugin}"]
     if state_path is not None:
         argv += ["--stack-state", str(state_path)]
     if workers > 1:

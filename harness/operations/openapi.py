@@ -13,8 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, Field
-from schemathesis import openapi as schemathesis_openapi
-from schemathesis.core.result import Err
 
 from harness.operations.model import Operation, Param
 
@@ -140,6 +138,11 @@ def load(document: dict[str, Any]) -> Loaded:
     if "openapi" not in document and "swagger" not in document:
         # Served documents are often sloppy about the version line; the paths are what counts.
         document = {"openapi": "3.0.3", **document}
+    # Imported here: the loader pulls in Hypothesis (about a second), which a run of controls
+    # that never read an OpenAPI document (most efficacy fault runs) should not pay for.
+    from schemathesis import openapi as schemathesis_openapi
+    from schemathesis.core.result import Err
+
     try:
         schema = schemathesis_openapi.from_dict(document)
         results = list(schema.get_all_operations())
