@@ -61,6 +61,12 @@ DEFAULT_SUITES = (
 UNUSED_PLUGINS = ("hypothesispytest", "schemathesis", "playwright", "anyio", "locust")
 
 
+# Suites collected whole even for one control: the e2e suite adds the profile's journeys (the
+# target's own test files) only to a run that asks for its folder, and its browser-side
+# controls judge the pages those journeys visited.
+WHOLE_SUITES = ("e2e",)
+
+
 class HarnessError(Exception):
     """The harness itself could not do its job (exit code 2)."""
 
@@ -109,8 +115,12 @@ def _files_of(controls: Sequence[str], folders: Sequence[str]) -> list[str] | No
             return None  # placed some other way (a conftest's mark): collect everything
         for nodeid in tests:
             path = str(SUITES_ROOT.parent / nodeid.split("::", 1)[0])
-            if path not in files and any(path.startswith(folder + "/") for folder in folders):
-                files.append(path)
+            folder = next((f for f in folders if path.startswith(f + "/")), None)
+            if folder is None:
+                continue
+            whole = Path(folder).name in WHOLE_SUITES
+            if (folder if whole else path) not in files:
+                files.append(folder if whole else path)
     return sorted(files) or None
 
 

@@ -189,3 +189,14 @@ def test_a_control_run_collects_only_the_files_of_its_tests() -> None:
         f for f in files if "/owasp/" in f
     )
     assert suite_paths(["owasp"], ["SEC-01", "NO-SUCH-1"]) == [str(SUITES_ROOT / "owasp")]
+
+
+def test_a_suite_that_must_run_whole_keeps_its_folder() -> None:
+    """E2E controls depend on the profile's journeys, which the e2e suite adds only when its
+    folder is asked for: a run naming an E2E control collects the folder, not one file."""
+    from harness.runner import SUITES_ROOT, suite_paths
+
+    narrowed = suite_paths(["owasp", "e2e"], ["E2E-01", "E2E-02", "SEC-01"])
+    assert str(SUITES_ROOT / "e2e") in narrowed
+    assert not any(path.startswith(str(SUITES_ROOT / "e2e") + "/") for path in narrowed)
+    assert any(path.endswith(".py") and "/owasp/" in path for path in narrowed)
