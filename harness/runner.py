@@ -8,6 +8,7 @@ the tests over worker processes that attach to the one stack through its state f
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -101,11 +102,17 @@ def suite_paths(names: Sequence[str], controls: Sequence[str] | None = None) -> 
     return paths
 
 
+@functools.cache
+def _coverage(scan: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+    """The suites' marks, scanned once per process: a matrix asks for them once per fault."""
+    return scan(SUITES_ROOT)
+
+
 def _files_of(controls: Sequence[str], folders: Sequence[str]) -> list[str] | None:
     from harness.suite_scan import SuitesNotFound, scan_suites
 
     try:
-        coverage = scan_suites(SUITES_ROOT)
+        coverage = _coverage(scan_suites)
     except SuitesNotFound:
         return None
     files: list[str] = []
