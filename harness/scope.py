@@ -11,8 +11,11 @@ profile's safety mode and ``scope.exclude`` to every request, before it is sent.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
+import os
 import socket
+import ssl
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -116,6 +119,24 @@ def _refuse_bypass(kwargs: dict[str, Any]) -> None:
     kwargs["trust_env"] = False
 
 
+def tls_context(verify: bool | str) -> ssl.SSLContext:
+    """The TLS context for ``verify`` (a CA bundle path, or True for the default bundle), built
+    once per process: loading a bundle costs 40 ms on an idle machine and 200 ms on a busy one,
+    and a run builds clients by the hundred (one per readiness poll after every restart).
+
+    A bundle file is keyed by its modification time too, so a regenerated CA is read again.
+    Sharing the context is safe: the transports only ever set HTTP/1.1 on it.
+    """
+    if isinstance(verify, str):
+        return _context((verify, os.stat(verify).st_mtime_ns))
+    return _context(verify)
+
+
+@functools.lru_cache(maxsize=16)
+def _context(key: bool | tuple[str, int]) -> ssl.SSLContext:
+    return httpx.create_ssl_context(verify=key[0] if isinstance(key, tuple) else key)
+
+
 def scoped_client(
     guard: ScopeGuard,
     *,
@@ -129,7 +150,9 @@ def scoped_client(
     ``transport`` is the inner transport (tests pass a ``MockTransport``); the guard wraps it.
     """
     _refuse_bypass(kwargs)
-    inner = transport or httpx.HTTPTransport(verify=verify, local_address=local_address)
+    inner = transport or httpx.HTTPTransport(
+        verify=tls_context(verify), local_address=local_address
+    )
     kwargs.setdefault("timeout", httpx.Timeout(10.0))
     return httpx.Client(transport=_GuardedTransport(guard, inner), **kwargs)
 
@@ -144,7 +167,9 @@ def scoped_async_client(
 ) -> httpx.AsyncClient:
     """The async twin of :func:`scoped_client`."""
     _refuse_bypass(kwargs)
-    inner = transport or httpx.AsyncHTTPTransport(verify=verify, local_address=local_address)
+    inner = transport or httpx.AsyncHTTPTransport(
+        verify=tls_context(verify), local_address=local_address
+    )
     kwargs.setdefault("timeout", httpx.Timeout(10.0))
     return httpx.AsyncClient(transport=_AsyncGuardedTransport(guard, inner), **kwargs)
 

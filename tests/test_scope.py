@@ -6,14 +6,23 @@ socket module's connect and resolve functions are replaced by ones that fail the
 
 from __future__ import annotations
 
+import os
 import socket
+import ssl
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from harness.profile import Profile, TargetSettings
-from harness.scope import OutOfScope, ScopeGuard, scoped_async_client, scoped_client
+from harness.scope import (
+    OutOfScope,
+    ScopeGuard,
+    scoped_async_client,
+    scoped_client,
+    tls_context,
+)
 from harness.stack.definition import HealthCheck
 from harness.stack.health import probe
 from harness.target import Target
@@ -146,3 +155,25 @@ def test_allow_list_parsing() -> None:
     assert guard.allows_host("[::1]")
     assert not guard.allows_host("127.0.0.1")
     assert not guard.allows_host("sub.app.test")
+
+
+def certifi_bundle() -> str:
+    import certifi
+
+    return Path(certifi.where()).read_text(encoding="ascii")
+
+
+def test_tls_context_is_built_once_per_bundle_and_again_when_the_bundle_changes(
+    tmp_path: Path,
+) -> None:
+    # A CA bundle is parsed once per process (it costs 40-200 ms a client otherwise); a bundle
+    # rewritten in place (a stack that regenerated its CA) is read again.
+    assert tls_context(True) is tls_context(True)
+    assert tls_context(False) is tls_context(False)
+    assert tls_context(False).verify_mode == ssl.CERT_NONE
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text(certifi_bundle(), encoding="ascii")
+    first = tls_context(str(bundle))
+    assert tls_context(str(bundle)) is first
+    os.utime(bundle, ns=(1, 1))
+    assert tls_context(str(bundle)) is not first
