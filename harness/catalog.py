@@ -72,6 +72,10 @@ class Control(BaseModel):
     area: Area
     severity: ControlSeverity
     planned: bool = False
+    # A busy machine alone could make it fail (a latency budget, a burst that must land within
+    # a window): another stack's run on the same cores could then pass for the fault's catch,
+    # so `efficacy --stacks N` runs its faults with the machine to themselves.
+    timing: bool = False
     faults: list[str] = Field(default_factory=list)
     refs: Refs = Field(default_factory=Refs)
 

@@ -27,7 +27,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from harness.catalog import Catalog
-from harness.efficacy_groups import KnownFault, plan_groups
+from harness.efficacy_groups import KnownFault, plan_groups, split_timed
 from harness.efficacy_model import (
     UNMEASURED,
     CleanOutcome,
@@ -153,12 +153,20 @@ def run_efficacy(
     if len(everyone) == 1:
         lane(stack, runner, groups)
     else:
-        # Independent stacks side by side: each takes the next group when it is free.
-        echo(f"efficacy: {len(everyone)} stacks side by side")
+        timed = {control.id for control in catalog if control.timing}
+        shared, alone = split_timed(groups, lambda ready: ready.measurable, timed)
+        # Independent stacks side by side: each takes the next group when it is free. Faults
+        # that timing controls measure come after, on the first stack with the machine to
+        # itself: a run beside them could make those controls fail in the fault's place.
+        echo(
+            f"efficacy: {len(everyone)} stacks side by side for {sum(map(len, shared))} "
+            f"fault(s), then {sum(map(len, alone))} measured by timing controls on one stack alone"
+        )
         with ThreadPoolExecutor(max_workers=len(everyone)) as pool:
-            futures = [pool.submit(lane, s, r, groups) for s, r in everyone]
+            futures = [pool.submit(lane, s, r, shared) for s, r in everyone]
             for future in futures:
                 future.result()
+        lane(stack, runner, alone)
 
     listed = [outcomes[f.name] for f in faults]
     return EfficacyReport(

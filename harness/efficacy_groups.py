@@ -11,8 +11,9 @@ in the shared run is run again alone, so a group can hide nothing it did not alr
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -20,6 +21,8 @@ from harness.efficacy_model import RegisteredFault
 from harness.runner import HarnessError
 
 DEFAULT_GROUP_SIZE = 4
+
+Item = TypeVar("Item")
 
 
 class KnownFault(BaseModel):
@@ -96,3 +99,17 @@ def _compatible(
         or expect_a & set(seen_b.collateral)
         or expect_b & set(seen_a.collateral)
     )
+
+
+def split_timed(
+    groups: Sequence[list[Item]], measured: Callable[[Item], Iterable[str]], timed: set[str]
+) -> tuple[list[list[Item]], list[list[Item]]]:
+    """The groups that may run beside another stack's run, and those a timing control measures
+    (catalog ``timing``): a busy machine alone could make such a control fail, so a catch with
+    another run beside it would not be the fault's."""
+    shared: list[list[Item]] = []
+    alone: list[list[Item]] = []
+    for group in groups:
+        controls = {c for item in group for c in measured(item)}
+        (alone if controls & timed else shared).append(group)
+    return shared, alone

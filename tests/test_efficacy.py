@@ -6,8 +6,19 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from efficacy_fakes import FakeRunner, FakeStack, as_stack, by_name, catalog, known, registry, run
+from efficacy_fakes import (
+    CATALOG,
+    FakeRunner,
+    FakeStack,
+    as_stack,
+    by_name,
+    catalog,
+    known,
+    registry,
+    run,
+)
 
+from harness.catalog import parse_catalog
 from harness.efficacy import run_efficacy
 from harness.efficacy_model import EfficacySummary, efficacy_document
 from harness.runner import ControlRun
@@ -269,7 +280,39 @@ def test_independent_stacks_share_the_faults_and_each_ends_clean() -> None:
     ran = [c[0] for c in runner_one.calls[1:] + runner_two.calls]
     assert sorted(ran) == sorted(names)
     assert first.applied[-1] == [] and second.applied[-1] == []
-    assert "efficacy: 2 stacks side by side" in lines
+    assert any(line.startswith("efficacy: 2 stacks side by side") for line in lines)
+
+
+def test_faults_of_timing_controls_run_after_the_others_with_no_stack_beside_them() -> None:
+    # OBS-01 made a timing control: its fault (crash) must not share the machine with a run on
+    # the other stack, where the load alone could make it fail in the fault's place.
+    timed = parse_catalog(
+        CATALOG.replace('severity = "low"\n', 'severity = "low"\ntiming = true\n'), "t"
+    )
+    first, second = FakeStack(), FakeStack()
+    started = threading.Event()
+    runner_one, runner_two = WaitingRunner(first, started), SignallingRunner(second, started)
+    lines: list[str] = []
+    report = run_efficacy(
+        as_stack(first),
+        runner_one,
+        catalog=timed,
+        faults=registry("crash", "no_csp", "sqli"),
+        profile="p",
+        out=Path("/nonexistent"),
+        workers=1,
+        lanes=[(as_stack(second), runner_two)],
+        echo=lines.append,
+    )
+    assert report.summary.caught == 3
+    # The other two went side by side; crash came last, on the first stack, the second idle.
+    assert runner_one.calls[-1][0] == "crash"
+    assert "crash" not in [fault for fault, _ in runner_two.calls]
+    assert second.applied[-1] == [] and first.applied[-1] == []
+    assert (
+        "efficacy: 2 stacks side by side for 2 fault(s), then 1 measured by timing controls "
+        "on one stack alone"
+    ) in lines
 
 
 def test_a_clean_failure_that_passes_alone_is_not_a_false_alarm_but_is_listed() -> None:
