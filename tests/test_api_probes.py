@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,10 +11,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from hypothesis import strategies as st
 from loopback_server import serving  # tests/ is on sys.path
 from openapi_docs import json_body
+from schemathesis import openapi as schemathesis_openapi
+from schemathesis.core.result import Ok
 
 from harness.api import bearer, lifecycle, limits
+from harness.api.fuzz import BudgetSpent, OperationFuzzer
 from harness.api.run import run_campaign
 from harness.api.transport import GuardedSession
 from harness.operations.openapi import load
@@ -116,6 +121,44 @@ def test_the_campaign_finds_the_edge_value_crash_and_the_undocumented_status(tin
     assert "status_code_conformance" in {p.check for p in api02 if p.operation == "GET /version"}
     # Every failure is reproducible: a curl command and the exchange.
     assert all(p.curl.startswith("curl") and p.cassette["response"]["status"] for p in api01)
+
+
+def _search_fuzzer(target: Target) -> OperationFuzzer:
+    schema = schemathesis_openapi.from_dict(DOCUMENT)
+    operation = next(
+        r.ok()
+        for r in schema.get_all_operations()
+        if isinstance(r, Ok) and r.ok().path == "/search"
+    )
+    return OperationFuzzer(
+        operation,
+        GuardedSession(target),
+        target.base_url,
+        timeout_s=1.0,
+        on_throttle=lambda _: None,
+    )
+
+
+def test_an_operation_stops_generating_cases_at_its_deadline() -> None:
+    # Past the deadline not one more case is drawn (Hypothesis used to draw and discard several
+    # hundred before giving up on the rejections) and none is sent.
+    fuzzer = _search_fuzzer(_target(9))
+    drawn: list[int] = []
+    with pytest.raises(BudgetSpent):
+        fuzzer._draw(st.integers().map(drawn.append), 50, time.monotonic() - 1, positive=True)
+    assert drawn == [] and fuzzer.answered == 0 and not fuzzer.unanswered
+
+    # Cases discarded while generating (a filter that never holds here) stop at the deadline
+    # too: without the check, 0.01 s per attempt would run for several seconds.
+    def slow_and_discarded(value: int) -> bool:
+        time.sleep(0.01)
+        return False
+
+    began = time.monotonic()
+    with pytest.raises(BudgetSpent):
+        fuzzer._draw(st.integers().filter(slow_and_discarded), 50, began + 0.3, positive=True)
+    assert time.monotonic() - began < 2.0
+    assert fuzzer.answered == 0 and not fuzzer.unanswered
 
 
 def test_safe_mode_fuzzes_reads_only_and_says_what_it_held_back() -> None:
