@@ -402,3 +402,39 @@ def test_the_guarded_session_bounds_the_whole_answer_in_time_and_size() -> None:
         streamed = session.get(url("/ok"), timeout=5.0, stream=True)  # as the fuzzer asks
         assert streamed.content == b"yy" and session.get(url("/ok"), timeout=5.0).text == "yy"
         session.close()
+
+
+def test_the_stateful_phase_stops_at_its_budget() -> None:
+    # A machine whose scenarios all run past the budget: the first call past it ends the phase
+    # (a rejected scenario used to count as invalid, and Hypothesis generated and discarded
+    # scenarios far past the budget before giving up).
+    from hypothesis.stateful import RuleBasedStateMachine, rule
+
+    from harness.api.stateful import run_stateful
+
+    asked: list[float] = []
+
+    class Machine(RuleBasedStateMachine):
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {}
+
+        @rule(value=st.integers())
+        def call_once(self, value: int) -> None:
+            asked.append(time.monotonic())
+            self.get_call_kwargs(value)
+            time.sleep(0.01)
+
+    class Schema:
+        def as_state_machine(self) -> type[RuleBasedStateMachine]:
+            return Machine
+
+    class Counting:
+        answered = 0
+        transport_kwargs: dict[str, Any] = {}
+
+    began = time.monotonic()
+    line = run_stateful(Schema(), Counting(), scenarios=10_000, budget_s=0.3)  # type: ignore[arg-type]
+    ended = time.monotonic()
+    assert line.startswith("stateful phase: "), line
+    assert ended - began < 2.0
+    assert sum(1 for at in asked if at > began + 0.3) <= 1  # the one call that stopped it

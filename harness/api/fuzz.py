@@ -39,7 +39,7 @@ class BudgetSpent(Exception):
     """The operation's time budget ran out; the cases sent so far stand."""
 
 
-class _OutOfTime(BaseException):
+class OutOfTime(BaseException):
     """Ends one Hypothesis run at the operation's deadline.
 
     A BaseException, not an Exception: Hypothesis replays (and reports) a case that raised an
@@ -253,7 +253,7 @@ class OperationFuzzer(Judge):
         def stop() -> None:
             nonlocal stopped
             stopped = True
-            raise _OutOfTime
+            raise OutOfTime
 
         @st.composite
         def in_time(draw: st.DrawFn) -> Any:
@@ -280,7 +280,7 @@ class OperationFuzzer(Judge):
 
         try:
             send()
-        except _OutOfTime:  # the budget ran out: the cases sent so far stand
+        except OutOfTime:  # the budget ran out: the cases sent so far stand
             pass
         except Unsatisfiable:  # nothing to negate, or a single possible case
             pass
