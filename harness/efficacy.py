@@ -28,6 +28,7 @@ from pydantic import BaseModel
 
 from harness.catalog import Catalog
 from harness.efficacy_groups import KnownFault, plan_groups, split_timed
+from harness.efficacy_lines import clean_blocker, not_runnable, progress_line
 from harness.efficacy_model import (
     UNMEASURED,
     CleanOutcome,
@@ -119,7 +120,7 @@ def run_efficacy(
         )
         if isinstance(prepared, FaultOutcome):
             outcomes[fault.name] = prepared
-            echo(f"efficacy: {_progress_line(prepared)}")
+            echo(f"efficacy: {progress_line(prepared)}")
         else:
             ready.append(prepared)
     groups = [[r] for r in ready]
@@ -135,7 +136,7 @@ def run_efficacy(
         with progress:
             done += 1
             outcomes[outcome.name] = outcome
-            echo(f"efficacy: [{done}/{len(ready)}] {_progress_line(outcome)}")
+            echo(f"efficacy: [{done}/{len(ready)}] {progress_line(outcome)}")
 
     def lane(lane_stack: Stack, lane_runner: SuiteRunner, queue: list[list[_Ready]]) -> None:
         """Work through the groups on one stack; leave it clean."""
@@ -164,8 +165,15 @@ def run_efficacy(
         )
         with ThreadPoolExecutor(max_workers=len(everyone)) as pool:
             futures = [pool.submit(lane, s, r, shared) for s, r in everyone]
-            for future in futures:
-                future.result()
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:
+                # Ctrl-C (or a lane's error) reaches this thread only: empty the queue so the
+                # other stacks stop after the run in hand instead of working through it.
+                with progress:
+                    shared.clear()
+                raise
         lane(stack, runner, alone)
 
     listed = [outcomes[f.name] for f in faults]
@@ -186,17 +194,6 @@ def run_efficacy(
         faults=listed,
         summary=summarise(listed, len(false_alarms)),
     )
-
-
-def _progress_line(outcome: FaultOutcome) -> str:
-    line = f"{outcome.name}: {outcome.status}"
-    if outcome.group:
-        line += f" (on together with {', '.join(outcome.group)})"
-    if outcome.reason:
-        line += f" ({outcome.reason})"
-    if outcome.collateral_measured:
-        line += f"; collateral: {', '.join(outcome.collateral) or 'none'}"
-    return line + f" in {outcome.duration_s:.0f}s"
 
 
 def _run_groups(
@@ -257,12 +254,12 @@ def _prepare(
         return base
     measurable = [c for c in expected if clean.get(c) == "pass"]
     blocked = [
-        _clean_blocker(c, clean[c], reasons.get(c))
+        clean_blocker(c, clean[c], reasons.get(c))
         for c in expected
         if clean.get(c) in _BLOCKED_CLEAN
     ]
     aside = [
-        f"{c}: {_not_runnable(c, clean.get(c), reasons.get(c), catalog, chosen)}"
+        f"{c}: {not_runnable(c, clean.get(c), reasons.get(c), catalog, chosen)}"
         for c in expected
         if c not in measurable and clean.get(c) not in _BLOCKED_CLEAN
     ]
@@ -372,30 +369,3 @@ def _judge(ready: _Ready, got: dict[str, str]) -> FaultOutcome:
 def _finish(base: FaultOutcome, began: float, **update: object) -> FaultOutcome:
     update["duration_s"] = round(time.monotonic() - began, 1)
     return base.model_copy(update=update)
-
-
-def _clean_blocker(control: str, status: str, reason: str | None) -> str:
-    if status == "not_evaluated":
-        return f"{control}: not_evaluated on the clean stack, twice" + (
-            f" ({reason})" if reason else ""
-        )
-    return f"{control}: already {status} on the clean stack (a false alarm)"
-
-
-def _not_runnable(
-    control: str,
-    status: str | None,
-    reason: str | None,
-    catalog: Catalog,
-    chosen: Sequence[str] | None = None,
-) -> str:
-    """Why a control cannot show a fault by construction (the fault is pending for it)."""
-    if chosen is not None and control not in chosen:
-        return "not among the controls chosen (--control)"
-    if status is not None:
-        return status + (f" on the clean stack ({reason})" if reason else " on the clean stack")
-    if control not in catalog:
-        return "not in the catalog"
-    if catalog.get(control).planned:
-        return "planned (no tests yet)"
-    return "its suite was not selected"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from efficacy_fakes import (
     CATALOG,
     FakeRunner,
@@ -313,6 +315,49 @@ def test_faults_of_timing_controls_run_after_the_others_with_no_stack_beside_the
         "efficacy: 2 stacks side by side for 2 fault(s), then 1 measured by timing controls "
         "on one stack alone"
     ) in lines
+
+
+def test_an_interrupted_lane_stops_the_other_stacks_after_the_run_in_hand() -> None:
+    # Ctrl-C (here a lane's error) reaches the main thread only; the other stack must not go on
+    # through the queue while the command waits for it.
+    first, second = FakeStack(), FakeStack()
+    broke = threading.Event()
+
+    class Breaking(FakeRunner):
+        def __call__(
+            self, *, out: Path, controls: Sequence[str] | None, workers: int
+        ) -> ControlRun:
+            if self.stack.faults:
+                assert second_started.wait(10)
+                broke.set()
+                raise KeyboardInterrupt
+            return super().__call__(out=out, controls=controls, workers=workers)
+
+    class Slow(FakeRunner):
+        def __call__(
+            self, *, out: Path, controls: Sequence[str] | None, workers: int
+        ) -> ControlRun:
+            second_started.set()
+            assert broke.wait(10)
+            time.sleep(0.5)  # the main thread empties the queue meanwhile
+            return super().__call__(out=out, controls=controls, workers=workers)
+
+    second_started = threading.Event()
+    runner_two = Slow(second)
+    with pytest.raises(KeyboardInterrupt):
+        run_efficacy(
+            as_stack(first),
+            Breaking(first),
+            catalog=catalog(),
+            faults=registry("no_csp", "weak_hsts", "sqli", "crash"),
+            profile="p",
+            out=Path("/nonexistent"),
+            workers=1,
+            lanes=[(as_stack(second), runner_two)],
+            echo=lambda _line: None,
+        )
+    assert len(runner_two.calls) == 1  # the run in hand, and no other
+    assert second.applied[-1] == [] and first.applied[-1] == []
 
 
 def test_a_clean_failure_that_passes_alone_is_not_a_false_alarm_but_is_listed() -> None:
