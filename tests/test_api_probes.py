@@ -434,7 +434,7 @@ def test_the_stateful_phase_stops_at_its_budget() -> None:
 
     began = time.monotonic()
     line = run_stateful(Schema(), Counting(), scenarios=10_000, budget_s=0.3)  # type: ignore[arg-type]
-    ended = time.monotonic()
     assert line.startswith("stateful phase: "), line
-    assert ended - began < 2.0
-    assert sum(1 for at in asked if at > began + 0.3) <= 1  # the one call that stopped it
+    # Counted, not timed (a wall-clock bound would flake on a loaded machine): past the budget
+    # one call is made, the one that stops the phase.
+    assert sum(1 for at in asked if at > began + 0.3) <= 1

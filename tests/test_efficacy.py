@@ -339,7 +339,7 @@ def test_an_interrupted_lane_stops_the_other_stacks_after_the_run_in_hand() -> N
         ) -> ControlRun:
             second_started.set()
             assert broke.wait(10)
-            time.sleep(0.5)  # the main thread empties the queue meanwhile
+            time.sleep(2.0)  # the main thread empties the queue meanwhile (no hook to wait on)
             return super().__call__(out=out, controls=controls, workers=workers)
 
     second_started = threading.Event()
