@@ -44,8 +44,10 @@ from harness.stack.faults import FILE_KINDS
 # Statuses on the clean stack that make a control unable to show a fault because of what is
 # happening now (not because of what the control is): the fault is inconclusive, not pending.
 _BLOCKED_CLEAN = {"fail", "error", "not_evaluated"}
-# Statuses worth a second run: a tool that could not run, or a control pytest never reported.
-_RETRY = {"not_evaluated", "not run"}
+# Under a fault, a control that could not run, or whose probe raised (a harness error: a tool
+# or browser step timing out on a busy machine, another stack's run beside it), runs once more;
+# the second answer stands, and a second error makes the fault inconclusive.
+_RETRY = {"not_evaluated", "not run", "error"}
 
 
 def run_efficacy(

@@ -69,6 +69,24 @@ def test_not_evaluated_under_a_fault_is_retried_once() -> None:
     assert report.ok
 
 
+def test_a_harness_error_under_a_fault_is_retried_once_then_inconclusive() -> None:
+    # A browser step that timed out on a busy machine: the second run is the answer.
+    def once(fault: str | None, control: str, attempt: int) -> str | None:
+        return "error" if fault == "sqli" and control == "SEC-14" and attempt == 1 else None
+
+    report, runner, _ = run(["sqli"], script=once)
+    sqli = by_name(report)["sqli"]
+    assert sqli["status"] == "caught" and sqli["retried"] == ["SEC-14"]
+    assert runner.calls[-1] == ("sqli", ["SEC-14"])
+
+    def always(fault: str | None, control: str, attempt: int) -> str | None:
+        return "error" if fault == "sqli" and control == "SEC-14" else None
+
+    report, _, _ = run(["sqli"], script=always)
+    sqli = by_name(report)["sqli"]
+    assert sqli["status"] == "inconclusive" and sqli["reason"] == "SEC-14: error"
+
+
 def test_not_evaluated_twice_is_inconclusive_counted_and_failing() -> None:
     def broken(fault: str | None, control: str, attempt: int) -> str | None:
         return "not_evaluated" if fault == "sqli" and control == "SEC-14" else None

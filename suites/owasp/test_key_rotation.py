@@ -7,6 +7,12 @@ service through ``stack.exec``); without it the control does not apply. The prob
 can only be served by decrypting the stored provider token. Judged: no more failed requests
 than ``resilience.error_budget`` from the rotation's start to the end of the steady state after
 it, the tokens stored before the rotation still usable after it, and a fresh login's too.
+
+The stored tokens are checked on two sessions: the prober's own, and a second user's (the
+profile's next user) that logs in just before the rotation and sends nothing until after it.
+The prober's session refreshes its token while the rotation runs, so its row may be rewritten
+under the new key before the rotation re-encrypts it; only the resting session's token is
+certainly one the rotation had to carry over.
 Disruptive: the key ring changes under every other test.
 """
 
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.auth import AuthError
 from harness.auth import login as do_login
 from harness.drills import drill_evidence
 from harness.drills.prober import ProbeCall, Prober, figures, window
@@ -25,6 +32,7 @@ from harness.verdicts import NotApplicable, NotEvaluated
 pytestmark = pytest.mark.stack
 
 SOURCE = source(91)
+RESTING_SOURCE = source(92)  # its own address: the auth routes' rate limits count per address
 # The steady state before the rotation and after it: long enough for a few provider calls.
 STEADY_S = 1.5
 # The provider operation calls the provider and sits on the auth routes, whose per-address rate
@@ -57,9 +65,12 @@ def test_key_rotation_keeps_tokens_readable(target, stack, evidence, tmp_path):
             "provider token (a POST with 'refresh' in its path)"
         )
     method, path = operation
+    others = [u.name for u in profile.auth.users[1:]]
+    resting_user = others[0] if others else None
     settings = profile.resilience
     budget = settings.error_budget
     session = do_login(target, local_address=SOURCE)
+    resting = None
     try:
         before = fetch(
             session.client, method, path, total_s=10, headers=session.headers_for_write()
@@ -86,12 +97,26 @@ def test_key_rotation_keeps_tokens_readable(target, stack, evidence, tmp_path):
             interval_s=settings.prober_interval_s,
         )
         drill = Drill("key rotation", prober)
+        if resting_user is None:
+            drill.report.notes.append(
+                "one user in the profile: only the prober's own session's token was checked, and "
+                "it refreshes over the rotation (a second auth.users entry adds a resting session)"
+            )
         with prober:
             steady = drill.steady("before", STEADY_S, budget)
             if not steady.held:
                 raise NotEvaluated(
                     f"the steady state did not hold before the rotation: {steady.detail}"
                 )
+            if resting_user:
+                # Logged in as late as possible: it must not idle out before its one request.
+                try:
+                    resting = do_login(target, resting_user, local_address=RESTING_SOURCE)
+                except AuthError as exc:
+                    drill.report.notes.append(
+                        f"no resting session: {resting_user} could not log in ({exc}); only the "
+                        "prober's own session's token was checked"
+                    )
             began = prober.now()
             with drill.step("rotate keys"):
                 result = stack.exec(profile.target.app_service, list(command))
@@ -105,8 +130,20 @@ def test_key_rotation_keeps_tokens_readable(target, stack, evidence, tmp_path):
             title="provider operation after rotation (old "
             "token, re-encrypted or under the old key)",
         )
+        rested = None
+        if resting is not None:
+            rested = fetch(
+                resting.client, method, path, total_s=10, headers=resting.headers_for_write()
+            )
+            evidence.http(
+                as_response(rested),
+                title=f"provider operation after rotation, {resting_user}'s session that rested "
+                "over it",
+            )
     finally:
         session.close()
+        if resting is not None:
+            resting.close()
     evidence.text(
         "rotation command",
         f"$ {' '.join(command)}\nexit {result.returncode}\n"
@@ -157,6 +194,18 @@ def test_key_rotation_keeps_tokens_readable(target, stack, evidence, tmp_path):
             f"after key rotation {method} {path} with the tokens stored before it answers HTTP "
             f"{after.status}: stored tokens are no longer readable ({after.body[:200]!r})"
         )
+    lapsed = rested is not None and rested.status in (401, 403)
+    if (
+        rested is not None
+        and not lapsed
+        and not 200 <= rested.status < 300
+        and rested.status != 429
+    ):
+        problems.append(
+            f"after key rotation {method} {path} for {resting_user}, whose token was stored "
+            f"before it and not used since, answers HTTP {rested.status}: stored tokens are no "
+            f"longer readable ({rested.body[:200]!r})"
+        )
     if not 200 <= new.status < 300 and new.status != 429:
         problems.append(
             f"after key rotation a fresh login's {method} {path} answers HTTP {new.status}"
@@ -165,7 +214,18 @@ def test_key_rotation_keeps_tokens_readable(target, stack, evidence, tmp_path):
     assert settled.held or settled.figures.failed_by_status.get("429") == settled.figures.failed, (
         f"the steady state did not hold after the rotation: {settled.detail}"
     )
-    refused = limited + (after.status == 429) + (new.status == 429)
+    if lapsed:
+        raise NotEvaluated(
+            f"{resting_user}'s session, logged in just before the rotation, was refused after it "
+            f"(HTTP {rested.status}; its idle timeout?): the tokens of a session that rested over "
+            "the rotation were not checked"
+        )
+    refused = (
+        limited
+        + (after.status == 429)
+        + (new.status == 429)
+        + (rested is not None and rested.status == 429)
+    )
     if refused:
         raise NotEvaluated(
             f"the target rate-limited {refused} request(s) over the rotation (HTTP 429): whether "
