@@ -185,15 +185,13 @@ class AuthSettings(Strict):
     # A check that needs a key the target has no value for does not apply: these accessors
     # say so in one line that names the key, instead of probing a guessed path.
     def require_me_path(self) -> str:
-        return _required(
-            self.me_path, "auth.me_path", "an endpoint that answers 200 only logged in"
-        )
+        return _required(self.me_path, "auth.me_path", "endpoint that answers 200 only logged in")
 
     def require_logout_path(self) -> str:
-        return _required(self.logout_path, "auth.logout_path", "a logout endpoint")
+        return _required(self.logout_path, "auth.logout_path", "logout endpoint")
 
     def require_session_cookie(self) -> str:
-        return _required(self.session_cookie, "auth.session_cookie", "a session cookie name")
+        return _required(self.session_cookie, "auth.session_cookie", "session cookie name")
 
     def require_oauth(self) -> OAuthSettings:
         if self.oauth is None:
